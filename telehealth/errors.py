@@ -1,0 +1,65 @@
+"""Domain errors: named after what went wrong, mapped to HTTP in one place (telehealth.http.errors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose; carries a stable machine-readable code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but its content breaks a rule (422)."""
+
+    status = 422
+    code = "invalid_input"
+
+
+class NotAuthenticated(DomainError):
+    """No valid session or token (401)."""
+
+    status = 401
+    code = "not_authenticated"
+
+
+class PermissionDenied(DomainError):
+    """Authenticated, but the role may not do this at all (403). Never used for other users' objects."""
+
+    status = 403
+    code = "permission_denied"
+
+
+class NotFound(DomainError):
+    """The object does not exist *or the actor may not see it* (404): no existence leak."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request collides with the current state (409): double booking, signed note, stale version."""
+
+    status = 409
+    code = "conflict"
+
+
+class TooManyRequests(DomainError):
+    """A rate limit or lockout applies (429); retry_after is whole seconds."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, details={"retry_after": retry_after})
+        self.retry_after = retry_after
