@@ -1,0 +1,7 @@
+"""Python signaling client on aiortc: tests, benchmarks and the network-test echo peer."""
+
+from signaling.client.channel import ChannelClosed, SignalingChannel, Welcome
+from signaling.client.echo import EchoPeer
+from signaling.client.peer import VisitPeer
+
+__all__ = ["ChannelClosed", "EchoPeer", "SignalingChannel", "VisitPeer", "Welcome"]

@@ -1,0 +1,37 @@
+"""Close codes and error codes of signaling protocol v1 (see docs/signaling.md)."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+PROTOCOL_VERSION = 1
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes the server uses."""
+
+    NORMAL = 1000
+    POLICY = 1008
+    TOO_BIG = 1009
+    REPLACED = 4001
+    UNAUTHORIZED = 4002
+    DENIED = 4003
+    REMOVED = 4004
+    ENDED = 4005
+    RESUME_FAILED = 4006
+    SLOW_CONSUMER = 4008
+    ROOM_FULL = 4009
+
+
+class ErrorCode(StrEnum):
+    """Codes of `error` frames."""
+
+    BAD_JSON = "bad_json"
+    BAD_MESSAGE = "bad_message"
+    UNKNOWN_TYPE = "unknown_type"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    NOT_ADMITTED = "not_admitted"
+    NOT_HOST = "not_host"
+    UNKNOWN_PARTICIPANT = "unknown_participant"
+    RATE_LIMITED = "rate_limited"
+    ROOM_FULL = "room_full"

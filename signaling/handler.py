@@ -1,0 +1,36 @@
+"""The aiohttp request handler: Origin check, upgrade, then one Connection."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from signaling.connection import Connection
+from signaling.hub import Hub
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def serve_socket(hub: Hub, request: web.Request) -> web.StreamResponse:
+    """Check the Origin, upgrade and serve one signaling connection."""
+    # Refuse before upgrading: a foreign page must never get a socket to try tickets on.
+    if request.headers.get("Origin") not in hub.config.allowed_origins:
+        raise web.HTTPForbidden(text="origin not allowed")
+    ws = web.WebSocketResponse(
+        max_msg_size=hub.limits.max_message_bytes, heartbeat=hub.config.heartbeat
+    )
+    if not ws.can_prepare(request).ok:
+        raise web.HTTPBadRequest(text="a WebSocket upgrade is required")
+    await ws.prepare(request)
+    await Connection(hub, ws, request.match_info.get("room")).serve()
+    return ws
+
+
+def make_handler(hub: Hub) -> Handler:
+    """A handler bound to one hub, for applications that route it themselves."""
+
+    async def signaling_socket(request: web.Request) -> web.StreamResponse:
+        return await serve_socket(hub, request)
+
+    return signaling_socket

@@ -1,0 +1,178 @@
+"""The default bus: everything in this process."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from signaling.bus import FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
+from signaling.room import RoomState, Status
+
+
+@dataclass(slots=True)
+class _Route:
+    token: str
+    gen: int
+    admitted: bool
+    seq: int = 0
+    processed: int = 0
+    frames: deque[PendingFrame] = field(default_factory=deque)
+    sinks: list[FrameSink] = field(default_factory=list)
+
+
+class _MemorySubscription:
+    def __init__(self, route: _Route, sink: FrameSink) -> None:
+        self._route = route
+        self._sink = sink
+
+    async def close(self) -> None:
+        if self._sink in self._route.sinks:
+            self._route.sinks.remove(self._sink)
+
+
+class InProcessBus:
+    """Rooms, resume buffers and deliveries in dictionaries; for a single server process."""
+
+    def __init__(self, max_unacked: int = 1024) -> None:
+        self._max_unacked = max_unacked
+        self._rooms: dict[str, RoomState] = {}
+        self._routes: dict[tuple[str, str], _Route] = {}
+        self._sessions: dict[str, SessionRecord] = {}
+
+    async def update_room(self, room_id: str, mutate: Callable[[RoomState], T]) -> T:
+        """Apply `mutate` to a copy and swap it in; no await, so it is atomic."""
+        current = self._rooms.get(room_id)
+        work = RoomState.from_json(current.to_json()) if current else RoomState(room_id)
+        result = mutate(work)
+        self._rooms[room_id] = work
+        self._sync_routes(work)
+        return result
+
+    def _sync_routes(self, state: RoomState) -> None:
+        room_id = state.room_id
+        present = set()
+        for member in state.participants.values():
+            key = (room_id, member.pid)
+            present.add(key)
+            route = self._routes.get(key)
+            admitted = member.status is Status.ADMITTED
+            if route is None:
+                self._routes[key] = _Route(member.token, member.gen, admitted)
+                continue
+            if route.gen != member.gen:
+                route.seq = 0
+                route.processed = 0
+                route.frames.clear()
+                route.gen = member.gen
+            route.token = member.token
+            route.admitted = admitted
+        for key in [k for k in self._routes if k[0] == room_id and k not in present]:
+            route = self._routes.pop(key)
+            # Holders of a dropped participant keep their sinks until they close.
+            route.admitted = False
+
+    async def load_room(self, room_id: str) -> RoomState:
+        """A copy of the room."""
+        current = self._rooms.get(room_id)
+        return RoomState.from_json(current.to_json()) if current else RoomState(room_id)
+
+    async def save_session(self, resume_id: str, record: SessionRecord, ttl: float) -> None:
+        """Remember a resume id (expiry is enforced by the room's deadline)."""
+        del ttl
+        self._sessions[resume_id] = record
+
+    async def load_session(self, resume_id: str) -> SessionRecord | None:
+        """Look a resume id up."""
+        return self._sessions.get(resume_id)
+
+    def _push(self, route: _Route, body: str, close: int) -> None:
+        route.seq += 1
+        seq = route.seq
+        frames = route.frames
+        frames.append((seq, close, body))
+        if len(frames) > self._max_unacked:
+            frames.popleft()
+        token = route.token
+        for sink in tuple(route.sinks):
+            sink(token, seq, close, body)
+
+    async def deliver(
+        self, room_id: str, recipients: Sequence[str], body: str, close: int = 0
+    ) -> None:
+        """Sequence and hand over a frame to each present recipient."""
+        for pid in recipients:
+            route = self._routes.get((room_id, pid))
+            if route is not None:
+                self._push(route, body, close)
+
+    async def relay(
+        self, room_id: str, sender: str, sender_seq: int, to: str, body: str
+    ) -> RelayOutcome:
+        """Deliver between admitted participants of one room, once per sender seq."""
+        source = self._routes.get((room_id, sender))
+        if source is None or not source.admitted:
+            return RelayOutcome.SENDER_NOT_ADMITTED
+        if sender_seq <= source.processed:
+            return RelayOutcome.DUPLICATE
+        target = self._routes.get((room_id, to))
+        if target is None or not target.admitted:
+            source.processed = sender_seq
+            return RelayOutcome.UNKNOWN_RECIPIENT
+        source.processed = sender_seq
+        self._push(target, body, 0)
+        return RelayOutcome.DELIVERED
+
+    async def mark_processed(self, room_id: str, pid: str, seq: int) -> bool:
+        """Record a processed client frame."""
+        route = self._routes.get((room_id, pid))
+        if route is None:
+            return True
+        if seq <= route.processed:
+            return False
+        route.processed = seq
+        return True
+
+    async def processed(self, room_id: str, pid: str) -> int:
+        """Highest processed client seq."""
+        route = self._routes.get((room_id, pid))
+        return route.processed if route else 0
+
+    async def subscribe(self, room_id: str, pid: str, sink: FrameSink) -> _MemorySubscription:
+        """Receive a participant's frames."""
+        route = self._routes.get((room_id, pid))
+        if route is None:
+            # The participant is gone already: a subscription that never fires.
+            route = _Route("", 0, admitted=False)
+        route.sinks.append(sink)
+        return _MemorySubscription(route, sink)
+
+    async def pending(self, room_id: str, pid: str, after: int) -> list[PendingFrame] | None:
+        """Unacknowledged frames after `after`, or None when there is a gap."""
+        route = self._routes.get((room_id, pid))
+        if route is None or after > route.seq:
+            return None
+        frames = [f for f in route.frames if f[0] > after]
+        expected = after + 1
+        if route.seq > after and (not frames or frames[0][0] != expected):
+            return None
+        return frames
+
+    async def ack(self, room_id: str, pid: str, seq: int) -> None:
+        """Drop acknowledged frames."""
+        route = self._routes.get((room_id, pid))
+        if route is None:
+            return
+        frames = route.frames
+        while frames and frames[0][0] <= seq:
+            frames.popleft()
+
+    async def announce_owner(self, room_id: str, pid: str, token: str) -> None:
+        """Tell all holders who owns the participant now."""
+        route = self._routes.get((room_id, pid))
+        if route is not None:
+            for sink in tuple(route.sinks):
+                sink(token, 0, 0, "")
+
+    async def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,242 @@
+"""Frames of protocol v1: parse and validate client frames, build server frames."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from signaling.codes import PROTOCOL_VERSION, ErrorCode
+
+MAX_CHAT_CHARS: Final = 4000
+MAX_SDP_CHARS: Final = 60_000
+
+
+class ProtocolError(Exception):
+    """A client frame that cannot be accepted; carries the `error` code to answer with."""
+
+    code: ErrorCode = ErrorCode.BAD_MESSAGE
+
+    def __init__(self, message: str, ref: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.ref = ref
+
+
+class MalformedJson(ProtocolError):
+    """The frame is not a JSON object."""
+
+    code = ErrorCode.BAD_JSON
+
+
+class InvalidField(ProtocolError):
+    """A field is missing or has the wrong type."""
+
+    code = ErrorCode.BAD_MESSAGE
+
+
+class UnknownType(ProtocolError):
+    """The `type` is not part of protocol v1."""
+
+    code = ErrorCode.UNKNOWN_TYPE
+
+
+class UnsupportedVersion(ProtocolError):
+    """The `v` of a handshake frame is not 1."""
+
+    code = ErrorCode.UNSUPPORTED_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """Authenticate with a ticket."""
+
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Take a dropped session back."""
+
+    resume_id: str
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The client processed server frames up to `ack`."""
+
+    ack: int
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Enter the room (guests: the waiting room)."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class HostAction:
+    """admit, deny or remove a participant."""
+
+    seq: int
+    action: str
+    participant: str
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The host ends the visit."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """Leave for good."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """offer, answer or candidate for one peer; `body` is the frame to forward, `from` included."""
+
+    seq: int
+    kind: str
+    to: str
+    payload: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A text message to everyone admitted."""
+
+    seq: int
+    text: str
+
+
+SessionFrame = Join | HostAction | End | Leave | Relay | Chat
+ClientFrame = Ack | SessionFrame
+HANDSHAKE_TYPES: Final = frozenset({"hello", "resume"})
+RELAY_KINDS: Final = frozenset({"offer", "answer", "candidate"})
+HOST_ACTIONS: Final = frozenset({"admit", "deny", "remove"})
+
+
+def _int(data: dict[str, Any], key: str, ref: int | None) -> int:
+    value = data.get(key)
+    # bool is an int in Python; a JSON true is not a sequence number.
+    if type(value) is not int or value < 0 or value > 2**53:
+        raise InvalidField(f"{key} must be a non-negative integer", ref)
+    return value
+
+
+def _str(data: dict[str, Any], key: str, ref: int | None, limit: int = 256) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise InvalidField(f"{key} must be a non-empty string of at most {limit} characters", ref)
+    return value
+
+
+def _candidate(value: Any, ref: int) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidField("candidate must be an object or null", ref)
+    text = value.get("candidate")
+    if not isinstance(text, str) or len(text) > 2048:
+        raise InvalidField("candidate.candidate must be a string", ref)
+    mid = value.get("sdpMid")
+    index = value.get("sdpMLineIndex")
+    if mid is not None and not isinstance(mid, str):
+        raise InvalidField("candidate.sdpMid must be a string or null", ref)
+    if index is not None and type(index) is not int:
+        raise InvalidField("candidate.sdpMLineIndex must be an integer or null", ref)
+    ufrag = value.get("usernameFragment")
+    if ufrag is not None and not isinstance(ufrag, str):
+        raise InvalidField("candidate.usernameFragment must be a string or null", ref)
+    return {"candidate": text, "sdpMid": mid, "sdpMLineIndex": index, "usernameFragment": ufrag}
+
+
+def decode(raw: str) -> dict[str, Any]:
+    """Parse the JSON object of a frame."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedJson("frame is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise MalformedJson("frame is not a JSON object")
+    return data
+
+
+def parse_handshake(raw: str) -> Hello | Resume:
+    """Parse the first frame of a connection."""
+    data = decode(raw)
+    kind = data.get("type")
+    if kind not in HANDSHAKE_TYPES:
+        raise InvalidField("the first frame must be hello or resume")
+    if data.get("v") != PROTOCOL_VERSION or type(data.get("v")) is not int:
+        raise UnsupportedVersion(f"protocol version {PROTOCOL_VERSION} required")
+    if kind == "hello":
+        return Hello(_str(data, "ticket", None, 4096))
+    return Resume(_str(data, "resume_id", None), _int(data, "last_seq", None))
+
+
+def parse_frame(raw: str) -> ClientFrame:
+    """Parse a frame after the handshake."""
+    data = decode(raw)
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise InvalidField("type must be a string")
+    if kind == "ack":
+        return Ack(_int(data, "ack", None))
+    seq = data.get("seq")
+    if type(seq) is not int or seq < 1 or seq > 2**53:
+        raise InvalidField("seq must be a positive integer")
+    if kind in RELAY_KINDS:
+        to = _str(data, "to", seq)
+        if kind == "candidate":
+            if "candidate" not in data:
+                raise InvalidField("candidate is required", seq)
+            return Relay(seq, kind, to, _candidate(data["candidate"], seq))
+        return Relay(seq, kind, to, _str(data, "sdp", seq, MAX_SDP_CHARS))
+    if kind == "join":
+        return Join(seq)
+    if kind in HOST_ACTIONS:
+        return HostAction(seq, kind, _str(data, "participant", seq))
+    if kind == "chat":
+        return Chat(seq, _str(data, "text", seq, MAX_CHAT_CHARS))
+    if kind == "end":
+        return End(seq)
+    if kind == "leave":
+        return Leave(seq)
+    if kind in HANDSHAKE_TYPES:
+        raise InvalidField("already authenticated", seq)
+    raise UnknownType(f"unknown type {kind[:40]!r}", seq)
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """Serialize a server frame compactly."""
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def relay_body(frame: Relay, sender: str) -> str:
+    """The frame the recipient of a relay receives (without its `seq`)."""
+    key = "candidate" if frame.kind == "candidate" else "sdp"
+    return encode({"type": frame.kind, "from": sender, key: frame.payload})
+
+
+def with_seq(seq: int, body: str) -> str:
+    """Put a stream number into a serialized body; cheaper than re-encoding."""
+    return f'{{"seq":{seq},{body[1:]}'
+
+
+def error_frame(code: ErrorCode, message: str, ref: int | None) -> str:
+    """An `error` reply."""
+    return encode({"type": "error", "code": code.value, "message": message, "ref": ref})
+
+
+def ack_frame(ack: int) -> str:
+    """The server's acknowledgement of client frames."""
+    return f'{{"type":"ack","ack":{ack}}}'

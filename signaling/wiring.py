@@ -1,0 +1,42 @@
+"""How an aiohttp application mounts the signaling server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from signaling.bus import Bus
+from signaling.config import SignalingConfig
+from signaling.handler import serve_socket
+from signaling.hub import Hub
+from signaling.memory_bus import InProcessBus
+
+SIGNALING_CONFIG = web.AppKey("signaling_config", SignalingConfig)
+SIGNALING_HUB = web.AppKey("signaling_hub", Hub)
+
+
+def setup_signaling(app: web.Application, config: SignalingConfig) -> None:
+    """Mount the WebSocket at `config.path` and `config.path/{room}`; hub in cleanup_ctx."""
+    app[SIGNALING_CONFIG] = config
+
+    async def hub_context(app: web.Application) -> AsyncIterator[None]:
+        bus: Bus = (
+            config.bus if config.bus is not None else InProcessBus(config.limits.max_unacked_frames)
+        )
+        hub = Hub(config, bus)
+        app[SIGNALING_HUB] = hub
+        try:
+            yield
+        finally:
+            await hub.close()
+            if config.bus is None:
+                await bus.close()
+
+    app.cleanup_ctx.append(hub_context)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await serve_socket(request.app[SIGNALING_HUB], request)
+
+    app.router.add_get(config.path, handle)
+    app.router.add_get(config.path + "/{room}", handle)
