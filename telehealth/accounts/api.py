@@ -1,0 +1,134 @@
+"""Accounts API: sign-in, the signed-in person, people management and care teams."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aiohttp import web
+
+from telehealth.accounts import service
+from telehealth.accounts.models import Role
+from telehealth.accounts.schemas import (
+    CareTeamIn,
+    CareTeamOut,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    PatientsOut,
+    PeopleOut,
+    PeopleQuery,
+    PersonIn,
+    PersonOut,
+    PersonPatch,
+    RegisterIn,
+)
+from telehealth.http.api import Api, path_uuid
+from telehealth.http.auth import clear_session_cookie, set_session_cookie
+from telehealth.http.context import caller_of
+from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
+
+api = Api()
+
+
+@api.post("/auth/login", body=LoginIn, response=LoginOut, summary="Sign in", tags=("auth",), auth=False)
+async def login(request: web.Request, body: LoginIn) -> web.StreamResponse:
+    """Check credentials; answer a bearer token and set the session cookie."""
+    services = request.app[SERVICES]
+    signed_in = await service.login(services, caller_of(request), body.email, body.password)
+    user = await service.get_self(services, replace(caller_of(request), actor=signed_in.actor))
+    out = LoginOut(
+        token=signed_in.token,
+        csrf_token=signed_in.csrf_token,
+        expires_in=int(services.settings.session_absolute.total_seconds()),
+        user=PersonOut.model_validate(user),
+    )
+    response = web.json_response(out.model_dump(mode="json"))
+    set_session_cookie(response, request.app[SETTINGS], signed_in)
+    return response
+
+
+@api.post("/auth/logout", summary="Sign out (ends this session)", tags=("auth",))
+async def logout(request: web.Request) -> web.StreamResponse:
+    """End the current session and clear the cookie."""
+    current = request[CURRENT_SESSION]
+    assert current is not None  # guaranteed by auth=True
+    await service.logout(request.app[SERVICES], caller_of(request), current.token_hash)
+    response = web.Response(status=204)
+    clear_session_cookie(response, request.app[SETTINGS])
+    return response
+
+
+@api.post("/auth/register", body=RegisterIn, response=PersonOut, status=201, summary="Patient self-registration (when enabled)", tags=("auth",), auth=False)
+async def register(request: web.Request, body: RegisterIn) -> PersonOut:
+    """Create a patient account for oneself."""
+    person = service.NewPerson(role=Role.PATIENT, **body.model_dump())
+    user = await service.register_patient(request.app[SERVICES], caller_of(request), person)
+    return PersonOut.model_validate(user)
+
+
+@api.get("/me", response=MeOut, summary="The signed-in person", tags=("auth",))
+async def me(request: web.Request) -> MeOut:
+    """Who am I."""
+    current = request[CURRENT_SESSION]
+    assert current is not None
+    user = await service.get_self(request.app[SERVICES], caller_of(request))
+    return MeOut(user=PersonOut.model_validate(user), csrf_token=current.csrf_token)
+
+
+@api.get("/users", query=PeopleQuery, response=PeopleOut, summary="List accounts (admin)", tags=("people",))
+async def list_users(request: web.Request, query: PeopleQuery) -> PeopleOut:
+    """Accounts, optionally by role."""
+    role = Role(query.role) if query.role else None
+    people, total = await service.list_people(request.app[SERVICES], caller_of(request), role, query.limit, query.offset)
+    return PeopleOut(items=[PersonOut.model_validate(p) for p in people], total=total)
+
+
+@api.post("/users", body=PersonIn, response=PersonOut, status=201, summary="Create an account (admin)", tags=("people",))
+async def create_user(request: web.Request, body: PersonIn) -> PersonOut:
+    """Create a patient, therapist or admin."""
+    fields = body.model_dump()
+    fields["role"] = Role(fields["role"])
+    user = await service.create_person(request.app[SERVICES], caller_of(request), service.NewPerson(**fields))
+    return PersonOut.model_validate(user)
+
+
+@api.get("/users/{user_id}", response=PersonOut, summary="One account (admin)", tags=("people",))
+async def get_user(request: web.Request) -> PersonOut:
+    """Read an account."""
+    user = await service.get_person(request.app[SERVICES], caller_of(request), path_uuid(request, "user_id"))
+    return PersonOut.model_validate(user)
+
+
+@api.patch("/users/{user_id}", body=PersonPatch, response=PersonOut, summary="Change or deactivate an account (admin)", tags=("people",))
+async def update_user(request: web.Request, body: PersonPatch) -> PersonOut:
+    """Edit an account; is_active=false ends its sessions at once."""
+    changes = service.PersonChanges(**body.model_dump())
+    user = await service.update_person(request.app[SERVICES], caller_of(request), path_uuid(request, "user_id"), changes)
+    return PersonOut.model_validate(user)
+
+
+@api.get("/patients", response=PatientsOut, summary="Patients visible to me", tags=("patients",))
+async def list_patients(request: web.Request) -> PatientsOut:
+    """Self for a patient, own patients for a therapist, all for an admin."""
+    patients = await service.list_patients(request.app[SERVICES], caller_of(request))
+    return PatientsOut(items=[PersonOut.model_validate(p) for p in patients])
+
+
+@api.get("/patients/{patient_id}", response=PersonOut, summary="One patient's profile", tags=("patients",))
+async def get_patient(request: web.Request) -> PersonOut:
+    """A patient visible to me, or 404."""
+    patient = await service.get_patient(request.app[SERVICES], caller_of(request), path_uuid(request, "patient_id"))
+    return PersonOut.model_validate(patient)
+
+
+@api.get("/patients/{patient_id}/care-team", response=CareTeamOut, summary="A patient's therapists", tags=("patients",))
+async def get_care_team(request: web.Request) -> CareTeamOut:
+    """The therapists on a patient's care team."""
+    therapists = await service.care_team(request.app[SERVICES], caller_of(request), path_uuid(request, "patient_id"))
+    return CareTeamOut(items=[PersonOut.model_validate(t) for t in therapists])
+
+
+@api.post("/patients/{patient_id}/care-team", body=CareTeamIn, summary="Assign a therapist (admin)", tags=("patients",))
+async def assign_care_team(request: web.Request, body: CareTeamIn) -> None:
+    """Put a therapist on the care team."""
+    await service.assign_therapist(request.app[SERVICES], caller_of(request), path_uuid(request, "patient_id"), body.therapist_id)

@@ -1,0 +1,81 @@
+"""People, their sessions and login throttles."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from telehealth.orm import Base, uuid_pk
+
+
+class Role(StrEnum):
+    """What a person is to the clinic."""
+
+    PATIENT = "patient"
+    THERAPIST = "therapist"
+    ADMIN = "admin"
+
+
+class User(Base):
+    """Anyone who can sign in: patients, therapists and admins."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    date_of_birth: Mapped[date | None] = mapped_column(Date, default=None)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CareAssignment(Base):
+    """A therapist on a patient's care team: the therapist may see that patient's records."""
+
+    __tablename__ = "care_assignments"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    therapist_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class AuthSession(Base):
+    """A signed-in session. Only the SHA-256 of the token is stored, so a database leak signs nobody in."""
+
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ip: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(256))
+
+    __table_args__ = (Index("ix_auth_sessions_user_id", "user_id"),)
+
+
+class LoginThrottle(Base):
+    """Failed-login counter for one key: an account (hashed email) or a client address."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)

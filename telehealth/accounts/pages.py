@@ -1,0 +1,121 @@
+"""Sign-in, sign-out, registration and each role's home page."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from telehealth.accounts import service
+from telehealth.accounts.models import Role
+from telehealth.errors import DomainError, NotAuthenticated, TooManyRequests
+from telehealth.http.auth import clear_session_cookie, set_session_cookie
+from telehealth.http.context import caller_of, require_actor
+from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
+from telehealth.http.templates import render
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an open redirect after sign-in is a phishing tool.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    """The sign-in form (or home, when already signed in)."""
+    if request.get(CURRENT_SESSION):
+        raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
+    return render(request, "accounts/login.html", {"email": "", "error": None, "next": _safe_next(request.query.get("next"))})
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    """Sign in from the form; errors are shown on the form, never as a bare error page."""
+    form = await request.post()
+    email = str(form.get("email", ""))[:254]
+    password = str(form.get("password", ""))[:256]
+    target = _safe_next(str(form.get("next", "/")))
+    services = request.app[SERVICES]
+    try:
+        signed_in = await service.login(services, caller_of(request), email, password)
+    except TooManyRequests as exc:
+        response = render(request, "accounts/login.html", {"email": email, "error": exc.message, "next": target}, status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except NotAuthenticated as exc:
+        return render(request, "accounts/login.html", {"email": email, "error": exc.message, "next": target}, status=401)
+    response = web.HTTPSeeOther(target)
+    set_session_cookie(response, request.app[SETTINGS], signed_in)
+    raise response
+
+
+async def logout_submit(request: web.Request) -> web.StreamResponse:
+    """Sign out and go to the sign-in page."""
+    current = request.get(CURRENT_SESSION)
+    if current is not None:
+        await service.logout(request.app[SERVICES], caller_of(request), current.token_hash)
+    response = web.HTTPSeeOther("/login?signed_out=1")
+    clear_session_cookie(response, request.app[SETTINGS])
+    raise response
+
+
+async def register_page(request: web.Request) -> web.StreamResponse:
+    """Patient self-registration, when the clinic allows it."""
+    if not request.app[SETTINGS].self_registration:
+        raise web.HTTPNotFound()
+    return render(request, "accounts/register.html", {"values": {}, "error": None})
+
+
+async def register_submit(request: web.Request) -> web.StreamResponse:
+    """Create the patient account, then sign in."""
+    settings = request.app[SETTINGS]
+    if not settings.self_registration:
+        raise web.HTTPNotFound()
+    form = await request.post()
+    values = {k: str(form.get(k, ""))[:256] for k in ("email", "display_name", "time_zone", "phone")}
+    password = str(form.get("password", ""))[:256]
+    person = service.NewPerson(
+        email=values["email"],
+        display_name=values["display_name"],
+        role=Role.PATIENT,
+        password=password,
+        time_zone=values["time_zone"] or settings.clinic_time_zone,
+        phone=values["phone"] or None,
+    )
+    services = request.app[SERVICES]
+    try:
+        await service.register_patient(services, caller_of(request), person)
+        signed_in = await service.login(services, caller_of(request), values["email"], password)
+    except DomainError as exc:
+        return render(request, "accounts/register.html", {"values": values, "error": exc.message}, status=exc.status)
+    response = web.HTTPSeeOther("/")
+    set_session_cookie(response, settings, signed_in)
+    raise response
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    """Each role's home page, with real data."""
+    actor = require_actor(request)
+    services = request.app[SERVICES]
+    caller = caller_of(request)
+    if actor.role is Role.ADMIN:
+        people, total = await service.list_people(services, caller, None, 200, 0)
+        return render(request, "home/admin.html", {"people": people, "total": total})
+    if actor.role is Role.THERAPIST:
+        patients = await service.list_patients(services, caller)
+        return render(request, "home/therapist.html", {"patients": patients})
+    me = await service.get_self(services, caller)
+    team = await service.care_team(services, replace(caller, actor=actor), actor.id)
+    return render(request, "home/patient.html", {"me": me, "care_team": team})
+
+
+def setup_routes(app: web.Application) -> None:
+    """Add the account pages."""
+    app.router.add_get("/", home)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout_submit)
+    app.router.add_get("/register", register_page)
+    app.router.add_post("/register", register_submit)

@@ -1,0 +1,116 @@
+"""Request and response models of the accounts API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from telehealth.http.schemas import QueryModel, RequestModel, ResponseModel
+
+RoleName = Literal["patient", "therapist", "admin"]
+
+
+class LoginIn(RequestModel):
+    """Credentials."""
+
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class PersonOut(ResponseModel):
+    """An account as the API shows it (never the password hash)."""
+
+    id: uuid.UUID
+    email: str
+    display_name: str
+    role: RoleName
+    is_active: bool
+    time_zone: str
+    phone: str | None = None
+    date_of_birth: date | None = None
+    created_at: datetime
+
+
+class LoginOut(ResponseModel):
+    """A new session: use token as a bearer token, or rely on the cookie set with it."""
+
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    csrf_token: str
+    expires_in: int
+    user: PersonOut
+
+
+class MeOut(ResponseModel):
+    """The signed-in person."""
+
+    user: PersonOut
+    csrf_token: str
+
+
+class PersonIn(RequestModel):
+    """A new account, created by an admin."""
+
+    email: str = Field(min_length=3, max_length=254)
+    display_name: str = Field(min_length=1, max_length=120)
+    role: RoleName
+    password: str = Field(min_length=10, max_length=256)
+    time_zone: str = Field(default="America/New_York", max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    date_of_birth: date | None = None
+
+
+class RegisterIn(RequestModel):
+    """A patient creating their own account."""
+
+    email: str = Field(min_length=3, max_length=254)
+    display_name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=10, max_length=256)
+    time_zone: str = Field(default="America/New_York", max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    date_of_birth: date | None = None
+
+
+class PersonPatch(RequestModel):
+    """Admin changes to an account."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    is_active: bool | None = None
+    time_zone: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+
+
+class PeopleQuery(QueryModel):
+    """Filters of the people list."""
+
+    role: RoleName | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class PeopleOut(ResponseModel):
+    """A page of accounts."""
+
+    items: list[PersonOut]
+    total: int
+
+
+class PatientsOut(ResponseModel):
+    """Patients visible to the actor."""
+
+    items: list[PersonOut]
+
+
+class CareTeamIn(RequestModel):
+    """Put a therapist on a patient's care team."""
+
+    therapist_id: uuid.UUID
+
+
+class CareTeamOut(ResponseModel):
+    """A patient's therapists."""
+
+    items: list[PersonOut]

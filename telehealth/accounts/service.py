@@ -1,0 +1,454 @@
+"""Account services: sign-in, sessions, people and care teams. Each function is one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from telehealth.accounts import rules
+from telehealth.accounts.access import (
+    get_user_for_admin,
+    get_visible_patient,
+    patients_visible_to,
+    require_admin,
+)
+from telehealth.accounts.models import AuthSession, CareAssignment, LoginThrottle, Role, User
+from telehealth.actors import Actor, Caller
+from telehealth.audit.chain import AuditRecord
+from telehealth.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
+
+INVALID_CREDENTIALS = "That email and password do not match an active account."
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a session token: what the database stores and looks up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_of(user: User) -> Actor:
+    """The Actor view of a stored user."""
+    return Actor(
+        id=user.id,
+        role=Role(user.role),
+        display_name=user.display_name,
+        email=user.email,
+        time_zone=user.time_zone,
+    )
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A fresh session: the raw token goes to the client once and is never stored."""
+
+    token: str
+    csrf_token: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class CurrentSession:
+    """A valid session resolved from a token."""
+
+    actor: Actor
+    csrf_token: str
+    token_hash: str
+
+
+# --- sign-in -------------------------------------------------------------------------------------
+
+
+async def _throttle(session: AsyncSession, key: str) -> LoginThrottle | None:
+    return await session.get(LoginThrottle, key)
+
+
+def _state(row: LoginThrottle | None) -> rules.ThrottleState | None:
+    if row is None:
+        return None
+    return rules.ThrottleState(row.failures, row.window_started_at, row.locked_until)
+
+
+async def _check_not_locked(uow: UnitOfWork, keys: list[str]) -> None:
+    states = [_state(await _throttle(uow.session, key)) for key in keys]
+    wait = max(rules.locked_for(state, uow.now) for state in states)
+    if wait:
+        uow.audit(AuditRecord("login.blocked", "session", outcome="denied", details={"retry_after": wait}))
+        raise TooManyRequests(
+            "Too many failed sign-in attempts. Please wait before trying again.",
+            retry_after=wait,
+            code="login_locked",
+        )
+
+
+async def _count_failure(uow: UnitOfWork, key: str, limit: int, services: Services) -> None:
+    row = await _throttle(uow.session, key)
+    state = rules.after_failure(_state(row), uow.now, limit, services.settings.login_lockout)
+    if row is None:
+        row = LoginThrottle(key=key, window_started_at=state.window_started_at)
+        uow.session.add(row)
+    row.failures = state.failures
+    row.window_started_at = state.window_started_at
+    row.locked_until = state.locked_until
+
+
+async def login(services: Services, caller: Caller, email: str, password: str) -> SignedIn:
+    """Check credentials under per-account and per-address throttles and open a new session."""
+    try:
+        email = rules.normalize_email(email)
+    except InvalidInput:
+        email = email.strip().lower()[:254]
+    keys = [rules.account_throttle_key(email), rules.address_throttle_key(caller.ip)]
+
+    # 1. Refuse early while locked; look the account up. Short transaction: the password check
+    #    below takes tens of milliseconds and must not hold the database.
+    async with unit_of_work(services, caller) as uow:
+        await _check_not_locked(uow, keys)
+        user = await uow.session.scalar(select(User).where(User.email == email))
+        stored_hash = user.password_hash if user is not None and user.is_active else None
+        user_id = user.id if user is not None else None
+
+    verification = await services.passwords.verify(stored_hash, password)
+    new_hash = await services.passwords.hash(password) if verification.needs_rehash else None
+
+    # 2. Record the outcome. Parallel guesses all passed step 1 together, so the lock is checked
+    #    again: once the limit is reached even a right password opens nothing until it expires.
+    signed_in: SignedIn | None = None
+    async with unit_of_work(services, caller) as uow:
+        if verification.ok:
+            await _check_not_locked(uow, keys)
+            user = await uow.session.get(User, user_id)
+        if verification.ok and user is not None and user.is_active:
+            if new_hash is not None:
+                user.password_hash = new_hash
+            await uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+            signed_in = _open_session(uow, user, services)
+            uow.caller = replace(uow.caller, actor=signed_in.actor)
+            uow.audit(AuditRecord("login.success", "session", resource_id=str(user.id)))
+        else:
+            settings = services.settings
+            await _count_failure(uow, keys[0], settings.login_max_failures, services)
+            await _count_failure(uow, keys[1], settings.login_max_failures_per_address, services)
+            uow.audit(
+                AuditRecord(
+                    "login.failure",
+                    "session",
+                    outcome="denied",
+                    resource_id=str(user_id) if user_id else None,
+                )
+            )
+    if signed_in is None:
+        # Raised after the commit so the failure count is kept; the same words for an unknown
+        # email and a wrong password.
+        raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
+    return signed_in
+
+
+def _open_session(uow: UnitOfWork, user: User, services: Services) -> SignedIn:
+    # 256 bits of randomness; only the hash is stored.
+    token = secrets.token_urlsafe(32)
+    csrf_token = secrets.token_urlsafe(32)
+    uow.session.add(
+        AuthSession(
+            token_hash=hash_token(token),
+            user_id=user.id,
+            csrf_token=csrf_token,
+            created_at=uow.now,
+            last_seen_at=uow.now,
+            expires_at=uow.now + services.settings.session_absolute,
+            ip=uow.caller.ip[:64],
+            user_agent=uow.caller.user_agent[:256],
+        )
+    )
+    return SignedIn(token=token, csrf_token=csrf_token, actor=actor_of(user))
+
+
+async def resolve_session(services: Services, token: str) -> CurrentSession | None:
+    """The session behind a token, or None when unknown, expired or its person is deactivated.
+
+    Runs on every authenticated request, so it writes only when something changed.
+    """
+    token_hash = hash_token(token)
+    now = services.clock.now()
+    async with services.sessions() as session:
+        row = (
+            await session.execute(
+                select(AuthSession, User)
+                .join(User, User.id == AuthSession.user_id)
+                .where(AuthSession.token_hash == token_hash)
+            )
+        ).first()
+        if row is None:
+            return None
+        auth, user = row
+        times = rules.SessionTimes(auth.created_at, auth.last_seen_at, auth.expires_at)
+        expired = rules.session_expired(times, now, services.settings.session_idle)
+        if expired or not user.is_active:
+            await session.delete(auth)
+            await session.commit()
+            return None
+        if rules.needs_touch(auth.last_seen_at, now):
+            auth.last_seen_at = now
+            await session.commit()
+        return CurrentSession(actor=actor_of(user), csrf_token=auth.csrf_token, token_hash=token_hash)
+
+
+async def logout(services: Services, caller: Caller, token_hash: str) -> None:
+    """End one session."""
+    async with unit_of_work(services, caller) as uow:
+        await uow.session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
+        uow.audit(AuditRecord("logout", "session", resource_id=str(uow.actor.id)))
+
+
+# --- people --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """What it takes to create an account."""
+
+    email: str
+    display_name: str
+    role: Role
+    password: str
+    time_zone: str
+    phone: str | None = None
+    date_of_birth: date | None = None
+
+
+@dataclass(frozen=True)
+class PersonChanges:
+    """Admin edits to an account; None leaves a field as it is."""
+
+    display_name: str | None = None
+    is_active: bool | None = None
+    time_zone: str | None = None
+    phone: str | None = None
+
+
+def _check_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"Unknown time zone {name!r}.", details={"field": "time_zone"}) from None
+
+
+async def _insert_person(uow: UnitOfWork, services: Services, person: NewPerson) -> User:
+    email = rules.normalize_email(person.email)
+    rules.check_password_strength(person.password, email)
+    _check_zone(person.time_zone)
+    if not person.display_name.strip():
+        raise InvalidInput("A name is required.", details={"field": "display_name"})
+    if await uow.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("An account with that email already exists.", code="email_taken")
+    user = User(
+        email=email,
+        display_name=person.display_name.strip(),
+        role=person.role.value,
+        password_hash=await services.passwords.hash(person.password),
+        is_active=True,
+        time_zone=person.time_zone,
+        phone=person.phone,
+        date_of_birth=person.date_of_birth,
+        created_at=uow.now,
+        updated_at=uow.now,
+    )
+    uow.session.add(user)
+    try:
+        await uow.session.flush()
+    except IntegrityError:
+        # Two creations of one email raced past the check above.
+        raise Conflict("An account with that email already exists.", code="email_taken") from None
+    uow.audit(
+        AuditRecord(
+            "account.create",
+            "user",
+            resource_id=str(user.id),
+            patient_id=user.id if person.role is Role.PATIENT else None,
+            details={"role": person.role.value},
+        )
+    )
+    return user
+
+
+async def create_person(services: Services, caller: Caller, person: NewPerson) -> User:
+    """An admin creates a therapist, patient or admin account."""
+    async with unit_of_work(services, caller) as uow:
+        require_admin(uow.actor)
+        return await _insert_person(uow, services, person)
+
+
+async def create_person_unattended(services: Services, person: NewPerson) -> User:
+    """Create an account from the command line or demo data (audited as the system)."""
+    async with unit_of_work(services, Caller(actor=None, ip="local")) as uow:
+        return await _insert_person(uow, services, person)
+
+
+async def register_patient(services: Services, caller: Caller, person: NewPerson) -> User:
+    """A patient creates their own account, when the clinic allows it."""
+    if not services.settings.self_registration:
+        raise NotFound("Self-registration is not available; please contact the clinic.")
+    async with unit_of_work(services, caller) as uow:
+        return await _insert_person(uow, services, NewPerson(**{**person.__dict__, "role": Role.PATIENT}))
+
+
+async def update_person(
+    services: Services, caller: Caller, user_id: uuid.UUID, changes: PersonChanges
+) -> User:
+    """An admin edits or (de)activates an account; deactivation ends its sessions at once."""
+    async with unit_of_work(services, caller) as uow:
+        user = await get_user_for_admin(uow.session, uow.actor, user_id)
+        if changes.is_active is False and user.id == uow.actor.id:
+            raise Conflict("You cannot deactivate your own account.", code="self_deactivation")
+        changed: list[str] = []
+        if changes.display_name is not None and changes.display_name.strip() != user.display_name:
+            if not changes.display_name.strip():
+                raise InvalidInput("A name is required.", details={"field": "display_name"})
+            user.display_name = changes.display_name.strip()
+            changed.append("display_name")
+        if changes.time_zone is not None and changes.time_zone != user.time_zone:
+            _check_zone(changes.time_zone)
+            user.time_zone = changes.time_zone
+            changed.append("time_zone")
+        if changes.phone is not None and changes.phone != user.phone:
+            user.phone = changes.phone or None
+            changed.append("phone")
+        if changes.is_active is not None and changes.is_active != user.is_active:
+            user.is_active = changes.is_active
+            user.deactivated_at = None if changes.is_active else uow.now
+            changed.append("is_active")
+            if not changes.is_active:
+                await uow.session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+        user.updated_at = uow.now
+        action = "account.deactivate" if changes.is_active is False and "is_active" in changed else "account.update"
+        uow.audit(
+            AuditRecord(
+                action,
+                "user",
+                resource_id=str(user.id),
+                patient_id=user.id if user.role == Role.PATIENT.value else None,
+                details={"fields": changed},
+            )
+        )
+        return user
+
+
+async def list_people(
+    services: Services, caller: Caller, role: Role | None = None, limit: int = 200, offset: int = 0
+) -> tuple[list[User], int]:
+    """Accounts for the admin's people page, newest first."""
+    async with unit_of_work(services, caller) as uow:
+        require_admin(uow.actor)
+        query = select(User)
+        if role is not None:
+            query = query.where(User.role == role.value)
+        total = await uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        people = list(
+            (await uow.session.scalars(query.order_by(User.created_at.desc(), User.email).limit(limit).offset(offset))).all()
+        )
+        uow.audit(AuditRecord("account.list", "user", details={"role": role.value if role else None, "count": len(people)}))
+        return people, total
+
+
+async def get_person(services: Services, caller: Caller, user_id: uuid.UUID) -> User:
+    """One account, for an admin."""
+    async with unit_of_work(services, caller) as uow:
+        user = await get_user_for_admin(uow.session, uow.actor, user_id)
+        uow.audit(
+            AuditRecord(
+                "account.read",
+                "user",
+                resource_id=str(user.id),
+                patient_id=user.id if user.role == Role.PATIENT.value else None,
+            )
+        )
+        return user
+
+
+# --- patients and care teams ---------------------------------------------------------------------
+
+
+async def list_patients(services: Services, caller: Caller) -> list[User]:
+    """The patients the actor may see (self, own patients, or all for admins)."""
+    async with unit_of_work(services, caller) as uow:
+        patients = list(
+            (await uow.session.scalars(patients_visible_to(uow.actor).order_by(User.display_name))).all()
+        )
+        uow.audit(AuditRecord("patient.list", "patient", details={"count": len(patients)}))
+        return patients
+
+
+async def get_patient(services: Services, caller: Caller, patient_id: uuid.UUID) -> User:
+    """One patient's profile, if the actor may see it (404 otherwise, and audited as denied)."""
+    async with unit_of_work(services, caller) as uow:
+        try:
+            patient = await get_visible_patient(uow.session, uow.actor, patient_id)
+        except NotFound:
+            uow.audit(AuditRecord("patient.read", "patient", outcome="denied", resource_id=str(patient_id)))
+            raise
+        uow.audit(AuditRecord("patient.read", "patient", resource_id=str(patient.id), patient_id=patient.id))
+        return patient
+
+
+async def care_team(services: Services, caller: Caller, patient_id: uuid.UUID) -> list[User]:
+    """The therapists on a patient's care team."""
+    async with unit_of_work(services, caller) as uow:
+        try:
+            patient = await get_visible_patient(uow.session, uow.actor, patient_id)
+        except NotFound:
+            uow.audit(AuditRecord("care_team.read", "patient", outcome="denied", resource_id=str(patient_id)))
+            raise
+        therapists = list(
+            (
+                await uow.session.scalars(
+                    select(User)
+                    .join(CareAssignment, CareAssignment.therapist_id == User.id)
+                    .where(CareAssignment.patient_id == patient.id)
+                    .order_by(User.display_name)
+                )
+            ).all()
+        )
+        uow.audit(AuditRecord("care_team.read", "patient", resource_id=str(patient.id), patient_id=patient.id))
+        return therapists
+
+
+async def assign_therapist(
+    services: Services, caller: Caller, patient_id: uuid.UUID, therapist_id: uuid.UUID
+) -> None:
+    """An admin puts a therapist on a patient's care team (idempotent)."""
+    async with unit_of_work(services, caller) as uow:
+        patient = await get_user_for_admin(uow.session, uow.actor, patient_id)
+        therapist = await uow.session.get(User, therapist_id)
+        if patient.role != Role.PATIENT.value:
+            raise NotFound("No such patient.")
+        if therapist is None or therapist.role != Role.THERAPIST.value or not therapist.is_active:
+            raise InvalidInput("That is not an active therapist.", details={"field": "therapist_id"})
+        if await uow.session.get(CareAssignment, (patient.id, therapist.id)) is None:
+            uow.session.add(CareAssignment(patient_id=patient.id, therapist_id=therapist.id, created_at=uow.now))
+        uow.audit(
+            AuditRecord(
+                "care_team.assign",
+                "patient",
+                resource_id=str(patient.id),
+                patient_id=patient.id,
+                details={"therapist_id": str(therapist.id)},
+            )
+        )
+
+
+async def get_self(services: Services, caller: Caller) -> User:
+    """The signed-in person's own account; a patient's own record read is audited like any other."""
+    async with unit_of_work(services, caller) as uow:
+        user = await uow.session.get(User, uow.actor.id)
+        if user is None:
+            raise NotAuthenticated("Please sign in.")
+        if user.role == Role.PATIENT.value:
+            uow.audit(AuditRecord("patient.read", "patient", resource_id=str(user.id), patient_id=user.id, details={"self": True}))
+        return user

@@ -1,0 +1,10 @@
+"""Imports every feature's models so that Base.metadata knows all tables (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from telehealth.accounts import models as accounts_models
+from telehealth.audit import models as audit_models
+from telehealth.orm import Base
+
+metadata = Base.metadata
+__all__ = ["accounts_models", "audit_models", "metadata"]

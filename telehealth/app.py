@@ -1,0 +1,82 @@
+"""create_app(settings): wiring only. Keys, resources, middlewares, routes, templates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from telehealth.accounts import api as accounts_api
+from telehealth.accounts import pages as accounts_pages
+from telehealth.accounts.passwords import Passwords
+from telehealth.admin import pages as admin_pages
+from telehealth.audit import api as audit_api
+from telehealth.clock import Clock, SystemClock
+from telehealth.config import Settings
+from telehealth.db import create_engine, create_session_factory
+from telehealth.health import views as health
+from telehealth.http.api import Api
+from telehealth.http.auth import auth_middleware
+from telehealth.http.context import request_context_middleware
+from telehealth.http.errors import error_middleware
+from telehealth.http.keys import ENGINE, METRICS, SERVICES, SETTINGS, TEMPLATES
+from telehealth.http.metrics import Metrics, metrics_middleware, metrics_view
+from telehealth.http.security_headers import security_headers_middleware
+from telehealth.http.templates import Templates
+from telehealth.resources import web_dir
+from telehealth.unit_of_work import Services
+
+
+def build_api() -> Api:
+    """Every feature's API operations, in one OpenAPI document."""
+    api = Api()
+    for feature in (accounts_api.api, audit_api.api):
+        api.include(feature)
+    return api
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """Build the application; resources open and close with it (cleanup_ctx)."""
+    settings = settings.with_secret()
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        # Order matters, outermost first:
+        middlewares=[
+            request_context_middleware,  # request id + client address, for everything below
+            metrics_middleware,  # counts and logs the final status, errors included
+            security_headers_middleware,  # headers on every answer, error pages included
+            error_middleware,  # domain and HTTP errors -> JSON shape or page
+            auth_middleware,  # session/bearer + CSRF; may raise errors handled above
+        ],
+    )
+    app[SETTINGS] = settings
+    app[TEMPLATES] = Templates(settings)
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(_database(clock or SystemClock()))
+
+    health.setup_routes(app)
+    app.router.add_get("/metrics", metrics_view)
+    build_api().setup(app)
+    accounts_pages.setup_routes(app)
+    admin_pages.setup_routes(app)
+    app.router.add_static("/static", web_dir() / "static", append_version=False)
+    return app
+
+
+def _database(clock: Clock):  # type: ignore[no-untyped-def]
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        engine = create_engine(settings)
+        app[ENGINE] = engine
+        app[SERVICES] = Services(
+            settings=settings,
+            clock=clock,
+            sessions=create_session_factory(engine),
+            passwords=Passwords(settings),
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return database

@@ -1,0 +1,273 @@
+"""JSON API routes declared once: the same pydantic models validate requests and generate OpenAPI.
+
+    api = Api()
+    @api.post("/auth/login", body=LoginIn, response=LoginOut, summary="Sign in", auth=False)
+    async def login(request: web.Request, body: LoginIn) -> LoginOut: ...
+
+Validation happens here, once: a bad body never reaches a handler, and is answered 400/415/422 in
+the project's error shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from telehealth.errors import DomainError, InvalidInput, NotFound
+from telehealth.http.context import require_actor
+
+PREFIX = "/api/v1"
+ApiHandler = Callable[..., Awaitable[Any]]
+
+
+class MalformedJson(DomainError):
+    """The body is not JSON at all."""
+
+    status = 400
+    code = "malformed_json"
+
+
+class UnsupportedMediaType(DomainError):
+    """The body is not declared as JSON."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class ErrorDetail(BaseModel):
+    """The inside of every error answer."""
+
+    code: str
+    message: str
+    details: Any = None
+    request_id: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of the API."""
+
+    error: ErrorDetail
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented API operation."""
+
+    method: str
+    path: str
+    summary: str
+    tags: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: bool
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    raw_response: str | None = None
+
+
+def path_uuid(request: web.Request, name: str) -> uuid.UUID:
+    """A UUID from the URL; anything else is simply not found."""
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise NotFound("No such object.") from None
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    """Validate a JSON body against model."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("Send the body as application/json.")
+    raw = await request.read()
+    if not raw.strip():
+        raise InvalidInput("The request body is empty.", details=[{"field": "(body)", "problem": "required"}])
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            raise MalformedJson("The request body is not valid JSON.") from None
+        raise InvalidInput("Some fields are missing or not valid.", details=_validation_details(exc)) from None
+
+
+def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    """Validate query parameters against model (lax: query values are strings)."""
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise InvalidInput("Some query parameters are not valid.", details=_validation_details(exc)) from None
+
+
+@dataclass
+class Api:
+    """Collects operations; setup() adds them to an app together with /api/v1/openapi.json."""
+
+    title: str = "Virtual PT clinic API"
+    version: str = "1"
+    operations: list[Operation] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tags: tuple[str, ...] = (),
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        auth: bool = True,
+        raw_response: str | None = None,
+    ) -> Callable[[ApiHandler], ApiHandler]:
+        """Register a handler; it receives body=/query= already validated."""
+
+        def decorate(fn: ApiHandler) -> ApiHandler:
+            params = inspect.signature(fn).parameters
+
+            @functools.wraps(fn)
+            async def handler(request: web.Request) -> web.StreamResponse:
+                if auth:
+                    require_actor(request)
+                kwargs: dict[str, Any] = {}
+                if body is not None:
+                    kwargs["body"] = await parse_body(request, body)
+                elif request.method in ("POST", "PUT", "PATCH") and "body" in params:
+                    kwargs["body"] = None
+                if query is not None:
+                    kwargs["query"] = parse_query(request, query)
+                result = await fn(request, **kwargs)
+                if isinstance(result, web.StreamResponse):
+                    return result
+                if result is None:
+                    return web.Response(status=204)
+                if isinstance(result, BaseModel):
+                    return web.json_response(result.model_dump(mode="json"), status=status)
+                return web.json_response(result, status=status)
+
+            self.operations.append(
+                Operation(method, path, summary, tags, body, query, response, status, auth, handler, raw_response)
+            )
+            return fn
+
+        return decorate
+
+    def get(self, path: str, **kw: Any) -> Callable[[ApiHandler], ApiHandler]:
+        """Register a GET operation."""
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[ApiHandler], ApiHandler]:
+        """Register a POST operation."""
+        return self.route("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable[[ApiHandler], ApiHandler]:
+        """Register a PATCH operation."""
+        return self.route("PATCH", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Callable[[ApiHandler], ApiHandler]:
+        """Register a PUT operation."""
+        return self.route("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Callable[[ApiHandler], ApiHandler]:
+        """Register a DELETE operation."""
+        return self.route("DELETE", path, **kw)
+
+    def include(self, other: Api) -> None:
+        """Take over another feature's operations."""
+        self.operations.extend(other.operations)
+
+    def setup(self, app: web.Application) -> None:
+        """Add every operation and the OpenAPI document to the app."""
+        for op in self.operations:
+            app.router.add_route(op.method, PREFIX + op.path, op.handler)
+        document = self.openapi()
+
+        async def openapi(_: web.Request) -> web.Response:
+            return web.json_response(document)
+
+        app.router.add_get(PREFIX + "/openapi.json", openapi)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document, generated from the operations' models."""
+        models: list[tuple[type[BaseModel], Any]] = [(ErrorResponse, "serialization")]
+        for op in self.operations:
+            if op.body is not None:
+                models.append((op.body, "validation"))
+            if op.response is not None:
+                models.append((op.response, "serialization"))
+        refs, top = models_json_schema(
+            list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}"
+        )
+        schemas: dict[str, Any] = top.get("$defs", {})
+        paths: dict[str, dict[str, Any]] = {}
+        error_ref = refs[(ErrorResponse, "serialization")]
+        for op in self.operations:
+            operation: dict[str, Any] = {
+                "summary": op.summary,
+                "operationId": op.handler.__name__,
+                "tags": list(op.tags),
+                "responses": {
+                    "default": {"description": "Error", "content": {"application/json": {"schema": error_ref}}}
+                },
+            }
+            if op.response is not None:
+                operation["responses"][str(op.status)] = {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
+                }
+            elif op.raw_response:
+                operation["responses"][str(op.status)] = {
+                    "description": "OK",
+                    "content": {op.raw_response: {"schema": {"type": "string"}}},
+                }
+            else:
+                operation["responses"]["204"] = {"description": "Done"}
+            if op.body is not None:
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+                }
+            parameters = [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+                for name in _path_params(op.path)
+            ]
+            if op.query is not None:
+                for name, info in op.query.model_json_schema()["properties"].items():
+                    parameters.append(
+                        {"name": name, "in": "query", "required": name in op.query.model_json_schema().get("required", []), "schema": info}
+                    )
+            if parameters:
+                operation["parameters"] = parameters
+            if op.auth:
+                operation["security"] = [{"bearer": []}, {"cookie": []}]
+            paths.setdefault(PREFIX + op.path, {})[op.method.lower()] = operation
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": self.title, "version": self.version},
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                    "cookie": {"type": "apiKey", "in": "cookie", "name": "th_session"},
+                },
+            },
+        }
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{") and part.endswith("}")]

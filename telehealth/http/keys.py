@@ -1,0 +1,30 @@
+"""Typed keys for state on the app and on requests (no module globals, no string keys)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from telehealth.config import Settings
+
+if TYPE_CHECKING:
+    from telehealth.accounts.service import CurrentSession
+    from telehealth.http.metrics import Metrics
+    from telehealth.http.templates import Templates
+    from telehealth.unit_of_work import Services
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SERVICES: web.AppKey[Services] = web.AppKey("services")
+TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+
+REQUEST_ID = web.RequestKey("request_id", str)
+CLIENT_IP = web.RequestKey("client_ip", str)
+CURRENT_SESSION: web.RequestKey[CurrentSession | None] = web.RequestKey("current_session")
+# How the request authenticated: "cookie" needs CSRF protection, "bearer" does not.
+AUTH_METHOD = web.RequestKey("auth_method", str)
+# Double-submit token for forms posted before sign-in (login, registration).
+ANONYMOUS_CSRF = web.RequestKey("anonymous_csrf", str)

@@ -1,0 +1,56 @@
+"""jinja2 pages: one environment per app, autoescaped, with the values every page needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from aiohttp import web
+
+from telehealth.config import Settings
+from telehealth.http.keys import ANONYMOUS_CSRF, CURRENT_SESSION, REQUEST_ID, SETTINGS, TEMPLATES
+from telehealth.resources import web_dir
+
+
+class Templates:
+    """Renders pages from web/templates."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(web_dir() / "templates"),
+            autoescape=jinja2.select_autoescape(["html"]),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals["clinic_name"] = settings.clinic_name
+        self.env.filters["local_time"] = _local_time
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        """Render a template to a string."""
+        return self.env.get_template(name).render(context)
+
+
+def _local_time(value: datetime | None, zone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+def render(
+    request: web.Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> web.Response:
+    """Render a page with the signed-in person, their CSRF token and the request id."""
+    current = request.get(CURRENT_SESSION)
+    page: dict[str, Any] = {
+        "actor": current.actor if current else None,
+        "csrf_token": current.csrf_token if current else request.get(ANONYMOUS_CSRF, ""),
+        "request_id": request.get(REQUEST_ID, ""),
+        "path": request.path,
+        "settings": request.app[SETTINGS],
+    }
+    page.update(context or {})
+    html = request.app[TEMPLATES].render(name, page)
+    return web.Response(text=html, content_type="text/html", status=status)
