@@ -24,7 +24,7 @@ from telehealth.accounts.schemas import (
 )
 from telehealth.http.api import Api, path_uuid
 from telehealth.http.auth import clear_session_cookie, set_session_cookie
-from telehealth.http.context import caller_of
+from telehealth.http.context import caller_of, current_token_hash
 from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
 
 api = Api()
@@ -34,7 +34,9 @@ api = Api()
 async def login(request: web.Request, body: LoginIn) -> web.StreamResponse:
     """Check credentials; answer a bearer token and set the session cookie."""
     services = request.app[SERVICES]
-    signed_in = await service.login(services, caller_of(request), body.email, body.password)
+    signed_in = await service.login(
+        services, caller_of(request), body.email, body.password, current_token_hash(request)
+    )
     user = await service.get_self(services, replace(caller_of(request), actor=signed_in.actor))
     out = LoginOut(
         token=signed_in.token,

@@ -11,7 +11,7 @@ from telehealth.accounts import service
 from telehealth.accounts.models import Role
 from telehealth.errors import DomainError, NotAuthenticated, TooManyRequests
 from telehealth.http.auth import clear_session_cookie, set_session_cookie
-from telehealth.http.context import caller_of, require_actor
+from telehealth.http.context import caller_of, current_token_hash, require_actor
 from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
 from telehealth.http.templates import render
 
@@ -39,7 +39,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     target = _safe_next(str(form.get("next", "/")))
     services = request.app[SERVICES]
     try:
-        signed_in = await service.login(services, caller_of(request), email, password)
+        signed_in = await service.login(
+            services, caller_of(request), email, password, current_token_hash(request)
+        )
     except TooManyRequests as exc:
         response = render(request, "accounts/login.html", {"email": email, "error": exc.message, "next": target}, status=429)
         response.headers["Retry-After"] = str(exc.retry_after)

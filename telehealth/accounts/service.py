@@ -99,8 +99,17 @@ async def _count_failure(uow: UnitOfWork, key: str, limit: int, services: Servic
     row.locked_until = state.locked_until
 
 
-async def login(services: Services, caller: Caller, email: str, password: str) -> SignedIn:
-    """Check credentials under per-account and per-address throttles and open a new session."""
+async def login(
+    services: Services,
+    caller: Caller,
+    email: str,
+    password: str,
+    replaces_token_hash: str | None = None,
+) -> SignedIn:
+    """Check credentials under per-account and per-address throttles and open a new session.
+
+    A session the browser already had (replaces_token_hash) is ended: every sign-in gets a new token.
+    """
     try:
         email = rules.normalize_email(email)
     except InvalidInput:
@@ -129,6 +138,10 @@ async def login(services: Services, caller: Caller, email: str, password: str) -
             if new_hash is not None:
                 user.password_hash = new_hash
             await uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+            if replaces_token_hash is not None:
+                await uow.session.execute(
+                    delete(AuthSession).where(AuthSession.token_hash == replaces_token_hash)
+                )
             signed_in = _open_session(uow, user, services)
             uow.caller = replace(uow.caller, actor=signed_in.actor)
             uow.audit(AuditRecord("login.success", "session", resource_id=str(user.id)))

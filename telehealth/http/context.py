@@ -54,6 +54,12 @@ def current_actor(request: web.Request) -> Actor | None:
     return current.actor if current else None
 
 
+def current_token_hash(request: web.Request) -> str | None:
+    """The stored hash of the request's session token, if it has a valid session."""
+    current = request.get(CURRENT_SESSION)
+    return current.token_hash if current else None
+
+
 def require_actor(request: web.Request) -> Actor:
     """The signed-in actor, or 401."""
     actor = current_actor(request)
