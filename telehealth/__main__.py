@@ -23,13 +23,18 @@ T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="telehealth", description="Virtual physical-therapy clinic")
+    parser = argparse.ArgumentParser(
+        prog="telehealth", description="Virtual physical-therapy clinic"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the web service")
     serve.add_argument("--host", help="override TELEHEALTH_HOST")
     serve.add_argument("--port", type=int, help="override TELEHEALTH_PORT")
     sub.add_parser("migrate", help="apply database migrations")
-    user = sub.add_parser("create-user", help="create an account (password from a prompt, or the first line of standard input)")
+    user = sub.add_parser(
+        "create-user",
+        help="create an account (password from a prompt, or the first line of standard input)",
+    )
     user.add_argument("--email", required=True)
     user.add_argument("--name", required=True)
     user.add_argument("--role", choices=[r.value for r in Role], required=True)
@@ -37,14 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo-data", help="load the demo clinic and print its logins")
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="check the hash chain; report the first altered or missing row")
+    audit_sub.add_parser(
+        "verify", help="check the hash chain; report the first altered or missing row"
+    )
     return parser
 
 
 async def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
     engine = create_engine(settings)
     try:
-        services = Services(settings, SystemClock(), create_session_factory(engine), Passwords(settings))
+        services = Services(
+            settings, SystemClock(), create_session_factory(engine), Passwords(settings)
+        )
         return await work(services)
     finally:
         await engine.dispose()
@@ -81,7 +90,9 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 
     setup_logging(settings)
     app = create_app(settings)
-    web.run_app(app, host=host or settings.host, port=port or settings.port, access_log=None, print=print)
+    web.run_app(
+        app, host=host or settings.host, port=port or settings.port, access_log=None, print=print
+    )
     return 0
 
 
@@ -89,7 +100,9 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     from telehealth.accounts import service
     from telehealth.errors import DomainError
 
-    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    password = (
+        getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    )
     person = service.NewPerson(
         email=args.email,
         display_name=args.name,
@@ -98,7 +111,9 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
         time_zone=args.time_zone or settings.clinic_time_zone,
     )
     try:
-        user = asyncio.run(_with_services(settings, lambda s: service.create_person_unattended(s, person)))
+        user = asyncio.run(
+            _with_services(settings, lambda s: service.create_person_unattended(s, person))
+        )
     except DomainError as exc:
         print(f"telehealth: {exc.message}", file=sys.stderr)
         return 1

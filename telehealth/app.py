@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     return app
 
 
-def _database(clock: Clock):  # type: ignore[no-untyped-def]
+def _database(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
     async def database(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         engine = create_engine(settings)

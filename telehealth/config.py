@@ -81,34 +81,122 @@ def _choice(*choices: str) -> Callable[[str], str]:
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("ENV", "development", "development, test or production; production refuses demo data and requires a secret key and https public URL", _choice(*ENVIRONMENTS)),
+    SettingSpec(
+        "ENV",
+        "development",
+        "development, test or production; production refuses demo data and requires a secret key and https public URL",
+        _choice(*ENVIRONMENTS),
+    ),
     SettingSpec("HOST", "127.0.0.1", "address the HTTP server listens on"),
     SettingSpec("PORT", "8080", "port the HTTP server listens on", _port),
-    SettingSpec("PUBLIC_URL", "", "the URL people use, e.g. https://clinic.example; https turns on Secure __Host- cookies and HSTS (default http://HOST:PORT)"),
-    SettingSpec("DATA_DIR", "data", "folder for the embedded SQLite database and the development secret key"),
-    SettingSpec("DATABASE_URL", "", "SQLAlchemy async URL; empty = SQLite in DATA_DIR; postgresql+asyncpg://user:pass@host/db for PostgreSQL"),
-    SettingSpec("SECRET_KEY", "", "at least 32 characters; signs tickets and feed URLs; generated into DATA_DIR outside production"),
-    SettingSpec("REDIS_URL", "", "redis://host:6379/0 to share signaling between instances; empty = in-process"),
-    SettingSpec("SESSION_IDLE_MINUTES", "15", "sign out after this many minutes without a request", _positive_int),
-    SettingSpec("SESSION_ABSOLUTE_HOURS", "12", "sign out this many hours after login, active or not", _positive_int),
-    SettingSpec("LOGIN_MAX_FAILURES", "5", "failed logins per account before it is locked for LOGIN_LOCKOUT_MINUTES", _positive_int),
-    SettingSpec("LOGIN_MAX_FAILURES_PER_ADDRESS", "20", "failed logins per client address before that address is paused", _positive_int),
-    SettingSpec("LOGIN_LOCKOUT_MINUTES", "15", "length of the failure window and of the lockout", _positive_int),
+    SettingSpec(
+        "PUBLIC_URL",
+        "",
+        "the URL people use, e.g. https://clinic.example; https turns on Secure __Host- cookies and HSTS (default http://HOST:PORT)",
+    ),
+    SettingSpec(
+        "DATA_DIR", "data", "folder for the embedded SQLite database and the development secret key"
+    ),
+    SettingSpec(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy async URL; empty = SQLite in DATA_DIR; postgresql+asyncpg://user:pass@host/db for PostgreSQL",
+    ),
+    SettingSpec(
+        "SECRET_KEY",
+        "",
+        "at least 32 characters; signs tickets and feed URLs; generated into DATA_DIR outside production",
+    ),
+    SettingSpec(
+        "REDIS_URL",
+        "",
+        "redis://host:6379/0 to share signaling between instances; empty = in-process",
+    ),
+    SettingSpec(
+        "SESSION_IDLE_MINUTES",
+        "15",
+        "sign out after this many minutes without a request",
+        _positive_int,
+    ),
+    SettingSpec(
+        "SESSION_ABSOLUTE_HOURS",
+        "12",
+        "sign out this many hours after login, active or not",
+        _positive_int,
+    ),
+    SettingSpec(
+        "LOGIN_MAX_FAILURES",
+        "5",
+        "failed logins per account before it is locked for LOGIN_LOCKOUT_MINUTES",
+        _positive_int,
+    ),
+    SettingSpec(
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        "20",
+        "failed logins per client address before that address is paused",
+        _positive_int,
+    ),
+    SettingSpec(
+        "LOGIN_LOCKOUT_MINUTES",
+        "15",
+        "length of the failure window and of the lockout",
+        _positive_int,
+    ),
     SettingSpec("SELF_REGISTRATION", "false", "let patients create their own account", _bool),
     SettingSpec("MAX_BODY_BYTES", "1048576", "largest request body accepted", _positive_int),
-    SettingSpec("ARGON2_TIME_COST", str(OWASP_ARGON2_TIME_COST), "argon2id iterations (at least OWASP's 2)", _positive_int),
-    SettingSpec("ARGON2_MEMORY_KIB", str(OWASP_ARGON2_MEMORY_KIB), "argon2id memory in KiB (at least OWASP's 19456)", _positive_int),
+    SettingSpec(
+        "ARGON2_TIME_COST",
+        str(OWASP_ARGON2_TIME_COST),
+        "argon2id iterations (at least OWASP's 2)",
+        _positive_int,
+    ),
+    SettingSpec(
+        "ARGON2_MEMORY_KIB",
+        str(OWASP_ARGON2_MEMORY_KIB),
+        "argon2id memory in KiB (at least OWASP's 19456)",
+        _positive_int,
+    ),
     SettingSpec("ARGON2_PARALLELISM", "1", "argon2id lanes", _positive_int),
-    SettingSpec("TRUST_FORWARDED_FOR", "false", "take the client address from X-Forwarded-For (only behind the reverse proxy)", _bool),
-    SettingSpec("ALLOWED_ORIGINS", "", "extra origins allowed to open the visit WebSocket (comma separated); PUBLIC_URL is always allowed"),
+    SettingSpec(
+        "TRUST_FORWARDED_FOR",
+        "false",
+        "take the client address from X-Forwarded-For (only behind the reverse proxy)",
+        _bool,
+    ),
+    SettingSpec(
+        "ALLOWED_ORIGINS",
+        "",
+        "extra origins allowed to open the visit WebSocket (comma separated); PUBLIC_URL is always allowed",
+    ),
     SettingSpec("CLINIC_NAME", "Armor Physical Therapy", "name shown on pages"),
-    SettingSpec("CLINIC_TIME_ZONE", "America/New_York", "IANA zone of the clinic, used where a person has none", _zone),
-    SettingSpec("TURN_URLS", "", "comma separated TURN URLs handed to visit participants, e.g. turn:turn.example:3478"),
-    SettingSpec("TURN_SECRET", "", "coturn static-auth-secret used to mint per-visit TURN credentials"),
+    SettingSpec(
+        "CLINIC_TIME_ZONE",
+        "America/New_York",
+        "IANA zone of the clinic, used where a person has none",
+        _zone,
+    ),
+    SettingSpec(
+        "TURN_URLS",
+        "",
+        "comma separated TURN URLs handed to visit participants, e.g. turn:turn.example:3478",
+    ),
+    SettingSpec(
+        "TURN_SECRET", "", "coturn static-auth-secret used to mint per-visit TURN credentials"
+    ),
     SettingSpec("STUN_URLS", "", "comma separated STUN URLs for visit participants"),
     SettingSpec("NOTES_READABLE_BY_ADMINS", "false", "let admins read clinical notes", _bool),
-    SettingSpec("NOTES_READABLE_BY_CARE_TEAM", "false", "let every therapist on a patient's care team read that patient's notes", _bool),
-    SettingSpec("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
+    SettingSpec(
+        "NOTES_READABLE_BY_CARE_TEAM",
+        "false",
+        "let every therapist on a patient's care team read that patient's notes",
+        _bool,
+    ),
+    SettingSpec(
+        "LOG_LEVEL",
+        "INFO",
+        "DEBUG, INFO, WARNING or ERROR",
+        _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+    ),
     SettingSpec("LOG_FORMAT", "json", "json (one object a line) or text", _choice("json", "text")),
 )
 
@@ -213,7 +301,9 @@ class Settings:
         elif secret_key and len(secret_key) < 32:
             raise SettingsError(f"{PREFIX}SECRET_KEY: needs at least 32 characters")
         if raw["ARGON2_MEMORY_KIB"] < OWASP_ARGON2_MEMORY_KIB:
-            raise SettingsError(f"{PREFIX}ARGON2_MEMORY_KIB: below OWASP's {OWASP_ARGON2_MEMORY_KIB}")
+            raise SettingsError(
+                f"{PREFIX}ARGON2_MEMORY_KIB: below OWASP's {OWASP_ARGON2_MEMORY_KIB}"
+            )
         if raw["ARGON2_TIME_COST"] < OWASP_ARGON2_TIME_COST:
             raise SettingsError(f"{PREFIX}ARGON2_TIME_COST: below OWASP's {OWASP_ARGON2_TIME_COST}")
         if bool(raw["TURN_URLS"]) != bool(raw["TURN_SECRET"]):

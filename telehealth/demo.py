@@ -32,10 +32,38 @@ class DemoPerson:
 DEMO_PEOPLE: tuple[DemoPerson, ...] = (
     DemoPerson("admin@demo.clinic", "demo-admin-pass", "Alex Morgan", Role.ADMIN),
     DemoPerson("dana.reyes@demo.clinic", "demo-therapist-pass", "Dana Reyes, DPT", Role.THERAPIST),
-    DemoPerson("sam.okafor@demo.clinic", "demo-therapist-pass", "Sam Okafor, PT", Role.THERAPIST, "Europe/London"),
-    DemoPerson("maria.lopez@demo.clinic", "demo-patient-pass", "Maria Lopez", Role.PATIENT, phone="+1 555 0101", date_of_birth=date(1958, 4, 12)),
-    DemoPerson("james.chen@demo.clinic", "demo-patient-pass", "James Chen", Role.PATIENT, phone="+1 555 0102", date_of_birth=date(1971, 9, 3)),
-    DemoPerson("priya.shah@demo.clinic", "demo-patient-pass", "Priya Shah", Role.PATIENT, "Europe/London", phone="+44 20 7946 0103", date_of_birth=date(1990, 1, 27)),
+    DemoPerson(
+        "sam.okafor@demo.clinic",
+        "demo-therapist-pass",
+        "Sam Okafor, PT",
+        Role.THERAPIST,
+        "Europe/London",
+    ),
+    DemoPerson(
+        "maria.lopez@demo.clinic",
+        "demo-patient-pass",
+        "Maria Lopez",
+        Role.PATIENT,
+        phone="+1 555 0101",
+        date_of_birth=date(1958, 4, 12),
+    ),
+    DemoPerson(
+        "james.chen@demo.clinic",
+        "demo-patient-pass",
+        "James Chen",
+        Role.PATIENT,
+        phone="+1 555 0102",
+        date_of_birth=date(1971, 9, 3),
+    ),
+    DemoPerson(
+        "priya.shah@demo.clinic",
+        "demo-patient-pass",
+        "Priya Shah",
+        Role.PATIENT,
+        "Europe/London",
+        phone="+44 20 7946 0103",
+        date_of_birth=date(1990, 1, 27),
+    ),
 )
 
 # patient email -> therapist email

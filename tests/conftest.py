@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -78,7 +79,10 @@ def postgres_database() -> Iterator[str]:
     try:
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
-        service_missing("PostgreSQL", f"{make_url(POSTGRES_URL).render_as_string()}: {type(exc).__name__}: {exc}")
+        service_missing(
+            "PostgreSQL",
+            f"{make_url(POSTGRES_URL).render_as_string()}: {type(exc).__name__}: {exc}",
+        )
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(base_settings(Path("."), url))
@@ -131,16 +135,20 @@ def app(settings: Settings, clock: ManualClock) -> web.Application:
     return create_app(settings, clock)
 
 
+Client = TestClient[web.Request, web.Application]
+
+
 @pytest.fixture
-async def client(aiohttp_client, app: web.Application) -> TestClient:  # type: ignore[no-untyped-def]
+async def client(aiohttp_client: Any, app: web.Application) -> Client:
     """An HTTP client of the running app."""
-    return await aiohttp_client(app)
+    started: Client = await aiohttp_client(app)
+    return started
 
 
 @pytest.fixture
-def services(client: TestClient) -> Services:
+def services(client: Client, app: web.Application) -> Services:
     """The running app's services (available once the client has started the app)."""
-    return client.app[SERVICES]
+    return app[SERVICES]
 
 
 @dataclass(frozen=True)
@@ -168,14 +176,18 @@ class People:
         self.services = services
         self._n = 0
 
-    async def make(self, role: Role, name: str | None = None, time_zone: str = "America/New_York") -> Person:
+    async def make(
+        self, role: Role, name: str | None = None, time_zone: str = "America/New_York"
+    ) -> Person:
         """A new active account of the given role."""
         self._n += 1
         name = name or f"{role.value.title()} {self._n}"
         email = f"{role.value}{self._n}-{uuid.uuid4().hex[:6]}@example.test"
         user = await accounts.create_person_unattended(
             self.services,
-            accounts.NewPerson(email=email, display_name=name, role=role, password=PASSWORD, time_zone=time_zone),
+            accounts.NewPerson(
+                email=email, display_name=name, role=role, password=PASSWORD, time_zone=time_zone
+            ),
         )
         return Person(user, PASSWORD)
 
@@ -184,7 +196,13 @@ class People:
         from telehealth.accounts.models import CareAssignment
 
         async with self.services.sessions() as session:
-            session.add(CareAssignment(patient_id=patient.id, therapist_id=therapist.id, created_at=self.services.clock.now()))
+            session.add(
+                CareAssignment(
+                    patient_id=patient.id,
+                    therapist_id=therapist.id,
+                    created_at=self.services.clock.now(),
+                )
+            )
             await session.commit()
 
 
@@ -194,9 +212,11 @@ def people(services: Services) -> People:
     return People(services)
 
 
-async def login(client: TestClient, person: Person) -> dict[str, str]:
+async def login(client: Client, person: Person) -> dict[str, str]:
     """Sign in through the API; return bearer headers."""
-    response = await client.post("/api/v1/auth/login", json={"email": person.email, "password": person.password})
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": person.email, "password": person.password}
+    )
     assert response.status == 200, await response.text()
     body = await response.json()
     return {"Authorization": f"Bearer {body['token']}"}

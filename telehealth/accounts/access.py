@@ -16,7 +16,7 @@ from telehealth.actors import Actor
 from telehealth.errors import NotFound, PermissionDenied
 
 
-def patients_visible_to(actor: Actor) -> Select[tuple[User]]:
+def patients_visible_to(actor: Actor) -> Select[User]:
     """SELECT of the patients the actor may see: self, own patients, or all for admins."""
     query = select(User).where(User.role == Role.PATIENT.value)
     if actor.is_admin:
@@ -38,7 +38,9 @@ async def get_visible_patient(session: AsyncSession, actor: Actor, patient_id: u
     return patient
 
 
-async def is_on_care_team(session: AsyncSession, therapist_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
+async def is_on_care_team(
+    session: AsyncSession, therapist_id: uuid.UUID, patient_id: uuid.UUID
+) -> bool:
     """Whether a therapist is assigned to a patient."""
     found = await session.scalar(
         select(CareAssignment.patient_id).where(

@@ -30,7 +30,9 @@ from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
 api = Api()
 
 
-@api.post("/auth/login", body=LoginIn, response=LoginOut, summary="Sign in", tags=("auth",), auth=False)
+@api.post(
+    "/auth/login", body=LoginIn, response=LoginOut, summary="Sign in", tags=("auth",), auth=False
+)
 async def login(request: web.Request, body: LoginIn) -> web.StreamResponse:
     """Check credentials; answer a bearer token and set the session cookie."""
     services = request.app[SERVICES]
@@ -60,7 +62,15 @@ async def logout(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@api.post("/auth/register", body=RegisterIn, response=PersonOut, status=201, summary="Patient self-registration (when enabled)", tags=("auth",), auth=False)
+@api.post(
+    "/auth/register",
+    body=RegisterIn,
+    response=PersonOut,
+    status=201,
+    summary="Patient self-registration (when enabled)",
+    tags=("auth",),
+    auth=False,
+)
 async def register(request: web.Request, body: RegisterIn) -> PersonOut:
     """Create a patient account for oneself."""
     person = service.NewPerson(role=Role.PATIENT, **body.model_dump())
@@ -77,35 +87,62 @@ async def me(request: web.Request) -> MeOut:
     return MeOut(user=PersonOut.model_validate(user), csrf_token=current.csrf_token)
 
 
-@api.get("/users", query=PeopleQuery, response=PeopleOut, summary="List accounts (admin)", tags=("people",))
+@api.get(
+    "/users",
+    query=PeopleQuery,
+    response=PeopleOut,
+    summary="List accounts (admin)",
+    tags=("people",),
+)
 async def list_users(request: web.Request, query: PeopleQuery) -> PeopleOut:
     """Accounts, optionally by role."""
     role = Role(query.role) if query.role else None
-    people, total = await service.list_people(request.app[SERVICES], caller_of(request), role, query.limit, query.offset)
+    people, total = await service.list_people(
+        request.app[SERVICES], caller_of(request), role, query.limit, query.offset
+    )
     return PeopleOut(items=[PersonOut.model_validate(p) for p in people], total=total)
 
 
-@api.post("/users", body=PersonIn, response=PersonOut, status=201, summary="Create an account (admin)", tags=("people",))
+@api.post(
+    "/users",
+    body=PersonIn,
+    response=PersonOut,
+    status=201,
+    summary="Create an account (admin)",
+    tags=("people",),
+)
 async def create_user(request: web.Request, body: PersonIn) -> PersonOut:
     """Create a patient, therapist or admin."""
     fields = body.model_dump()
     fields["role"] = Role(fields["role"])
-    user = await service.create_person(request.app[SERVICES], caller_of(request), service.NewPerson(**fields))
+    user = await service.create_person(
+        request.app[SERVICES], caller_of(request), service.NewPerson(**fields)
+    )
     return PersonOut.model_validate(user)
 
 
 @api.get("/users/{user_id}", response=PersonOut, summary="One account (admin)", tags=("people",))
 async def get_user(request: web.Request) -> PersonOut:
     """Read an account."""
-    user = await service.get_person(request.app[SERVICES], caller_of(request), path_uuid(request, "user_id"))
+    user = await service.get_person(
+        request.app[SERVICES], caller_of(request), path_uuid(request, "user_id")
+    )
     return PersonOut.model_validate(user)
 
 
-@api.patch("/users/{user_id}", body=PersonPatch, response=PersonOut, summary="Change or deactivate an account (admin)", tags=("people",))
+@api.patch(
+    "/users/{user_id}",
+    body=PersonPatch,
+    response=PersonOut,
+    summary="Change or deactivate an account (admin)",
+    tags=("people",),
+)
 async def update_user(request: web.Request, body: PersonPatch) -> PersonOut:
     """Edit an account; is_active=false ends its sessions at once."""
     changes = service.PersonChanges(**body.model_dump())
-    user = await service.update_person(request.app[SERVICES], caller_of(request), path_uuid(request, "user_id"), changes)
+    user = await service.update_person(
+        request.app[SERVICES], caller_of(request), path_uuid(request, "user_id"), changes
+    )
     return PersonOut.model_validate(user)
 
 
@@ -116,21 +153,45 @@ async def list_patients(request: web.Request) -> PatientsOut:
     return PatientsOut(items=[PersonOut.model_validate(p) for p in patients])
 
 
-@api.get("/patients/{patient_id}", response=PersonOut, summary="One patient's profile", tags=("patients",))
+@api.get(
+    "/patients/{patient_id}",
+    response=PersonOut,
+    summary="One patient's profile",
+    tags=("patients",),
+)
 async def get_patient(request: web.Request) -> PersonOut:
     """A patient visible to me, or 404."""
-    patient = await service.get_patient(request.app[SERVICES], caller_of(request), path_uuid(request, "patient_id"))
+    patient = await service.get_patient(
+        request.app[SERVICES], caller_of(request), path_uuid(request, "patient_id")
+    )
     return PersonOut.model_validate(patient)
 
 
-@api.get("/patients/{patient_id}/care-team", response=CareTeamOut, summary="A patient's therapists", tags=("patients",))
+@api.get(
+    "/patients/{patient_id}/care-team",
+    response=CareTeamOut,
+    summary="A patient's therapists",
+    tags=("patients",),
+)
 async def get_care_team(request: web.Request) -> CareTeamOut:
     """The therapists on a patient's care team."""
-    therapists = await service.care_team(request.app[SERVICES], caller_of(request), path_uuid(request, "patient_id"))
+    therapists = await service.care_team(
+        request.app[SERVICES], caller_of(request), path_uuid(request, "patient_id")
+    )
     return CareTeamOut(items=[PersonOut.model_validate(t) for t in therapists])
 
 
-@api.post("/patients/{patient_id}/care-team", body=CareTeamIn, summary="Assign a therapist (admin)", tags=("patients",))
+@api.post(
+    "/patients/{patient_id}/care-team",
+    body=CareTeamIn,
+    summary="Assign a therapist (admin)",
+    tags=("patients",),
+)
 async def assign_care_team(request: web.Request, body: CareTeamIn) -> None:
     """Put a therapist on the care team."""
-    await service.assign_therapist(request.app[SERVICES], caller_of(request), path_uuid(request, "patient_id"), body.therapist_id)
+    await service.assign_therapist(
+        request.app[SERVICES],
+        caller_of(request),
+        path_uuid(request, "patient_id"),
+        body.therapist_id,
+    )

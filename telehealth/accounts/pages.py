@@ -28,7 +28,11 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     """The sign-in form (or home, when already signed in)."""
     if request.get(CURRENT_SESSION):
         raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
-    return render(request, "accounts/login.html", {"email": "", "error": None, "next": _safe_next(request.query.get("next"))})
+    return render(
+        request,
+        "accounts/login.html",
+        {"email": "", "error": None, "next": _safe_next(request.query.get("next"))},
+    )
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
@@ -43,11 +47,21 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             services, caller_of(request), email, password, current_token_hash(request)
         )
     except TooManyRequests as exc:
-        response = render(request, "accounts/login.html", {"email": email, "error": exc.message, "next": target}, status=429)
+        response = render(
+            request,
+            "accounts/login.html",
+            {"email": email, "error": exc.message, "next": target},
+            status=429,
+        )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except NotAuthenticated as exc:
-        return render(request, "accounts/login.html", {"email": email, "error": exc.message, "next": target}, status=401)
+        return render(
+            request,
+            "accounts/login.html",
+            {"email": email, "error": exc.message, "next": target},
+            status=401,
+        )
     response = web.HTTPSeeOther(target)
     set_session_cookie(response, request.app[SETTINGS], signed_in)
     raise response
@@ -76,7 +90,9 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
     if not settings.self_registration:
         raise web.HTTPNotFound()
     form = await request.post()
-    values = {k: str(form.get(k, ""))[:256] for k in ("email", "display_name", "time_zone", "phone")}
+    values = {
+        k: str(form.get(k, ""))[:256] for k in ("email", "display_name", "time_zone", "phone")
+    }
     password = str(form.get("password", ""))[:256]
     person = service.NewPerson(
         email=values["email"],
@@ -91,7 +107,12 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
         await service.register_patient(services, caller_of(request), person)
         signed_in = await service.login(services, caller_of(request), values["email"], password)
     except DomainError as exc:
-        return render(request, "accounts/register.html", {"values": values, "error": exc.message}, status=exc.status)
+        return render(
+            request,
+            "accounts/register.html",
+            {"values": values, "error": exc.message},
+            status=exc.status,
+        )
     response = web.HTTPSeeOther("/")
     set_session_cookie(response, settings, signed_in)
     raise response

@@ -99,4 +99,6 @@ def check_password_strength(password: str, email: str) -> None:
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("That password is too long.", details={"field": "password"})
     if password.strip().lower() == email.strip().lower():
-        raise InvalidInput("The password cannot be the email address.", details={"field": "password"})
+        raise InvalidInput(
+            "The password cannot be the email address.", details={"field": "password"}
+        )

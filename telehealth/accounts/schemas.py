@@ -38,7 +38,7 @@ class LoginOut(ResponseModel):
     """A new session: use token as a bearer token, or rely on the cookie set with it."""
 
     token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     csrf_token: str
     expires_in: int
     user: PersonOut

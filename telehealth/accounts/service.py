@@ -80,7 +80,9 @@ async def _check_not_locked(uow: UnitOfWork, keys: list[str]) -> None:
     states = [_state(await _throttle(uow.session, key)) for key in keys]
     wait = max(rules.locked_for(state, uow.now) for state in states)
     if wait:
-        uow.audit(AuditRecord("login.blocked", "session", outcome="denied", details={"retry_after": wait}))
+        uow.audit(
+            AuditRecord("login.blocked", "session", outcome="denied", details={"retry_after": wait})
+        )
         raise TooManyRequests(
             "Too many failed sign-in attempts. Please wait before trying again.",
             retry_after=wait,
@@ -210,7 +212,9 @@ async def resolve_session(services: Services, token: str) -> CurrentSession | No
         if rules.needs_touch(auth.last_seen_at, now):
             auth.last_seen_at = now
             await session.commit()
-        return CurrentSession(actor=actor_of(user), csrf_token=auth.csrf_token, token_hash=token_hash)
+        return CurrentSession(
+            actor=actor_of(user), csrf_token=auth.csrf_token, token_hash=token_hash
+        )
 
 
 async def logout(services: Services, caller: Caller, token_hash: str) -> None:
@@ -309,7 +313,9 @@ async def register_patient(services: Services, caller: Caller, person: NewPerson
     if not services.settings.self_registration:
         raise NotFound("Self-registration is not available; please contact the clinic.")
     async with unit_of_work(services, caller) as uow:
-        return await _insert_person(uow, services, NewPerson(**{**person.__dict__, "role": Role.PATIENT}))
+        return await _insert_person(
+            uow, services, NewPerson(**{**person.__dict__, "role": Role.PATIENT})
+        )
 
 
 async def update_person(
@@ -340,7 +346,11 @@ async def update_person(
             if not changes.is_active:
                 await uow.session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
         user.updated_at = uow.now
-        action = "account.deactivate" if changes.is_active is False and "is_active" in changed else "account.update"
+        action = (
+            "account.deactivate"
+            if changes.is_active is False and "is_active" in changed
+            else "account.update"
+        )
         uow.audit(
             AuditRecord(
                 action,
@@ -364,9 +374,19 @@ async def list_people(
             query = query.where(User.role == role.value)
         total = await uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         people = list(
-            (await uow.session.scalars(query.order_by(User.created_at.desc(), User.email).limit(limit).offset(offset))).all()
+            (
+                await uow.session.scalars(
+                    query.order_by(User.created_at.desc(), User.email).limit(limit).offset(offset)
+                )
+            ).all()
         )
-        uow.audit(AuditRecord("account.list", "user", details={"role": role.value if role else None, "count": len(people)}))
+        uow.audit(
+            AuditRecord(
+                "account.list",
+                "user",
+                details={"role": role.value if role else None, "count": len(people)},
+            )
+        )
         return people, total
 
 
@@ -392,7 +412,11 @@ async def list_patients(services: Services, caller: Caller) -> list[User]:
     """The patients the actor may see (self, own patients, or all for admins)."""
     async with unit_of_work(services, caller) as uow:
         patients = list(
-            (await uow.session.scalars(patients_visible_to(uow.actor).order_by(User.display_name))).all()
+            (
+                await uow.session.scalars(
+                    patients_visible_to(uow.actor).order_by(User.display_name)
+                )
+            ).all()
         )
         uow.audit(AuditRecord("patient.list", "patient", details={"count": len(patients)}))
         return patients
@@ -404,9 +428,17 @@ async def get_patient(services: Services, caller: Caller, patient_id: uuid.UUID)
         try:
             patient = await get_visible_patient(uow.session, uow.actor, patient_id)
         except NotFound:
-            uow.audit(AuditRecord("patient.read", "patient", outcome="denied", resource_id=str(patient_id)))
+            uow.audit(
+                AuditRecord(
+                    "patient.read", "patient", outcome="denied", resource_id=str(patient_id)
+                )
+            )
             raise
-        uow.audit(AuditRecord("patient.read", "patient", resource_id=str(patient.id), patient_id=patient.id))
+        uow.audit(
+            AuditRecord(
+                "patient.read", "patient", resource_id=str(patient.id), patient_id=patient.id
+            )
+        )
         return patient
 
 
@@ -416,7 +448,11 @@ async def care_team(services: Services, caller: Caller, patient_id: uuid.UUID) -
         try:
             patient = await get_visible_patient(uow.session, uow.actor, patient_id)
         except NotFound:
-            uow.audit(AuditRecord("care_team.read", "patient", outcome="denied", resource_id=str(patient_id)))
+            uow.audit(
+                AuditRecord(
+                    "care_team.read", "patient", outcome="denied", resource_id=str(patient_id)
+                )
+            )
             raise
         therapists = list(
             (
@@ -428,7 +464,11 @@ async def care_team(services: Services, caller: Caller, patient_id: uuid.UUID) -
                 )
             ).all()
         )
-        uow.audit(AuditRecord("care_team.read", "patient", resource_id=str(patient.id), patient_id=patient.id))
+        uow.audit(
+            AuditRecord(
+                "care_team.read", "patient", resource_id=str(patient.id), patient_id=patient.id
+            )
+        )
         return therapists
 
 
@@ -442,9 +482,13 @@ async def assign_therapist(
         if patient.role != Role.PATIENT.value:
             raise NotFound("No such patient.")
         if therapist is None or therapist.role != Role.THERAPIST.value or not therapist.is_active:
-            raise InvalidInput("That is not an active therapist.", details={"field": "therapist_id"})
+            raise InvalidInput(
+                "That is not an active therapist.", details={"field": "therapist_id"}
+            )
         if await uow.session.get(CareAssignment, (patient.id, therapist.id)) is None:
-            uow.session.add(CareAssignment(patient_id=patient.id, therapist_id=therapist.id, created_at=uow.now))
+            uow.session.add(
+                CareAssignment(patient_id=patient.id, therapist_id=therapist.id, created_at=uow.now)
+            )
         uow.audit(
             AuditRecord(
                 "care_team.assign",
@@ -463,5 +507,13 @@ async def get_self(services: Services, caller: Caller) -> User:
         if user is None:
             raise NotAuthenticated("Please sign in.")
         if user.role == Role.PATIENT.value:
-            uow.audit(AuditRecord("patient.read", "patient", resource_id=str(user.id), patient_id=user.id, details={"self": True}))
+            uow.audit(
+                AuditRecord(
+                    "patient.read",
+                    "patient",
+                    resource_id=str(user.id),
+                    patient_id=user.id,
+                    details={"self": True},
+                )
+            )
         return user

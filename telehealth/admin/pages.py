@@ -25,25 +25,45 @@ async def person_page(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     caller = caller_of(request)
     person = await accounts.get_person(services, caller, path_uuid(request, "user_id"))
-    team = await accounts.care_team(services, caller, person.id) if person.role == Role.PATIENT.value else []
+    team = (
+        await accounts.care_team(services, caller, person.id)
+        if person.role == Role.PATIENT.value
+        else []
+    )
     therapists, _ = await accounts.list_people(services, caller, Role.THERAPIST, 500, 0)
-    return render(request, "admin/person.html", {"person": person, "care_team": team, "therapists": therapists, "error": None})
+    return render(
+        request,
+        "admin/person.html",
+        {"person": person, "care_team": team, "therapists": therapists, "error": None},
+    )
 
 
 async def new_person_page(request: web.Request) -> web.StreamResponse:
     """The form to create an account."""
     require_admin(require_actor(request))
-    return render(request, "admin/new_person.html", {"values": {"role": request.query.get("role", "patient")}, "error": None})
+    return render(
+        request,
+        "admin/new_person.html",
+        {"values": {"role": request.query.get("role", "patient")}, "error": None},
+    )
 
 
 async def create_person_submit(request: web.Request) -> web.StreamResponse:
     """Create an account from the form."""
     form = await request.post()
-    values = {k: str(form.get(k, "")).strip()[:256] for k in ("email", "display_name", "role", "time_zone", "phone")}
+    values = {
+        k: str(form.get(k, "")).strip()[:256]
+        for k in ("email", "display_name", "role", "time_zone", "phone")
+    }
     try:
         role = Role(values["role"])
     except ValueError:
-        return render(request, "admin/new_person.html", {"values": values, "error": "Choose a role."}, status=422)
+        return render(
+            request,
+            "admin/new_person.html",
+            {"values": values, "error": "Choose a role."},
+            status=422,
+        )
     person = accounts.NewPerson(
         email=values["email"],
         display_name=values["display_name"],
@@ -55,7 +75,12 @@ async def create_person_submit(request: web.Request) -> web.StreamResponse:
     try:
         user = await accounts.create_person(request.app[SERVICES], caller_of(request), person)
     except DomainError as exc:
-        return render(request, "admin/new_person.html", {"values": values, "error": exc.message}, status=exc.status)
+        return render(
+            request,
+            "admin/new_person.html",
+            {"values": values, "error": exc.message},
+            status=exc.status,
+        )
     raise web.HTTPSeeOther(f"/admin/people/{user.id}")
 
 
@@ -64,7 +89,9 @@ async def set_active_submit(request: web.Request) -> web.StreamResponse:
     user_id = path_uuid(request, "user_id")
     form = await request.post()
     active = form.get("active") == "1"
-    await accounts.update_person(request.app[SERVICES], caller_of(request), user_id, accounts.PersonChanges(is_active=active))
+    await accounts.update_person(
+        request.app[SERVICES], caller_of(request), user_id, accounts.PersonChanges(is_active=active)
+    )
     raise web.HTTPSeeOther(f"/admin/people/{user_id}")
 
 
@@ -76,7 +103,9 @@ async def assign_submit(request: web.Request) -> web.StreamResponse:
         therapist_id = uuid.UUID(str(form.get("therapist_id", "")))
     except ValueError:
         raise NotFound("No such therapist.") from None
-    await accounts.assign_therapist(request.app[SERVICES], caller_of(request), user_id, therapist_id)
+    await accounts.assign_therapist(
+        request.app[SERVICES], caller_of(request), user_id, therapist_id
+    )
     raise web.HTTPSeeOther(f"/admin/people/{user_id}")
 
 
@@ -88,7 +117,9 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         query = AuditQuery.model_validate(raw)
     except ValidationError:
         query, error = AuditQuery(), "Some filters were not valid and were ignored."
-    events = await audit.search(request.app[SERVICES], caller_of(request), audit.AuditFilter(**query.model_dump()))
+    events = await audit.search(
+        request.app[SERVICES], caller_of(request), audit.AuditFilter(**query.model_dump())
+    )
     return render(
         request,
         "admin/audit.html",

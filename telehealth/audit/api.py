@@ -18,9 +18,17 @@ def filter_of(query: AuditQuery) -> service.AuditFilter:
     return service.AuditFilter(**query.model_dump())
 
 
-@api.get("/audit", query=AuditQuery, response=AuditPageOut, summary="Browse the audit trail (admin)", tags=("audit",))
+@api.get(
+    "/audit",
+    query=AuditQuery,
+    response=AuditPageOut,
+    summary="Browse the audit trail (admin)",
+    tags=("audit",),
+)
 async def list_audit(request: web.Request, query: AuditQuery) -> AuditPageOut:
     """Filtered audit events, newest first."""
     events = await service.search(request.app[SERVICES], caller_of(request), filter_of(query))
     next_before = events[-1].seq if len(events) == query.limit else None
-    return AuditPageOut(items=[AuditEventOut.model_validate(e) for e in events], next_before_seq=next_before)
+    return AuditPageOut(
+        items=[AuditEventOut.model_validate(e) for e in events], next_before_seq=next_before
+    )

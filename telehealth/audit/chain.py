@@ -85,7 +85,9 @@ def verify_chain(rows: Iterable[tuple[ChainedRow, str]]) -> ChainProblem | None:
         if row.seq != expected_seq:
             return ChainProblem(expected_seq, f"missing (next stored row is {row.seq})")
         if row.prev_hash != expected_prev:
-            return ChainProblem(row.seq, "previous-hash link broken (a row before it was removed or altered)")
+            return ChainProblem(
+                row.seq, "previous-hash link broken (a row before it was removed or altered)"
+            )
         if row_hash(row) != stored_hash:
             return ChainProblem(row.seq, "content altered (hash does not match)")
         expected_seq += 1

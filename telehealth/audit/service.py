@@ -50,7 +50,11 @@ async def search(services: Services, caller: Caller, flt: AuditFilter) -> list[A
             query = query.where(AuditEvent.at < flt.until)
         if flt.before_seq:
             query = query.where(AuditEvent.seq < flt.before_seq)
-        events = list((await uow.session.scalars(query.order_by(AuditEvent.seq.desc()).limit(flt.limit))).all())
+        events = list(
+            (
+                await uow.session.scalars(query.order_by(AuditEvent.seq.desc()).limit(flt.limit))
+            ).all()
+        )
         uow.audit(
             AuditRecord(
                 "audit.search",

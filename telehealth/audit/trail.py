@@ -48,7 +48,9 @@ async def append(
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
     # SQLite: the transaction began with BEGIN IMMEDIATE, so writers are already serialized.
     last = (
-        await session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
+        await session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        )
     ).first()
     seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
     for record in records:
@@ -92,12 +94,17 @@ def _as_chained(event: AuditEvent) -> ChainedRow:
     )
 
 
-async def _stream(session: AsyncSession, batch: int = 2000) -> AsyncIterator[tuple[ChainedRow, str]]:
+async def _stream(
+    session: AsyncSession, batch: int = 2000
+) -> AsyncIterator[tuple[ChainedRow, str]]:
     after = 0
     while True:
         events = (
             await session.scalars(
-                select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
+                select(AuditEvent)
+                .where(AuditEvent.seq > after)
+                .order_by(AuditEvent.seq)
+                .limit(batch)
             )
         ).all()
         if not events:

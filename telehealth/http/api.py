@@ -84,7 +84,11 @@ def path_uuid(request: web.Request, name: str) -> uuid.UUID:
 
 def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"], "type": err["type"]}
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "(body)",
+            "problem": err["msg"],
+            "type": err["type"],
+        }
         for err in exc.errors(include_url=False, include_input=False)
     ]
 
@@ -95,13 +99,17 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         raise UnsupportedMediaType("Send the body as application/json.")
     raw = await request.read()
     if not raw.strip():
-        raise InvalidInput("The request body is empty.", details=[{"field": "(body)", "problem": "required"}])
+        raise InvalidInput(
+            "The request body is empty.", details=[{"field": "(body)", "problem": "required"}]
+        )
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         if any(err["type"] == "json_invalid" for err in exc.errors()):
             raise MalformedJson("The request body is not valid JSON.") from None
-        raise InvalidInput("Some fields are missing or not valid.", details=_validation_details(exc)) from None
+        raise InvalidInput(
+            "Some fields are missing or not valid.", details=_validation_details(exc)
+        ) from None
 
 
 def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
@@ -109,7 +117,9 @@ def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:
-        raise InvalidInput("Some query parameters are not valid.", details=_validation_details(exc)) from None
+        raise InvalidInput(
+            "Some query parameters are not valid.", details=_validation_details(exc)
+        ) from None
 
 
 @dataclass
@@ -160,7 +170,19 @@ class Api:
                 return web.json_response(result, status=status)
 
             self.operations.append(
-                Operation(method, path, summary, tags, body, query, response, status, auth, handler, raw_response)
+                Operation(
+                    method,
+                    path,
+                    summary,
+                    tags,
+                    body,
+                    query,
+                    response,
+                    status,
+                    auth,
+                    handler,
+                    raw_response,
+                )
             )
             return fn
 
@@ -221,13 +243,18 @@ class Api:
                 "operationId": op.handler.__name__,
                 "tags": list(op.tags),
                 "responses": {
-                    "default": {"description": "Error", "content": {"application/json": {"schema": error_ref}}}
+                    "default": {
+                        "description": "Error",
+                        "content": {"application/json": {"schema": error_ref}},
+                    }
                 },
             }
             if op.response is not None:
                 operation["responses"][str(op.status)] = {
                     "description": "OK",
-                    "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
+                    "content": {
+                        "application/json": {"schema": refs[(op.response, "serialization")]}
+                    },
                 }
             elif op.raw_response:
                 operation["responses"][str(op.status)] = {
@@ -242,13 +269,23 @@ class Api:
                     "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
                 }
             parameters = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "format": "uuid"},
+                }
                 for name in _path_params(op.path)
             ]
             if op.query is not None:
                 for name, info in op.query.model_json_schema()["properties"].items():
                     parameters.append(
-                        {"name": name, "in": "query", "required": name in op.query.model_json_schema().get("required", []), "schema": info}
+                        {
+                            "name": name,
+                            "in": "query",
+                            "required": name in op.query.model_json_schema().get("required", []),
+                            "schema": info,
+                        }
                     )
             if parameters:
                 operation["parameters"] = parameters
@@ -270,4 +307,8 @@ class Api:
 
 
 def _path_params(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+    return [
+        part[1:-1].split(":")[0]
+        for part in path.split("/")
+        if part.startswith("{") and part.endswith("}")
+    ]

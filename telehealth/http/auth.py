@@ -38,7 +38,9 @@ def session_cookie_name(settings: Settings) -> str:
     return "__Host-th_session" if settings.uses_https else "th_session"
 
 
-def set_session_cookie(response: web.StreamResponse, settings: Settings, signed_in: SignedIn) -> None:
+def set_session_cookie(
+    response: web.StreamResponse, settings: Settings, signed_in: SignedIn
+) -> None:
     """Hand the new session to the browser."""
     response.set_cookie(
         session_cookie_name(settings),
@@ -116,9 +118,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if current is not None and request[AUTH_METHOD] == "cookie":
             if not _matches(current.csrf_token, await _submitted_token(request)):
                 raise CsrfRejected("The form has expired. Please reload the page and try again.")
-        elif current is None and request.content_type in FORM_TYPES:
-            if not _matches(anonymous_token, await _submitted_token(request)):
-                raise CsrfRejected("The form has expired. Please reload the page and try again.")
+        elif (
+            current is None
+            and request.content_type in FORM_TYPES
+            and not _matches(anonymous_token, await _submitted_token(request))
+        ):
+            raise CsrfRejected("The form has expired. Please reload the page and try again.")
 
     fresh_anonymous = None
     if current is None and not anonymous_token:

@@ -14,7 +14,9 @@ from telehealth.http.keys import CLIENT_IP, CURRENT_SESSION, REQUEST_ID, SETTING
 from telehealth.http.types import Handler
 
 # Read by the log formatter so every line written while handling a request names it.
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 

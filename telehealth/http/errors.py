@@ -49,7 +49,9 @@ def wants_json(request: web.Request) -> bool:
     return request.path.startswith("/api/")
 
 
-def error_body(request: web.Request, status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
+def error_body(
+    request: web.Request, status: int, code: str, message: str, details: Any = None
+) -> dict[str, Any]:
     """The project's one error shape."""
     return {
         "error": {
@@ -94,9 +96,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except DomainError as exc:
-        if isinstance(exc, NotAuthenticated) and not wants_json(request) and request.method == "GET":
+        if (
+            isinstance(exc, NotAuthenticated)
+            and not wants_json(request)
+            and request.method == "GET"
+        ):
             raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}") from None
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        headers = (
+            {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        )
         return error_response(request, exc.status, exc.code, exc.message, exc.details, headers)
     except web.HTTPException as exc:
         if exc.status < 400:

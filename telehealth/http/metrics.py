@@ -64,7 +64,12 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
             request.method,
             route,
             status,
-            extra={"method": request.method, "route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
         )
 
 

@@ -26,7 +26,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PERMISSIONS_POLICY = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
 
 
-def apply_security_headers(request: web.Request, headers: "web.StreamResponse | web.HTTPException") -> None:
+def apply_security_headers(
+    request: web.Request, headers: web.StreamResponse | web.HTTPException
+) -> None:
     """Set the headers on a response or on an HTTP exception about to be sent."""
     h = headers.headers
     h.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

@@ -16,7 +16,9 @@ async def _cookie_login(client: TestClient, email: str, password: str) -> str:
     return str((await response.json())["csrf_token"])
 
 
-async def test_cookie_session_post_without_token_is_refused(client: TestClient, people: People) -> None:
+async def test_cookie_session_post_without_token_is_refused(
+    client: TestClient, people: People
+) -> None:
     admin = await people.make(Role.ADMIN)
     patient = await people.make(Role.PATIENT)
     await _cookie_login(client, admin.email, admin.password)
@@ -28,12 +30,16 @@ async def test_cookie_session_post_without_token_is_refused(client: TestClient, 
     assert (await read.json())["display_name"] != "Changed"
 
 
-async def test_cookie_session_post_with_token_is_accepted(client: TestClient, people: People) -> None:
+async def test_cookie_session_post_with_token_is_accepted(
+    client: TestClient, people: People
+) -> None:
     admin = await people.make(Role.ADMIN)
     patient = await people.make(Role.PATIENT)
     csrf = await _cookie_login(client, admin.email, admin.password)
     response = await client.patch(
-        f"/api/v1/users/{patient.id}", json={"display_name": "Changed"}, headers={"X-CSRF-Token": csrf}
+        f"/api/v1/users/{patient.id}",
+        json={"display_name": "Changed"},
+        headers={"X-CSRF-Token": csrf},
     )
     assert response.status == 200
     assert (await response.json())["display_name"] == "Changed"
@@ -49,16 +55,22 @@ async def test_wrong_token_is_refused(client: TestClient, people: People) -> Non
 async def test_bearer_requests_need_no_csrf_token(client: TestClient, people: People) -> None:
     admin = await people.make(Role.ADMIN)
     patient = await people.make(Role.PATIENT)
-    login = await client.post("/api/v1/auth/login", json={"email": admin.email, "password": admin.password})
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": admin.email, "password": admin.password}
+    )
     token = (await login.json())["token"]
     client.session.cookie_jar.clear()
     response = await client.patch(
-        f"/api/v1/users/{patient.id}", json={"display_name": "Via token"}, headers={"Authorization": f"Bearer {token}"}
+        f"/api/v1/users/{patient.id}",
+        json={"display_name": "Via token"},
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status == 200
 
 
-async def test_foreign_origin_is_refused_even_with_a_token(client: TestClient, people: People) -> None:
+async def test_foreign_origin_is_refused_even_with_a_token(
+    client: TestClient, people: People
+) -> None:
     admin = await people.make(Role.ADMIN)
     csrf = await _cookie_login(client, admin.email, admin.password)
     response = await client.post(
@@ -71,7 +83,9 @@ async def test_foreign_origin_is_refused_even_with_a_token(client: TestClient, p
 async def test_login_form_needs_the_double_submit_token(client: TestClient, people: People) -> None:
     patient = await people.make(Role.PATIENT)
     # A forged form post with no token cookie/field.
-    forged = await client.post("/login", data={"email": patient.email, "password": patient.password}, allow_redirects=False)
+    forged = await client.post(
+        "/login", data={"email": patient.email, "password": patient.password}, allow_redirects=False
+    )
     assert forged.status == 403
     # The real form: GET sets the cookie and embeds the same token.
     page = await client.get("/login")
@@ -79,7 +93,12 @@ async def test_login_form_needs_the_double_submit_token(client: TestClient, peop
     assert match is not None
     response = await client.post(
         "/login",
-        data={"email": patient.email, "password": patient.password, "csrf_token": match.group(1), "next": "/"},
+        data={
+            "email": patient.email,
+            "password": patient.password,
+            "csrf_token": match.group(1),
+            "next": "/",
+        },
         allow_redirects=False,
     )
     assert response.status == 303
@@ -94,7 +113,12 @@ async def test_login_form_does_not_redirect_off_site(client: TestClient, people:
     assert token is not None
     response = await client.post(
         "/login",
-        data={"email": patient.email, "password": patient.password, "csrf_token": token.group(1), "next": "//evil.example/x"},
+        data={
+            "email": patient.email,
+            "password": patient.password,
+            "csrf_token": token.group(1),
+            "next": "//evil.example/x",
+        },
         allow_redirects=False,
     )
     assert response.status == 303

@@ -11,9 +11,13 @@ from telehealth.clock import ManualClock
 from tests.conftest import People, login
 
 
-async def test_login_returns_bearer_token_and_secure_cookie(client: TestClient, people: People) -> None:
+async def test_login_returns_bearer_token_and_secure_cookie(
+    client: TestClient, people: People
+) -> None:
     patient = await people.make(Role.PATIENT)
-    response = await client.post("/api/v1/auth/login", json={"email": patient.email, "password": patient.password})
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": patient.email, "password": patient.password}
+    )
     assert response.status == 200
     body = await response.json()
     assert body["token_type"] == "bearer"
@@ -38,10 +42,16 @@ async def test_cookie_alone_authenticates(client: TestClient, people: People) ->
     assert (await me.json())["user"]["role"] == "therapist"
 
 
-async def test_wrong_password_and_unknown_email_answer_the_same(client: TestClient, people: People) -> None:
+async def test_wrong_password_and_unknown_email_answer_the_same(
+    client: TestClient, people: People
+) -> None:
     patient = await people.make(Role.PATIENT)
-    wrong = await client.post("/api/v1/auth/login", json={"email": patient.email, "password": "not the password"})
-    unknown = await client.post("/api/v1/auth/login", json={"email": "nobody@example.test", "password": "not the password"})
+    wrong = await client.post(
+        "/api/v1/auth/login", json={"email": patient.email, "password": "not the password"}
+    )
+    unknown = await client.post(
+        "/api/v1/auth/login", json={"email": "nobody@example.test", "password": "not the password"}
+    )
     assert wrong.status == unknown.status == 401
     wrong_error = (await wrong.json())["error"]
     unknown_error = (await unknown.json())["error"]
@@ -86,7 +96,9 @@ async def test_each_login_rotates_the_token_and_ends_the_previous_session(
     client: TestClient, people: People
 ) -> None:
     patient = await people.make(Role.PATIENT)
-    first = await client.post("/api/v1/auth/login", json={"email": patient.email, "password": patient.password})
+    first = await client.post(
+        "/api/v1/auth/login", json={"email": patient.email, "password": patient.password}
+    )
     first_body = await first.json()
     first_token = first_body["token"]
     # Same browser (cookie jar holds the first session) signs in again, with its CSRF token.
@@ -97,11 +109,17 @@ async def test_each_login_rotates_the_token_and_ends_the_previous_session(
     )
     second_token = (await second.json())["token"]
     assert first_token != second_token
-    assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {first_token}"})).status == 401
-    assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {second_token}"})).status == 200
+    assert (
+        await client.get("/api/v1/me", headers={"Authorization": f"Bearer {first_token}"})
+    ).status == 401
+    assert (
+        await client.get("/api/v1/me", headers={"Authorization": f"Bearer {second_token}"})
+    ).status == 200
 
 
 async def test_forged_token_is_refused(client: TestClient) -> None:
-    response = await client.get("/api/v1/me", headers={"Authorization": "Bearer forged-token-value"})
+    response = await client.get(
+        "/api/v1/me", headers={"Authorization": "Bearer forged-token-value"}
+    )
     assert response.status == 401
     assert (await response.json())["error"]["code"] == "invalid_token"

@@ -1,0 +1,20 @@
+# The clinic service image: one process per container, configured only through TELEHEALTH_* variables.
+FROM python:3.12-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY telehealth telehealth
+COPY signaling signaling
+COPY web web
+COPY migrations migrations
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.12-slim
+RUN useradd --create-home --uid 10001 clinic
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER clinic
+WORKDIR /home/clinic
+ENV TELEHEALTH_HOST=0.0.0.0 TELEHEALTH_PORT=8080 TELEHEALTH_DATA_DIR=/home/clinic/data
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz').status == 200 else 1)"
+CMD ["telehealth", "serve"]
