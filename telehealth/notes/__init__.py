@@ -1,0 +1,1 @@
+"""Visit notes: content rules, billing units, canonical hashing, patient summary, FHIR mapping."""
