@@ -64,7 +64,8 @@ def blocked_interval(start: datetime, end: datetime, appointment_type: Appointme
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Return the union as sorted, disjoint intervals; touching ones are joined."""
-    ordered = sorted(intervals)
+    # A key of plain tuples sorts in C; the dataclass's generated __lt__ would run Python per step.
+    ordered = sorted(intervals, key=_bounds)
     merged: list[Interval] = []
     for current in ordered:
         if merged and current.start <= merged[-1].end:
@@ -116,6 +117,10 @@ def find_overlap(disjoint: Sequence[Interval], probe: Interval) -> Interval | No
     if index >= 0 and disjoint[index].overlaps(probe):
         return disjoint[index]
     return None
+
+
+def _bounds(interval: Interval) -> tuple[datetime, datetime]:
+    return interval.start, interval.end
 
 
 def _start(interval: Interval) -> datetime:
