@@ -34,14 +34,12 @@ def errors_from_validation(
     """List the field errors of a pydantic ValidationError, paths under an optional prefix."""
     found: list[FieldError] = []
     for err in exc.errors(include_url=False):
-        # pydantic adds the tag of a union/function validator to the location; it is no field name.
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown field"
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
-        found.append({"field": field_path([*prefix, *loc]), "message": message})
+        found.append({"field": field_path([*prefix, *err["loc"]]), "message": message})
     return found
 
 
