@@ -1,7 +1,9 @@
 """Request checks shared by the scheduling service and views: instants, ranges, granularity.
 
 Every failure raises ``telehealth.errors.InvalidInput`` with a message a person can act on and a
-``details`` dict naming the offending field, so the API can point at it.
+``details`` dict naming the offending field, so the API can point at it. Looking up an appointment
+type by key (``appointment_types.lookup_type``) and parsing a modality (``parse_modality``) live
+beside the types they check; zone names are checked by ``localtime.resolve_zone``.
 """
 
 from __future__ import annotations
