@@ -25,9 +25,7 @@ def _canonical_value(value: Any, path: str) -> Any:
         # The same text typed on two keyboards can arrive in different Unicode forms.
         return unicodedata.normalize("NFC", value)
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidInput(f"{path or 'value'}: time must carry a timezone")
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return _require_utc(value, path or "value").strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, BaseModel):
