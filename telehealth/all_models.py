@@ -5,6 +5,7 @@ from __future__ import annotations
 from telehealth.accounts import models as accounts_models
 from telehealth.audit import models as audit_models
 from telehealth.orm import Base
+from telehealth.scheduling import models as scheduling_models
 
 metadata = Base.metadata
-__all__ = ["accounts_models", "audit_models", "metadata"]
+__all__ = ["accounts_models", "audit_models", "metadata", "scheduling_models"]
