@@ -1,0 +1,158 @@
+"""Settings: embedded defaults, and every bad value refused with the variable's name."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from telehealth.config import (
+    KNOWN_VARIABLES,
+    OWASP_ARGON2_MEMORY_KIB,
+    SETTINGS,
+    Settings,
+    SettingsError,
+    settings_table_markdown,
+)
+
+GOOD_SECRET = "s" * 32
+
+
+def test_defaults_without_any_variable() -> None:
+    settings = Settings.from_env({})
+    assert settings.env == "development"
+    assert settings.port == 8080
+    assert settings.public_url == "http://127.0.0.1:8080"
+    assert settings.database_url == f"sqlite+aiosqlite:///{Path('data') / 'telehealth.db'}"
+    assert settings.is_sqlite
+    assert not settings.uses_https
+    assert settings.session_idle == timedelta(minutes=15)
+    assert settings.session_absolute == timedelta(hours=12)
+    assert settings.login_max_failures == 5
+    assert settings.login_max_failures_per_address == 20
+    assert settings.login_lockout == timedelta(minutes=15)
+    assert settings.self_registration is False
+    assert settings.max_body_bytes == 1_048_576
+    assert settings.argon2_memory_kib >= OWASP_ARGON2_MEMORY_KIB
+    assert settings.clinic_time_zone == "America/New_York"
+    assert settings.secret_key == ""
+
+
+def test_defaults_of_the_dataclass_match_the_declared_defaults() -> None:
+    # Two places hold defaults (SETTINGS and the dataclass); they must agree.
+    assert Settings.from_env({}) == Settings()
+
+
+def test_values_are_parsed() -> None:
+    settings = Settings.from_env(
+        {
+            "TELEHEALTH_PORT": "9000",
+            "TELEHEALTH_SELF_REGISTRATION": "yes",
+            "TELEHEALTH_PUBLIC_URL": "https://clinic.example/",
+            "TELEHEALTH_ALLOWED_ORIGINS": "https://a.example, https://b.example,",
+            "TELEHEALTH_SESSION_IDLE_MINUTES": "5",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.self_registration is True
+    assert settings.public_url == "https://clinic.example"
+    assert settings.uses_https
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.websocket_origins == (
+        "https://clinic.example",
+        "https://a.example",
+        "https://b.example",
+    )
+    assert settings.session_idle == timedelta(minutes=5)
+
+
+def test_production_with_what_it_needs_is_accepted() -> None:
+    settings = Settings.from_env(
+        {
+            "TELEHEALTH_ENV": "production",
+            "TELEHEALTH_SECRET_KEY": GOOD_SECRET,
+            "TELEHEALTH_PUBLIC_URL": "https://clinic.example",
+        }
+    )
+    assert settings.is_production
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"TELEHEALTH_PORT": "abc"}, "TELEHEALTH_PORT"),
+        ({"TELEHEALTH_PORT": "70000"}, "TELEHEALTH_PORT"),
+        ({"TELEHEALTH_ENV": "staging"}, "TELEHEALTH_ENV"),
+        ({"TELEHEALTH_CLINIC_TIME_ZONE": "Mars/Olympus_Mons"}, "TELEHEALTH_CLINIC_TIME_ZONE"),
+        ({"TELEHEALTH_SELF_REGISTRATION": "maybe"}, "TELEHEALTH_SELF_REGISTRATION"),
+        ({"TELEHEALTH_SESSION_IDLE_MINUTES": "0"}, "TELEHEALTH_SESSION_IDLE_MINUTES"),
+        ({"TELEHEALTH_LOG_LEVEL": "LOUD"}, "TELEHEALTH_LOG_LEVEL"),
+        (
+            {
+                "TELEHEALTH_ENV": "production",
+                "TELEHEALTH_SECRET_KEY": "short",
+                "TELEHEALTH_PUBLIC_URL": "https://clinic.example",
+            },
+            "TELEHEALTH_SECRET_KEY",
+        ),
+        (
+            {"TELEHEALTH_ENV": "production", "TELEHEALTH_PUBLIC_URL": "https://clinic.example"},
+            "TELEHEALTH_SECRET_KEY",
+        ),
+        (
+            {
+                "TELEHEALTH_ENV": "production",
+                "TELEHEALTH_SECRET_KEY": GOOD_SECRET,
+                "TELEHEALTH_PUBLIC_URL": "http://clinic.example",
+            },
+            "TELEHEALTH_PUBLIC_URL",
+        ),
+        (
+            {"TELEHEALTH_ENV": "production", "TELEHEALTH_SECRET_KEY": GOOD_SECRET},
+            "TELEHEALTH_PUBLIC_URL",
+        ),
+        ({"TELEHEALTH_PUBLIC_URL": "clinic.example"}, "TELEHEALTH_PUBLIC_URL"),
+        ({"TELEHEALTH_SECRET_KEY": "too-short"}, "TELEHEALTH_SECRET_KEY"),
+        (
+            {"TELEHEALTH_ARGON2_MEMORY_KIB": str(OWASP_ARGON2_MEMORY_KIB - 1)},
+            "TELEHEALTH_ARGON2_MEMORY_KIB",
+        ),
+        ({"TELEHEALTH_ARGON2_TIME_COST": "1"}, "TELEHEALTH_ARGON2_TIME_COST"),
+        ({"TELEHEALTH_DATABASE_URL": "mysql://db/clinic"}, "TELEHEALTH_DATABASE_URL"),
+        ({"TELEHEALTH_REDIS_URL": "http://redis"}, "TELEHEALTH_REDIS_URL"),
+        ({"TELEHEALTH_TURN_URLS": "turn:turn.example:3478"}, "TELEHEALTH_TURN_SECRET"),
+        ({"TELEHEALTH_FOO": "1"}, "TELEHEALTH_FOO"),
+    ],
+)
+def test_bad_value_is_refused_naming_the_variable(environ: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(environ)
+    assert variable in str(raised.value)
+
+
+def test_variables_of_other_programs_are_ignored() -> None:
+    settings = Settings.from_env({"PORT": "abc", "HOME": "/root", "TELEHEALTHY": "1"})
+    assert settings.port == 8080
+
+
+def test_every_declared_setting_is_known_and_documented() -> None:
+    table = settings_table_markdown()
+    for spec in SETTINGS:
+        assert f"TELEHEALTH_{spec.name}" in KNOWN_VARIABLES
+        assert f"`TELEHEALTH_{spec.name}`" in table
+        # Each declared default must itself be a valid value.
+        Settings.from_env({f"TELEHEALTH_{spec.name}": spec.default})
+    assert len(KNOWN_VARIABLES) == len(SETTINGS)
+
+
+def test_secret_is_refused_in_production_without_one() -> None:
+    settings = Settings(env="production", public_url="https://clinic.example")
+    with pytest.raises(SettingsError, match="TELEHEALTH_SECRET_KEY"):
+        settings.with_secret()
+
+
+def test_repr_does_not_show_the_secret() -> None:
+    settings = Settings(secret_key=GOOD_SECRET, turn_secret="turn-secret-value")
+    assert GOOD_SECRET not in repr(settings)
+    assert "turn-secret-value" not in repr(settings)
