@@ -33,7 +33,9 @@ def apply_security_headers(
     h = headers.headers
     h.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts,
+    # which the CSRF origin check must refuse. URLs (with ids) still never leak to other sites.
+    h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")

@@ -1,0 +1,229 @@
+"""Browser tests: the real server in its own process, driven by Playwright in Debian's Chromium.
+
+Each test gets a fresh server (SQLite in a temporary folder, demo clinic loaded) on a free port,
+and a Chromium with a fake camera and microphone. Chromium missing: skipped locally, failed in CI.
+Screenshots go to test-artifacts/ (desktop and phone sizes); look at them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.services import require_chromium, service_missing
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+AXE_VERSION = "4.14.1"
+AXE_DIR = ROOT / "tests" / "e2e" / ".axe"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running server process."""
+
+    url: str
+    env: dict[str, str]
+    data_dir: Path
+
+
+def _server_env(data_dir: Path, port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TELEHEALTH_") or k.startswith("TELEHEALTH_TEST_")
+    }
+    env = {k: v for k, v in env.items() if not k.startswith("TELEHEALTH_TEST_")}
+    env.update(
+        {
+            "TELEHEALTH_ENV": "development",
+            "TELEHEALTH_DATA_DIR": str(data_dir),
+            "TELEHEALTH_HOST": "127.0.0.1",
+            "TELEHEALTH_PORT": str(port),
+            "TELEHEALTH_LOG_FORMAT": "text",
+            "TELEHEALTH_LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class ServerProcess:
+    """The process behind a LiveServer and its log file."""
+
+    process: subprocess.Popen[bytes]
+    log: Any
+
+    def stop(self) -> None:
+        """Stop the process and close its log."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        finally:
+            self.log.close()
+
+
+async def start_server(
+    data_dir: Path, extra_env: dict[str, str] | None = None
+) -> tuple[LiveServer, ServerProcess]:
+    """Migrate, load the demo clinic and serve; wait until /readyz answers."""
+    port = free_port()
+    env = _server_env(data_dir, port, extra_env)
+    python = sys.executable
+    for command in (["migrate"], ["demo-data"]):
+        subprocess.run(
+            [python, "-m", "telehealth", *command], env=env, check=True, capture_output=True
+        )
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed by ServerProcess.stop
+    process = subprocess.Popen(
+        [python, "-m", "telehealth", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    running = ServerProcess(process, log)
+    url = f"http://127.0.0.1:{port}"
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            if process.poll() is not None:
+                running.stop()
+                raise RuntimeError(
+                    f"server exited: {(data_dir / 'server.log').read_text()[-2000:]}"
+                )
+            try:
+                async with http.get(url + "/readyz") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+        else:
+            running.stop()
+            raise RuntimeError("server did not become ready")
+    return LiveServer(url, env, data_dir), running
+
+
+@pytest.fixture
+async def live_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """The real server with the demo clinic, in its own process."""
+    server, running = await start_server(tmp_path)
+    try:
+        yield server
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium (skip locally / fail in CI when missing)."""
+    return require_chromium()
+
+
+@pytest.fixture
+async def browser(chromium_path: str) -> AsyncIterator[Any]:
+    """A headless Chromium with fake media devices."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """The axe-core script (npm package), installed once into tests/e2e/.axe."""
+    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            service_missing("npm", "needed once to install axe-core for the accessibility checks")
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        (AXE_DIR / "package.json").write_text(json.dumps({"private": True}))
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--silent", f"axe-core@{AXE_VERSION}"],
+            cwd=AXE_DIR,
+            check=True,
+            capture_output=True,
+        )
+    return script.read_text()
+
+
+async def axe_violations(page: Any, axe_source: str) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the page (the CSP forbids inline script, so the
+    script is evaluated through the DevTools protocol, which CSP does not govern)."""
+    await page.evaluate(axe_source)
+    result = await page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    return [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    """Readable violation list for assertion messages."""
+    return "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+    )
+
+
+async def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+async def sign_in(page: Any, base_url: str, email: str, password: str) -> None:
+    """Sign in through the real login form."""
+    await page.goto(base_url + "/login")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(base_url + "/")
+
+
+@pytest.fixture
+def artifacts() -> Iterator[Path]:
+    """The folder screenshots are saved in."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield ARTIFACTS
