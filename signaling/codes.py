@@ -11,6 +11,7 @@ class CloseCode(IntEnum):
     """WebSocket close codes the server uses."""
 
     NORMAL = 1000
+    GOING_AWAY = 1001
     POLICY = 1008
     TOO_BIG = 1009
     REPLACED = 4001

@@ -93,6 +93,7 @@ class Connection:
     async def serve(self) -> None:
         """Run until the socket closes."""
         writer = asyncio.create_task(self.outlet.run())
+        self.hub.outlets.add(self.outlet)
         try:
             if await self._handshake():
                 async for msg in self.ws:
@@ -103,6 +104,7 @@ class Connection:
                     if self.outlet.closing:
                         break
         finally:
+            self.hub.outlets.discard(self.outlet)
             if self.subscription is not None:
                 await self.subscription.close()
             if self.attached and not self.finished:

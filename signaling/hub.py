@@ -8,7 +8,9 @@ from collections.abc import Coroutine
 from typing import Any
 
 from signaling.bus import Bus
+from signaling.codes import CloseCode
 from signaling.config import SignalingConfig
+from signaling.outlet import Outlet
 from signaling.protocol import encode
 from signaling.room import Participant, RoomState, Status
 
@@ -23,12 +25,19 @@ class Hub:
         self.clock = config.clock
         self.lifecycle = config.lifecycle
         self._tasks: set[asyncio.Task[None]] = set()
+        # Open sockets, so a shutting-down instance can send its clients elsewhere.
+        self.outlets: set[Outlet] = set()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run a background job that is cancelled when the hub closes."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def going_away(self) -> None:
+        """Close every socket with 1001 so clients resume on another instance."""
+        for outlet in list(self.outlets):
+            outlet.close(CloseCode.GOING_AWAY, "going_away")
 
     async def close(self) -> None:
         """Cancel background jobs."""

@@ -35,6 +35,11 @@ def setup_signaling(app: web.Application, config: SignalingConfig) -> None:
 
     app.cleanup_ctx.append(hub_context)
 
+    async def going_away(app: web.Application) -> None:
+        app[SIGNALING_HUB].going_away()
+
+    app.on_shutdown.append(going_away)
+
     async def handle(request: web.Request) -> web.StreamResponse:
         return await serve_socket(request.app[SIGNALING_HUB], request)
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
 
 from signaling import SignalingConfig
+from signaling.redis_bus import RedisBus
 from tests.integration.signaling.support import (
     ORIGIN,
     Recorder,
@@ -18,8 +22,11 @@ from tests.integration.signaling.support import (
     TicketBook,
     build_app,
 )
+from tests.services import REDIS_URL, service_missing, tcp_reachable
 
 ServerFactory = Callable[..., Awaitable[str]]
+REDIS_HOST = urlsplit(REDIS_URL).hostname or "127.0.0.1"
+REDIS_PORT = urlsplit(REDIS_URL).port or 6379
 
 
 @pytest.fixture
@@ -79,3 +86,31 @@ async def start_server(
 async def server_url(start_server: ServerFactory) -> str:
     """One in-process signaling server."""
     return await start_server()
+
+
+@pytest.fixture
+async def redis_buses() -> AsyncIterator[Callable[[], Awaitable[RedisBus]]]:
+    """RedisBus instances on the test database, each with its own client, one key prefix."""
+    if not tcp_reachable(REDIS_HOST, REDIS_PORT):
+        service_missing("Redis", f"nothing listens on {REDIS_HOST}:{REDIS_PORT}")
+    prefix = f"sigtest:{secrets.token_hex(6)}:"
+    made: list[tuple[Redis, RedisBus]] = []
+
+    async def make() -> RedisBus:
+        client = Redis.from_url(REDIS_URL, decode_responses=True)
+        bus = RedisBus(client, prefix=prefix)
+        made.append((client, bus))
+        return bus
+
+    try:
+        yield make
+    finally:
+        for client, bus in made:
+            await bus.close()
+        if made:
+            client = made[0][0]
+            keys = [k async for k in client.scan_iter(match=prefix + "*")]
+            if keys:
+                await client.delete(*keys)
+        for client, _ in made:
+            await client.aclose()
