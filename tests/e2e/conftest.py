@@ -98,12 +98,7 @@ class ServerProcess:
             self.log.close()
 
 
-async def start_server(
-    data_dir: Path, extra_env: dict[str, str] | None = None
-) -> tuple[LiveServer, ServerProcess]:
-    """Migrate, load the demo clinic and serve; wait until /readyz answers."""
-    port = free_port()
-    env = _server_env(data_dir, port, extra_env)
+def _spawn(data_dir: Path, env: dict[str, str]) -> ServerProcess:
     python = sys.executable
     for command in (["migrate"], ["demo-data"]):
         subprocess.run(
@@ -113,7 +108,17 @@ async def start_server(
     process = subprocess.Popen(
         [python, "-m", "telehealth", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    running = ServerProcess(process, log)
+    return ServerProcess(process, log)
+
+
+async def start_server(
+    data_dir: Path, extra_env: dict[str, str] | None = None
+) -> tuple[LiveServer, ServerProcess]:
+    """Migrate, load the demo clinic and serve; wait until /readyz answers."""
+    port = free_port()
+    env = _server_env(data_dir, port, extra_env)
+    running = await asyncio.to_thread(_spawn, data_dir, env)
+    process = running.process
     url = f"http://127.0.0.1:{port}"
     import aiohttp
 
