@@ -1,0 +1,142 @@
+"""Liveness and readiness probes, metrics, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from telehealth.accounts.models import Role
+from telehealth.app import create_app
+from telehealth.http.api import PREFIX
+from tests.conftest import People, base_settings, login
+from tests.services import tcp_reachable
+
+
+async def test_healthz(client: TestClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert (await response.json())["status"] == "ok"
+
+
+async def test_readyz_when_the_database_answers(client: TestClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok", "database": "ok"}
+
+
+def _closed_port() -> int:
+    for port in (1, 9, 47):
+        if not tcp_reachable("127.0.0.1", port, timeout=0.2):
+            return port
+    pytest.fail("no closed local port found")
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "sqlite"])
+async def test_readyz_is_503_when_the_database_is_unreachable(
+    aiohttp_client: Any, tmp_path: Path, engine: str
+) -> None:
+    if engine == "postgresql":
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/telehealth"
+    else:
+        # A directory where the database file should be: SQLite cannot open it.
+        (tmp_path / "not-a-file.db").mkdir()
+        url = f"sqlite+aiosqlite:///{tmp_path / 'not-a-file.db'}"
+    client: TestClient = await aiohttp_client(create_app(base_settings(tmp_path, url)))
+    response = await client.get("/readyz")
+    assert response.status == 503
+    body = await response.json()
+    assert body["status"] == "unavailable"
+    assert "password" not in str(body).lower()
+    # Liveness does not depend on the database.
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_metrics_count_requests_by_route_template(client: TestClient, people: People) -> None:
+    patient = await people.make(Role.PATIENT)
+    headers = await login(client, patient)
+    assert (await client.get(f"/api/v1/patients/{patient.id}", headers=headers)).status == 200
+    assert (await client.get("/no-such-page")).status == 404
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.content_type == "text/plain"
+    text = await response.text()
+    lines = [
+        line for line in text.splitlines() if line.startswith("telehealth_http_requests_total{")
+    ]
+    assert any(
+        'route="/api/v1/patients/{patient_id}"' in line
+        and 'status="200"' in line
+        and 'method="GET"' in line
+        for line in lines
+    ), lines
+    assert any('route="/api/v1/auth/login"' in line and 'method="POST"' in line for line in lines)
+    assert any('status="404"' in line for line in lines)
+    # Ids never become label values.
+    assert str(patient.id) not in text
+    assert "telehealth_http_request_duration_seconds_bucket" in text
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def _resolve(document: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), f"external reference {ref}"
+    node: Any = document
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict) and part in node, f"unresolved {ref}"
+        node = node[part]
+    return node
+
+
+async def test_openapi_document_is_complete_and_self_contained(client: TestClient) -> None:
+    response = await client.get("/api/v1/openapi.json")
+    assert response.status == 200
+    document = await response.json()
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"]
+    refs = _refs(document)
+    assert refs, "the document uses no $ref at all"
+    for ref in refs:
+        assert isinstance(_resolve(document, ref), dict)
+
+    documented = {
+        (method.upper(), path) for path, ops in document["paths"].items() for method in ops
+    }
+    registered = {
+        (route.method, route.resource.canonical)
+        for route in client.app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith(PREFIX + "/")
+        and route.method not in ("HEAD", "OPTIONS")
+        and route.resource.canonical != PREFIX + "/openapi.json"
+    }
+    assert registered, "no API routes registered"
+    assert registered - documented == set()
+    assert documented - registered == set()
+
+    operation_ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
+    assert len(operation_ids) == len(set(operation_ids)), "operationIds must be unique"
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            assert "default" in op["responses"], f"{method} {path} documents no error answer"
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            in_path = {part[1:-1] for part in path.split("/") if part.startswith("{")}
+            assert declared == in_path, f"{method} {path}"
+
+
+async def test_openapi_marks_which_operations_need_sign_in(client: TestClient) -> None:
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    login_op = document["paths"]["/api/v1/auth/login"]["post"]
+    assert "security" not in login_op
+    me = document["paths"]["/api/v1/me"]["get"]
+    assert me["security"]
