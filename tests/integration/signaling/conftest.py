@@ -17,8 +17,8 @@ from signaling import SignalingConfig
 from signaling.redis_bus import RedisBus
 from tests.integration.signaling.support import (
     ORIGIN,
+    HandClock,
     Recorder,
-    TestClock,
     TicketBook,
     build_app,
 )
@@ -30,13 +30,13 @@ REDIS_PORT = urlsplit(REDIS_URL).port or 6379
 
 
 @pytest.fixture
-def clock() -> TestClock:
+def clock() -> HandClock:
     """The server's clock."""
-    return TestClock()
+    return HandClock()
 
 
 @pytest.fixture
-def tickets(clock: TestClock) -> TicketBook:
+def tickets(clock: HandClock) -> TicketBook:
     """The application's ticket book."""
     return TicketBook(clock)
 
@@ -56,7 +56,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 async def start_server(
-    tickets: TicketBook, clock: TestClock, recorder: Recorder
+    tickets: TicketBook, clock: HandClock, recorder: Recorder
 ) -> AsyncIterator[ServerFactory]:
     """Start signaling servers; returns the WebSocket URL of each."""
     servers: list[TestServer] = []
@@ -105,7 +105,7 @@ async def redis_buses() -> AsyncIterator[Callable[[], Awaitable[RedisBus]]]:
     try:
         yield make
     finally:
-        for client, bus in made:
+        for _, bus in made:
             await bus.close()
         if made:
             client = made[0][0]

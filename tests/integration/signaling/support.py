@@ -15,7 +15,7 @@ from signaling.client import SignalingChannel
 ORIGIN = "https://clinic.test"
 
 
-class TestClock:
+class HandClock:
     """A clock the tests move by hand."""
 
     def __init__(self) -> None:
@@ -34,7 +34,7 @@ class TestClock:
 class TicketBook:
     """Single-use tickets with a validity window, as the application issues them."""
 
-    clock: TestClock
+    clock: HandClock
     tickets: dict[str, Admission] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
 

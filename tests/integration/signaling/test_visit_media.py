@@ -70,8 +70,6 @@ async def test_glare_converges(
     http: aiohttp.ClientSession, server_url: str, tickets: TicketBook
 ) -> None:
     # Both sides offer as soon as they see each other; the polite patient must yield.
-    therapist, patient = await run_visit(
-        http, server_url, server_url, tickets, patient_offers_too=True
-    )
+    therapist, _ = await run_visit(http, server_url, server_url, tickets, patient_offers_too=True)
     offers_seen_by_therapist = [e for e in therapist.events if e["type"] == "offer"]
     assert offers_seen_by_therapist, "the patient never offered, so there was no glare"
