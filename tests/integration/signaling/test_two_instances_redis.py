@@ -63,11 +63,11 @@ async def test_resume_lands_on_the_other_instance_without_loss_or_duplicates(
     guest._url = url_b  # the load balancer sends the reconnect to the other instance
     resumed = await guest.resume()
     assert resumed["type"] == "resumed"
-    texts = []
+    texts: list[str] = []
     while len(texts) < 6:
         texts.append((await guest.receive_type("chat"))["text"])
     assert texts == [f"while away {n}" for n in range(5)] + ["typed offline"]
-    host_seen = []
+    host_seen: list[object] = []
     while len(host_seen) < 2:
         frame = await host.receive_type("chat", "presence")
         if not str(frame.get("text", "")).startswith("while away"):

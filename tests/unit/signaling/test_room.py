@@ -1,0 +1,81 @@
+"""Room state transitions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from signaling.admission import Admission, Role
+from signaling.room import (
+    NotHost,
+    Presence,
+    RoomEnded,
+    RoomFull,
+    RoomState,
+    Status,
+    UnknownParticipant,
+)
+
+END = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def ticket(user: str, role: Role = Role.GUEST) -> Admission:
+    return Admission("r", user, user.title(), role, END)
+
+
+def test_host_enters_guest_waits_until_admitted() -> None:
+    room = RoomState("r")
+    host = room.connect(ticket("t", Role.HOST), 4).participant
+    guest = room.connect(ticket("p"), 4).participant
+    assert room.join(host.pid).status is Status.ADMITTED
+    assert room.join(guest.pid).status is Status.WAITING
+    with pytest.raises(NotHost):
+        room.admit(guest.pid, guest.pid)
+    room.admit(host.pid, guest.pid)
+    assert [p.pid for p in room.admitted()] == [host.pid, guest.pid]
+    with pytest.raises(UnknownParticipant):
+        room.admit(host.pid, guest.pid)  # not waiting any more
+
+
+def test_second_tab_keeps_the_participant_and_starts_a_new_generation() -> None:
+    room = RoomState("r")
+    first = room.connect(ticket("p"), 4).participant
+    gen = first.gen
+    again = room.connect(ticket("p"), 4)
+    assert again.replaced and again.participant.pid == first.pid
+    assert again.participant.gen == gen + 1
+
+
+def test_limits_and_end() -> None:
+    room = RoomState("r")
+    host = room.connect(ticket("t", Role.HOST), 2).participant
+    room.connect(ticket("p"), 2)
+    with pytest.raises(RoomFull):
+        room.connect(ticket("q"), 2)
+    room.join(host.pid)
+    assert len(room.end()) == 2
+    with pytest.raises(RoomEnded):
+        room.connect(ticket("p"), 2)
+
+
+def test_disconnect_resume_and_expiry_only_for_the_same_connection() -> None:
+    room = RoomState("r")
+    member = room.connect(ticket("p"), 4).participant
+    token = member.token
+    assert room.disconnect(member.pid, "0.0", 10.0) is None
+    assert room.disconnect(member.pid, token, 10.0) is not None
+    assert room.resume(member.pid, member.gen, now=11.0) is None  # window passed
+    resumed = room.resume(member.pid, member.gen, now=9.0)
+    assert resumed is not None and resumed.presence is Presence.ONLINE
+    assert room.expire(member.pid, token) is None  # the old connection's timer is stale
+    room.disconnect(member.pid, resumed.token, 20.0)
+    assert room.expire(member.pid, resumed.token) is not None
+    assert member.pid not in room.participants
+
+
+def test_json_round_trip() -> None:
+    room = RoomState("r")
+    host = room.connect(ticket("t", Role.HOST), 4).participant
+    room.join(host.pid)
+    assert RoomState.from_json(room.to_json()) == room
