@@ -21,7 +21,7 @@ def test_credentials_follow_the_turn_rest_api() -> None:
 
 
 def test_a_colon_in_the_user_id_cannot_forge_the_expiry() -> None:
-    with pytest.raises(ValueError, match="colon|':'"):
+    with pytest.raises(ValueError, match="must not contain"):
         mint_turn_credentials("s", "9999999999:x", 1)
 
 
