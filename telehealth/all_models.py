@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from telehealth.accounts import models as accounts_models
 from telehealth.audit import models as audit_models
+from telehealth.catalog import models as catalog_models
+from telehealth.notes import models as notes_models
 from telehealth.orm import Base
 from telehealth.scheduling import models as scheduling_models
+from telehealth.visits import models as visits_models
 
 metadata = Base.metadata
-__all__ = ["accounts_models", "audit_models", "metadata", "scheduling_models"]
+__all__ = [
+    "accounts_models",
+    "audit_models",
+    "catalog_models",
+    "metadata",
+    "notes_models",
+    "scheduling_models",
+    "visits_models",
+]

@@ -11,6 +11,7 @@ from telehealth.accounts import pages as accounts_pages
 from telehealth.accounts.passwords import Passwords
 from telehealth.admin import pages as admin_pages
 from telehealth.audit import api as audit_api
+from telehealth.catalog import store as catalog_store
 from telehealth.clock import Clock, SystemClock
 from telehealth.config import Settings
 from telehealth.db import create_engine, create_session_factory
@@ -23,14 +24,27 @@ from telehealth.http.keys import ENGINE, METRICS, SERVICES, SETTINGS, TEMPLATES
 from telehealth.http.metrics import Metrics, metrics_middleware, metrics_view
 from telehealth.http.security_headers import security_headers_middleware
 from telehealth.http.templates import Templates
+from telehealth.notes import api as notes_api
 from telehealth.resources import web_dir
+from telehealth.scheduling import api as scheduling_api
+from telehealth.scheduling import pages as scheduling_pages
+from telehealth.scheduling.tasks import scheduling_background
 from telehealth.unit_of_work import Services
+from telehealth.visits import api as visits_api
+from telehealth.visits import pages as visits_pages
+from telehealth.visits.signaling_setup import setup_visit_signaling
 
 
 def build_api() -> Api:
     """Every feature's API operations, in one OpenAPI document."""
     api = Api()
-    for feature in (accounts_api.api, audit_api.api):
+    for feature in (
+        accounts_api.api,
+        audit_api.api,
+        notes_api.api,
+        visits_api.api,
+        scheduling_api.api,
+    ):
         api.include(feature)
     return api
 
@@ -52,13 +66,20 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[SETTINGS] = settings
     app[TEMPLATES] = Templates(settings)
     app[METRICS] = Metrics()
-    app.cleanup_ctx.append(_database(clock or SystemClock()))
+    clock = clock or SystemClock()
+    app.cleanup_ctx.append(_database(clock))
+    app.cleanup_ctx.append(scheduling_background)  # after _database: it needs SERVICES
+    setup_visit_signaling(app, settings, clock)
+    catalog_store.setup(app)
 
     health.setup_routes(app)
     app.router.add_get("/metrics", metrics_view)
     build_api().setup(app)
     accounts_pages.setup_routes(app)
     admin_pages.setup_routes(app)
+    scheduling_api.setup_routes(app)
+    scheduling_pages.setup_routes(app)
+    visits_pages.setup_routes(app)
     app.router.add_static("/static", web_dir() / "static", append_version=False)
     return app
 

@@ -20,6 +20,32 @@ from signaling.client.channel import ChannelClosed, SignalingChannel
 from signaling.client.peer import candidate_from_json, ice_servers_from_welcome
 
 
+async def answer_with_echo(
+    offer_sdp: str, configuration: RTCConfiguration, relay: MediaRelay | None = None
+) -> RTCPeerConnection:
+    """A new peer connection that answers offer_sdp and echoes every track and data message back.
+
+    The caller sends `pc.localDescription.sdp` as the answer and closes the connection when done.
+    aiortc gathers all candidates into the answer, so no trickle is needed.
+    """
+    relay = relay or MediaRelay()
+    pc = RTCPeerConnection(configuration)
+
+    @pc.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        pc.addTrack(relay.subscribe(track))
+
+    @pc.on("datachannel")
+    def on_datachannel(channel: RTCDataChannel) -> None:
+        @channel.on("message")
+        def on_message(message: str | bytes) -> None:
+            channel.send(message)
+
+    await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+    await pc.setLocalDescription(await pc.createAnswer())
+    return pc
+
+
 class EchoPeer:
     """Answers each offer with a new peer connection that echoes every track and message."""
 
@@ -45,24 +71,17 @@ class EchoPeer:
         old = self._pcs.pop(sender, None)
         if old is not None:
             await old.close()
-        pc = RTCPeerConnection(self._configuration())
+        pc = await answer_with_echo(frame["sdp"], self._configuration(), self._relay)
         self._pcs[sender] = pc
-
-        @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            pc.addTrack(self._relay.subscribe(track))
 
         @pc.on("datachannel")
         def on_datachannel(channel: RTCDataChannel) -> None:
             @channel.on("message")
-            def on_message(message: str | bytes) -> None:
+            def count(_: str | bytes) -> None:
                 self.echoed_messages += 1
-                channel.send(message)
 
-        await pc.setRemoteDescription(RTCSessionDescription(frame["sdp"], "offer"))
         for candidate in self._pending.pop(sender, []):
             await pc.addIceCandidate(candidate_from_json(candidate))
-        await pc.setLocalDescription(await pc.createAnswer())
         await self.channel.send("answer", to=sender, sdp=pc.localDescription.sdp)
 
     async def _candidate(self, frame: dict[str, Any]) -> None:

@@ -1,0 +1,118 @@
+"""Visit API: consent, the visit, and join tickets."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from telehealth.http.api import Api, path_uuid
+from telehealth.http.context import caller_of, require_actor
+from telehealth.http.keys import SERVICES
+from telehealth.visits import service
+from telehealth.visits.network_test import NETWORK_TESTS
+from telehealth.visits.schemas import (
+    ConsentIn,
+    ConsentOut,
+    NetworkTestIn,
+    NetworkTestOut,
+    TicketOut,
+    VisitOut,
+)
+from telehealth.visits.signaling_setup import SIGNALING_PATH
+
+api = Api()
+
+
+def _consent_out(status: service.ConsentStatus) -> ConsentOut:
+    text = status.text
+    return ConsentOut(
+        version=text.version,
+        title=text.title,
+        paragraphs=list(text.paragraphs),
+        accepted_at=status.accepted_at,
+    )
+
+
+def signaling_url(appointment_id: object) -> str:
+    """The room's WebSocket path (same origin as the page)."""
+    return f"{SIGNALING_PATH}/{appointment_id}"
+
+
+@api.get(
+    "/consent", response=ConsentOut, summary="The telehealth consent to accept", tags=("visits",)
+)
+async def get_consent(request: web.Request) -> ConsentOut:
+    """Current consent text and acceptance."""
+    return _consent_out(await service.consent_status(request.app[SERVICES], caller_of(request)))
+
+
+@api.post(
+    "/consent",
+    body=ConsentIn,
+    response=ConsentOut,
+    summary="Accept the telehealth consent (patients)",
+    tags=("visits",),
+)
+async def accept_consent(request: web.Request, body: ConsentIn) -> ConsentOut:
+    """Record acceptance of the current version."""
+    status = await service.accept_consent(request.app[SERVICES], caller_of(request), body.version)
+    return _consent_out(status)
+
+
+@api.get(
+    "/visits/{appointment_id}",
+    response=VisitOut,
+    summary="A video visit, for its patient or therapist",
+    tags=("visits",),
+)
+async def get_visit(request: web.Request) -> VisitOut:
+    """The visit as its participant sees it."""
+    view = await service.visit_view(
+        request.app[SERVICES], caller_of(request), path_uuid(request, "appointment_id")
+    )
+    a = view.appointment
+    return VisitOut(
+        appointment_id=a.id,
+        role="host" if view.role == "host" else "guest",
+        status=a.status,
+        start_at=a.start_at,
+        end_at=a.end_at,
+        opens_at=view.opens_at,
+        closes_at=view.closes_at,
+        patient_name=view.patient_name,
+        therapist_name=view.therapist_name,
+        consent_needed=view.consent_needed,
+        signaling_url=signaling_url(a.id),
+    )
+
+
+@api.post(
+    "/visits/{appointment_id}/ticket",
+    response=TicketOut,
+    status=201,
+    summary="A single-use ticket to enter the visit room",
+    tags=("visits",),
+)
+async def issue_ticket(request: web.Request) -> TicketOut:
+    """Issued only to the visit's patient (after consent) or therapist, inside the visit window."""
+    appointment_id = path_uuid(request, "appointment_id")
+    ticket = await service.issue_ticket(request.app[SERVICES], caller_of(request), appointment_id)
+    return TicketOut(
+        ticket=ticket.token,
+        expires_at=ticket.expires_at,
+        role="host" if ticket.role == "host" else "guest",
+        signaling_url=signaling_url(appointment_id),
+    )
+
+
+@api.post(
+    "/network-test",
+    body=NetworkTestIn,
+    response=NetworkTestOut,
+    summary="Answer a pre-call network test offer with an echo peer",
+    tags=("visits",),
+)
+async def network_test(request: web.Request, body: NetworkTestIn) -> NetworkTestOut:
+    """The far end of the pre-call connection test (echoes media and data for 45 s)."""
+    actor = require_actor(request)
+    sdp = await request.app[NETWORK_TESTS].answer(actor.id, body.sdp)
+    return NetworkTestOut(sdp=sdp)

@@ -1,0 +1,44 @@
+"""Visit tables: single-use join tickets and telehealth consent records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from telehealth.orm import Base, uuid_pk
+
+
+class VisitTicket(Base):
+    """A short-lived, single-use ticket to enter one visit's room; only its hash is stored."""
+
+    __tablename__ = "visit_tickets"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_visit_tickets_expires_at", "expires_at"),)
+
+
+class TelehealthConsent(Base):
+    """A patient's acceptance of one version of the telehealth consent."""
+
+    __tablename__ = "telehealth_consents"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(32))
+    accepted_at: Mapped[datetime]
+    ip: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(256))
+
+    __table_args__ = (UniqueConstraint("patient_id", "version"),)

@@ -1,0 +1,63 @@
+"""Visit API models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from telehealth.http.schemas import RequestModel, ResponseModel
+
+
+class ConsentOut(ResponseModel):
+    """The current telehealth consent and whether the signed-in patient accepted it."""
+
+    version: str
+    title: str
+    paragraphs: list[str]
+    accepted_at: datetime | None
+
+
+class ConsentIn(RequestModel):
+    """Accept one version of the consent."""
+
+    version: str = Field(min_length=1, max_length=32)
+
+
+class VisitOut(ResponseModel):
+    """A visit as its participant sees it."""
+
+    appointment_id: uuid.UUID
+    role: Literal["host", "guest"]
+    status: str
+    start_at: datetime
+    end_at: datetime
+    opens_at: datetime
+    closes_at: datetime
+    patient_name: str
+    therapist_name: str
+    consent_needed: bool
+    signaling_url: str
+
+
+class TicketOut(ResponseModel):
+    """A single-use ticket for the visit's WebSocket `hello`."""
+
+    ticket: str
+    expires_at: datetime
+    role: Literal["host", "guest"]
+    signaling_url: str
+
+
+class NetworkTestIn(RequestModel):
+    """The browser's offer, with all its ICE candidates gathered."""
+
+    sdp: str = Field(min_length=10, max_length=30_000)
+
+
+class NetworkTestOut(ResponseModel):
+    """The echo peer's answer."""
+
+    sdp: str

@@ -1,0 +1,308 @@
+"""Visit services: consent, join tickets, admission of a ticket by the signaling server, visit events."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from telehealth.accounts.models import User
+from telehealth.accounts.service import actor_of
+from telehealth.actors import Caller
+from telehealth.audit.chain import AuditRecord
+from telehealth.errors import Conflict, InvalidInput
+from telehealth.scheduling import lifecycle
+from telehealth.scheduling import service as scheduling
+from telehealth.scheduling.access import get_visible_appointment
+from telehealth.scheduling.models import Appointment
+from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
+from telehealth.visits import rules
+from telehealth.visits.models import TelehealthConsent, VisitTicket
+
+
+def _facts(appointment: Appointment) -> rules.VisitFacts:
+    return rules.VisitFacts(
+        appointment_id=appointment.id,
+        patient_id=appointment.patient_id,
+        therapist_id=appointment.therapist_id,
+        modality=appointment.modality,
+        status=appointment.status,
+        start_at=appointment.start_at,
+        end_at=appointment.end_at,
+    )
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- consent -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    """The consent a patient must accept, and whether they have."""
+
+    text: rules.ConsentText
+    accepted_at: datetime | None
+
+
+async def _accepted_at(uow: UnitOfWork, patient_id: uuid.UUID, version: str) -> datetime | None:
+    return await uow.session.scalar(
+        select(TelehealthConsent.accepted_at).where(
+            TelehealthConsent.patient_id == patient_id, TelehealthConsent.version == version
+        )
+    )
+
+
+async def consent_status(services: Services, caller: Caller) -> ConsentStatus:
+    """The current consent text and when the signed-in patient accepted it (None: not yet)."""
+    async with unit_of_work(services, caller) as uow:
+        text = rules.CURRENT_CONSENT
+        accepted = (
+            await _accepted_at(uow, uow.actor.id, text.version) if uow.actor.is_patient else None
+        )
+        return ConsentStatus(text, accepted)
+
+
+async def accept_consent(services: Services, caller: Caller, version: str) -> ConsentStatus:
+    """Record that the signed-in patient accepts the current consent (idempotent)."""
+    async with unit_of_work(services, caller) as uow:
+        actor = uow.actor
+        if not actor.is_patient:
+            raise InvalidInput("Only patients give telehealth consent.")
+        current = rules.CURRENT_CONSENT
+        if version != current.version:
+            raise Conflict(
+                "The consent text has changed; please read the new version.",
+                code="consent_outdated",
+                details={"current_version": current.version},
+            )
+        accepted = await _accepted_at(uow, actor.id, version)
+        if accepted is None:
+            accepted = uow.now
+            uow.session.add(
+                TelehealthConsent(
+                    patient_id=actor.id,
+                    version=version,
+                    accepted_at=accepted,
+                    ip=uow.caller.ip[:64],
+                    user_agent=uow.caller.user_agent[:256],
+                )
+            )
+            uow.audit(
+                AuditRecord("consent.accept", "consent", resource_id=version, patient_id=actor.id)
+            )
+        return ConsentStatus(current, accepted)
+
+
+# --- tickets -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A join ticket: hand it to the browser once; it works for one WebSocket hello."""
+
+    token: str
+    expires_at: datetime
+    role: str
+
+
+@dataclass(frozen=True)
+class VisitView:
+    """What the visit page needs to know."""
+
+    appointment: Appointment
+    role: str
+    patient_name: str
+    therapist_name: str
+    opens_at: datetime
+    closes_at: datetime
+    consent_needed: bool
+
+
+async def _load_for_participant(
+    uow: UnitOfWork, appointment_id: uuid.UUID
+) -> tuple[Appointment, str]:
+    # Admins may see appointments, but only the visit's own patient and therapist enter the room.
+    appointment = await get_visible_appointment(uow.session, uow.actor, appointment_id)
+    role = rules.role_in_visit(_facts(appointment), uow.actor.id)
+    return appointment, role
+
+
+async def visit_view(services: Services, caller: Caller, appointment_id: uuid.UUID) -> VisitView:
+    """The visit as its participant sees it (404 for anyone else)."""
+    async with unit_of_work(services, caller) as uow:
+        appointment, role = await _load_for_participant(uow, appointment_id)
+        names = dict(
+            (
+                await uow.session.execute(
+                    select(User.id, User.display_name).where(
+                        User.id.in_([appointment.patient_id, appointment.therapist_id])
+                    )
+                )
+            ).all()
+        )
+        consent_needed = role == "guest" and (
+            await _accepted_at(uow, appointment.patient_id, rules.CURRENT_CONSENT.version) is None
+        )
+        opens, closes = rules.window(_facts(appointment))
+        uow.audit(
+            AuditRecord(
+                "visit.view",
+                "appointment",
+                resource_id=str(appointment.id),
+                patient_id=appointment.patient_id,
+            )
+        )
+        return VisitView(
+            appointment=appointment,
+            role=role,
+            patient_name=names.get(appointment.patient_id, ""),
+            therapist_name=names.get(appointment.therapist_id, ""),
+            opens_at=opens,
+            closes_at=closes,
+            consent_needed=consent_needed,
+        )
+
+
+async def issue_ticket(services: Services, caller: Caller, appointment_id: uuid.UUID) -> Ticket:
+    """A single-use, short-lived ticket for the visit's patient or therapist, inside its window."""
+    async with unit_of_work(services, caller) as uow:
+        appointment, role = await _load_for_participant(uow, appointment_id)
+        rules.check_joinable(_facts(appointment), uow.now)
+        if role == "guest" and (
+            await _accepted_at(uow, appointment.patient_id, rules.CURRENT_CONSENT.version) is None
+        ):
+            raise Conflict(
+                "Please read and accept the telehealth consent first.", code="consent_required"
+            )
+        token = secrets.token_urlsafe(32)
+        expires_at = uow.now + rules.TICKET_LIFETIME
+        uow.session.add(
+            VisitTicket(
+                token_hash=_hash(token),
+                appointment_id=appointment.id,
+                user_id=uow.actor.id,
+                role=role,
+                issued_at=uow.now,
+                expires_at=expires_at,
+            )
+        )
+        uow.audit(
+            AuditRecord(
+                "visit.ticket",
+                "appointment",
+                resource_id=str(appointment.id),
+                patient_id=appointment.patient_id,
+                details={"role": role},
+            )
+        )
+        return Ticket(token, expires_at, role)
+
+
+@dataclass(frozen=True)
+class AdmittedTicket:
+    """A ticket the signaling server may accept."""
+
+    appointment_id: uuid.UUID
+    user_id: uuid.UUID
+    display_name: str
+    role: str
+    window_end: datetime
+
+
+async def redeem_ticket(
+    services: Services, token: str, ip: str = "signaling"
+) -> AdmittedTicket | None:
+    """Burn a ticket and say who it admits; None when unknown, used, expired or outside the window.
+
+    The conditional UPDATE is what makes a ticket single-use even when two sockets race with it.
+    """
+    now = services.clock.now()
+    async with unit_of_work(services, Caller(actor=None, ip=ip)) as uow:
+        burned = await uow.session.execute(
+            update(VisitTicket)
+            .where(
+                VisitTicket.token_hash == _hash(token),
+                VisitTicket.used_at.is_(None),
+                VisitTicket.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(VisitTicket.appointment_id, VisitTicket.user_id, VisitTicket.role)
+        )
+        row = burned.first()
+        if row is None:
+            uow.audit(AuditRecord("visit.ticket_refused", "appointment", outcome="denied"))
+            return None
+        appointment_id, user_id, role = row
+        appointment = await uow.session.get(Appointment, appointment_id)
+        user = await uow.session.get(User, user_id)
+        if appointment is None or user is None or not user.is_active:
+            return None
+        facts = _facts(appointment)
+        try:
+            rules.check_joinable(facts, now)
+        except Conflict:
+            uow.audit(
+                AuditRecord(
+                    "visit.ticket_refused",
+                    "appointment",
+                    outcome="denied",
+                    resource_id=str(appointment.id),
+                    patient_id=appointment.patient_id,
+                )
+            )
+            return None
+        return AdmittedTicket(
+            appointment.id, user.id, user.display_name, role, rules.window(facts)[1]
+        )
+
+
+# --- what happens in the room --------------------------------------------------------------------
+
+# Room event -> (who must be acting, the appointment action, the statuses it applies from).
+_EVENT_ACTIONS: dict[str, tuple[str, lifecycle.Action, frozenset[str]]] = {
+    "join": ("patient", lifecycle.Action.CHECK_IN, frozenset({"booked"})),
+    "admit": ("therapist", lifecycle.Action.START, frozenset({"checked_in"})),
+    "end": ("therapist", lifecycle.Action.COMPLETE, frozenset({"in_progress"})),
+}
+
+
+async def record_visit_event(
+    services: Services, event: str, appointment_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """Audit a room event and move the appointment: patient joins -> checked in, admitted ->
+    in progress, therapist ends -> completed. A repeated event (a rejoin) changes nothing."""
+    async with services.sessions() as session:
+        appointment = await session.get(Appointment, appointment_id)
+        participant = await session.get(User, user_id)
+    if appointment is None or participant is None:
+        return
+    async with unit_of_work(services, Caller(actor=actor_of(participant), ip="signaling")) as uow:
+        uow.audit(
+            AuditRecord(
+                f"visit.{event}",
+                "appointment",
+                resource_id=str(appointment.id),
+                patient_id=appointment.patient_id,
+            )
+        )
+    planned = _EVENT_ACTIONS.get(event)
+    if planned is None or appointment.status not in planned[2]:
+        return
+    who, action, _ = planned
+    acting_id = appointment.patient_id if who == "patient" else appointment.therapist_id
+    if event == "join" and user_id != appointment.patient_id:
+        return  # the therapist entering does not check the patient in
+    async with services.sessions() as session:
+        acting = await session.get(User, acting_id)
+    if acting is None:
+        return
+    await scheduling.act(
+        services, Caller(actor=actor_of(acting), ip="signaling"), appointment.id, action
+    )

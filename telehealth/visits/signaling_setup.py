@@ -1,0 +1,121 @@
+"""Mounts the signaling library for video visits: one room per virtual appointment.
+
+The library never imports telehealth; this module hands it what it needs: an authorizer that
+redeems the application's single-use tickets, lifecycle callbacks that move the appointment along,
+the Origin allowlist, TURN settings and, with TELEHEALTH_REDIS_URL, the Redis bus shared by every
+instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from signaling import Admission, Role, SignalingConfig, TurnSettings, setup_signaling
+from signaling.redis_bus import RedisBus
+from telehealth.clock import Clock
+from telehealth.config import Settings
+from telehealth.http.keys import SERVICES
+from telehealth.visits import service
+from telehealth.visits.network_test import network_tests_context
+
+log = logging.getLogger(__name__)
+SIGNALING_PATH = "/signaling/v1"
+
+
+class TicketAuthorizer:
+    """Redeems a visit ticket issued by `service.issue_ticket`."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    async def authorize(self, ticket: str) -> Admission | None:
+        """The admission a ticket grants, or None (unknown, used, expired, outside the window)."""
+        if not ticket or len(ticket) > 128:
+            return None
+        admitted = await service.redeem_ticket(self._app[SERVICES], ticket)
+        if admitted is None:
+            return None
+        return Admission(
+            room_id=str(admitted.appointment_id),
+            user_id=str(admitted.user_id),
+            display_name=admitted.display_name,
+            role=Role.HOST if admitted.role == "host" else Role.GUEST,
+            window_end=admitted.window_end,
+        )
+
+
+class VisitLifecycle:
+    """Turns room events into appointment changes and audit records."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    async def _record(self, event: str, room_id: str, user_id: str) -> None:
+        # A failure here must not break the call in progress: log it and carry on.
+        try:
+            await service.record_visit_event(
+                self._app[SERVICES], event, uuid.UUID(room_id), uuid.UUID(user_id)
+            )
+        except Exception:
+            log.exception("visit event %s in room %s could not be recorded", event, room_id)
+
+    async def on_join(self, room_id: str, user_id: str) -> None:
+        """The patient entering the waiting room checks the appointment in."""
+        await self._record("join", room_id, user_id)
+
+    async def on_admit(self, room_id: str, user_id: str) -> None:
+        """The therapist admitting the patient starts the visit."""
+        await self._record("admit", room_id, user_id)
+
+    async def on_deny(self, room_id: str, user_id: str) -> None:
+        """Audited only."""
+        await self._record("deny", room_id, user_id)
+
+    async def on_leave(self, room_id: str, user_id: str) -> None:
+        """Audited only: a dropped call may come back."""
+        await self._record("leave", room_id, user_id)
+
+    async def on_end(self, room_id: str, user_id: str) -> None:
+        """The therapist ending the visit completes the appointment."""
+        await self._record("end", room_id, user_id)
+
+
+def setup_visit_signaling(app: web.Application, settings: Settings, clock: Clock) -> None:
+    """Mount the visit WebSocket at /signaling/v1/{room} and the pre-call echo peers."""
+    app.cleanup_ctx.append(network_tests_context)
+    bus: RedisBus | None = None
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        bus = RedisBus(redis, prefix="visit:")
+
+        async def close_redis(_: web.Application) -> AsyncIterator[None]:
+            # Registered before the signaling hub's context, so it closes after the hub.
+            try:
+                yield
+            finally:
+                await bus.close()
+                await redis.aclose()
+
+        app.cleanup_ctx.append(close_redis)
+
+    setup_signaling(
+        app,
+        SignalingConfig(
+            authorizer=TicketAuthorizer(app),
+            lifecycle=VisitLifecycle(app),
+            allowed_origins=frozenset(settings.websocket_origins),
+            bus=bus,
+            turn=TurnSettings(
+                secret=settings.turn_secret or None,
+                turn_urls=settings.turn_urls,
+                stun_urls=settings.stun_urls,
+            ),
+            clock=clock,
+            path=SIGNALING_PATH,
+        ),
+    )

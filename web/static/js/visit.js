@@ -1,0 +1,490 @@
+// The video visit page: pre-call check -> consent (patients, once) -> waiting room -> call.
+import { api, announce, ApiError } from "./api.js";
+import { getLocalMedia, otherCamera, playTestSound, screenTrack, watchLevel, browserSupported } from "./media.js";
+import { PeerLink } from "./peer.js";
+import { runNetworkTest } from "./precall.js";
+import { SignalingSession } from "./signaling.js";
+
+const root = document.getElementById("visit");
+const $ = (id) => document.getElementById(id);
+const visit = {
+  id: root.dataset.appointmentId,
+  role: root.dataset.role,
+  otherName: root.dataset.otherName,
+  consentNeeded: root.dataset.consentNeeded === "true",
+  consentVersion: root.dataset.consentVersion,
+  relayOnly: new URLSearchParams(location.search).get("relay") === "1",
+};
+const state = {
+  stream: null,
+  audioOnly: false,
+  facing: "user",
+  micOn: true,
+  cameraOn: true,
+  sharing: null,
+  stopLevel: () => {},
+  signaling: null,
+  welcome: null,
+  peers: new Map(),
+  poorReadings: 0,
+  autoAudioOnly: false,
+};
+
+function showStep(id) {
+  for (const step of ["step-check", "step-consent", "step-waiting", "step-call"]) $(step).hidden = step !== id;
+  $("chat").hidden = !(id === "step-waiting" || id === "step-call");
+  const heading = $(id).querySelector("h2");
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+}
+
+function problem(message) {
+  const box = $("problem");
+  box.hidden = !message;
+  box.textContent = message || "";
+}
+
+function setResult(id, ok, text) {
+  const el = $(id);
+  el.dataset.state = ok === null ? "pending" : ok ? "pass" : "fail";
+  el.textContent = text;
+}
+
+// --- step 1: the pre-call check ------------------------------------------------------------------
+
+async function startPreview() {
+  problem("");
+  state.stopLevel();
+  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  try {
+    const { stream, audioOnly } = await getLocalMedia(state.facing);
+    state.stream = stream;
+    state.audioOnly = audioOnly;
+    $("preview").srcObject = stream;
+    $("self-video").srcObject = stream;
+    setResult(
+      "camera-result",
+      !audioOnly,
+      audioOnly ? "Camera: not available. You can still talk by audio." : "Camera: working. You should see yourself.",
+    );
+    let heard = false;
+    state.stopLevel = watchLevel(stream, (level) => {
+      $("mic-level").value = level;
+      if (level > 0.08 && !heard) {
+        heard = true;
+        setResult("mic-result", true, "Microphone: working.");
+      }
+    });
+  } catch (err) {
+    setResult("camera-result", false, "Camera: not available.");
+    setResult("mic-result", false, "Microphone: not available.");
+    problem(err.message);
+  }
+}
+
+function bindCheck() {
+  $("retry-media").addEventListener("click", startPreview);
+  $("speaker-test").addEventListener("click", async () => {
+    await playTestSound();
+    $("speaker-answer").hidden = false;
+  });
+  $("speaker-answer").addEventListener("click", (event) => {
+    const answer = event.target.dataset.heard;
+    if (!answer) return;
+    setResult(
+      "speaker-result",
+      answer === "yes",
+      answer === "yes"
+        ? "Speakers: working."
+        : "Turn up the volume or unplug headphones, then play the sound again. You can still continue.",
+    );
+  });
+  $("network-test").addEventListener("click", async () => {
+    const button = $("network-test");
+    button.disabled = true;
+    setResult("network-result", null, "Testing your connection…");
+    try {
+      const result = await runNetworkTest(state.stream);
+      $("network-figures").hidden = false;
+      $("net-rtt").textContent = result.rttMs === null ? "–" : `${Math.round(result.rttMs)} ms`;
+      $("net-loss").textContent = `${result.lossPercent.toFixed(1)} %`;
+      $("net-bitrate").textContent = result.kbps === null ? "–" : `${Math.round(result.kbps)} kbit/s`;
+      setResult("network-result", result.verdict !== "poor", result.advice);
+    } catch (err) {
+      setResult("network-result", false, err.message || "The connection test could not run. You can still continue.");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  $("check-done").addEventListener("click", () => {
+    if (visit.role === "guest" && visit.consentNeeded) showStep("step-consent");
+    else enterRoom();
+  });
+  $("consent-box").addEventListener("change", (e) => ($("consent-accept").disabled = !e.target.checked));
+  $("consent-accept").addEventListener("click", async () => {
+    try {
+      await api("/consent", { method: "POST", body: { version: visit.consentVersion } });
+      visit.consentNeeded = false;
+      enterRoom();
+    } catch (err) {
+      problem(err.message);
+    }
+  });
+}
+
+// --- the room ------------------------------------------------------------------------------------
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}${root.dataset.signalingUrl}`;
+}
+
+async function getTicket() {
+  const answer = await api(`/visits/${visit.id}/ticket`, { method: "POST" });
+  return answer.ticket;
+}
+
+async function enterRoom() {
+  problem("");
+  if (!state.stream) await startPreview();
+  const signaling = new SignalingSession(socketUrl(), getTicket);
+  state.signaling = signaling;
+  signaling.addEventListener("welcome", (e) => {
+    state.welcome = e.detail;
+    signaling.send("join");
+  });
+  signaling.addEventListener("resumed", () => announce("Reconnected."));
+  signaling.addEventListener("reconnecting", () => announce("Connection lost. Reconnecting…"));
+  signaling.addEventListener("frame", (e) => onFrame(e.detail).catch((err) => console.warn(err)));
+  signaling.addEventListener("closed", (e) => onClosed(e.detail));
+  announce("Joining…");
+  try {
+    await signaling.start();
+  } catch (err) {
+    if (err instanceof ApiError) problem(err.message);
+    else problem("We could not reach the visit room. Check your internet connection and press Continue again.");
+    state.signaling = null;
+  }
+}
+
+function participantName(frame) {
+  return frame.display_name || visit.otherName;
+}
+
+async function onFrame(frame) {
+  switch (frame.type) {
+    case "waiting":
+      showStep("step-waiting");
+      announce("You are in the waiting room.");
+      break;
+    case "admitted":
+      showStep("step-call");
+      announce(visit.role === "host" ? "You are in the visit." : "Your therapist let you in.");
+      for (const p of frame.participants || []) {
+        if (p.participant !== state.welcome.participant && p.presence !== "left") ensurePeer(p.participant);
+        if (p.role === "host") setHostPresence(true);
+      }
+      break;
+    case "lobby":
+      renderLobby(frame.waiting || []);
+      break;
+    case "presence":
+      onPresence(frame);
+      break;
+    case "offer":
+    case "answer":
+    case "candidate": {
+      let link = state.peers.get(frame.from);
+      // A reloaded page brings a brand-new peer connection (new DTLS fingerprint): start afresh.
+      if (frame.type === "offer" && link && link.pc.remoteDescription && fingerprint(frame.sdp) !== fingerprint(link.pc.remoteDescription.sdp)) {
+        link = ensurePeer(frame.from, true);
+      }
+      link = link || ensurePeer(frame.from);
+      await link.handle(frame);
+      break;
+    }
+    case "chat":
+      addChat(frame);
+      break;
+    case "error":
+      announce(frame.message || "Something went wrong.");
+      break;
+    default:
+      break;
+  }
+}
+
+function fingerprint(sdp) {
+  const match = /a=fingerprint:\S+ (\S+)/.exec(sdp || "");
+  return match ? match[1] : null;
+}
+
+function setHostPresence(present) {
+  const el = $("host-presence");
+  if (!el) return;
+  el.dataset.present = String(present);
+  el.textContent = present ? `${visit.otherName} is here and will let you in.` : `${visit.otherName} has not joined yet.`;
+}
+
+function onPresence(frame) {
+  const name = participantName(frame);
+  if (frame.participant === state.welcome.participant) return;
+  if (frame.role === "host") setHostPresence(frame.presence !== "left");
+  if (frame.presence === "joined") {
+    ensurePeer(frame.participant);
+    announce(`${name} joined.`);
+    remoteState("");
+  } else if (frame.presence === "reconnecting") {
+    remoteState(`${name}'s connection dropped. Waiting for them to come back…`);
+    announce(`${name}'s connection dropped.`);
+  } else if (frame.presence === "left") {
+    const link = state.peers.get(frame.participant);
+    if (link) link.close();
+    state.peers.delete(frame.participant);
+    remoteState(`${name} left the visit.`);
+    announce(`${name} left.`);
+  }
+}
+
+function remoteState(text) {
+  const el = $("remote-state");
+  el.hidden = !text;
+  el.textContent = text;
+}
+
+function ensurePeer(participant, fresh = false) {
+  const existing = state.peers.get(participant);
+  if (existing && !fresh) return existing;
+  if (existing) existing.close();
+  const link = new PeerLink({
+    signaling: state.signaling,
+    remoteId: participant,
+    polite: !!state.welcome.polite,
+    iceServers: state.welcome.ice_servers || [],
+    relayOnly: visit.relayOnly,
+  });
+  state.peers.set(participant, link);
+  if (state.stream) link.setLocalStream(state.stream);
+  link.addEventListener("track", (e) => {
+    const video = $("remote-video");
+    if (video.srcObject !== e.detail) video.srcObject = e.detail;
+    remoteState("");
+  });
+  link.addEventListener("control-open", () => sendMediaState());
+  link.addEventListener("remote-media", (e) => {
+    const { audio, video } = e.detail;
+    const parts = [];
+    if (!audio) parts.push("muted");
+    if (!video) parts.push("camera off");
+    remoteState(parts.length ? `${visit.otherName}: ${parts.join(", ")}` : "");
+    if (parts.length) announce(`${visit.otherName} ${parts.join(" and ")}.`);
+  });
+  link.addEventListener("state", (e) => {
+    if (e.detail.connection === "connected") announce("Connected.");
+    if (e.detail.connection === "failed") announce("The connection failed. Trying again…");
+  });
+  link.addEventListener("quality", (e) => showQuality(e.detail));
+  return link;
+}
+
+function showQuality({ rttMs, lossPercent, level }) {
+  const el = $("quality");
+  el.dataset.level = String(level);
+  const words = ["", "Poor connection", "Fair connection", "Good connection"][level];
+  el.textContent = `${words}${rttMs !== null ? ` · ${Math.round(rttMs)} ms` : ""}`;
+  // A poor link for ~10 s: stop sending video so the voices stay clear.
+  state.poorReadings = level === 1 ? state.poorReadings + 1 : 0;
+  if (state.poorReadings >= 5 && state.cameraOn && !state.autoAudioOnly) {
+    state.autoAudioOnly = true;
+    setCamera(false);
+    announce("The connection is poor, so your camera was turned off to keep the sound clear. You can turn it back on.");
+  }
+  if (lossPercent < 1 && level === 3 && state.autoAudioOnly && !state.cameraOn) {
+    state.autoAudioOnly = false;
+    setCamera(true);
+    announce("The connection recovered; your camera is back on.");
+  }
+}
+
+function renderLobby(waiting) {
+  const list = $("lobby-list");
+  if (!list) return;
+  list.replaceChildren();
+  $("lobby-empty").hidden = waiting.length > 0;
+  for (const guest of waiting) {
+    const item = document.createElement("li");
+    item.className = "lobby-item";
+    const name = document.createElement("span");
+    name.textContent = guest.display_name;
+    const admit = document.createElement("button");
+    admit.type = "button";
+    admit.className = "button button-primary";
+    admit.textContent = `Admit ${guest.display_name}`;
+    admit.addEventListener("click", () => state.signaling.send("admit", { participant: guest.participant }));
+    const deny = document.createElement("button");
+    deny.type = "button";
+    deny.className = "button button-quiet";
+    deny.textContent = "Deny";
+    deny.setAttribute("aria-label", `Deny ${guest.display_name}`);
+    deny.addEventListener("click", () => state.signaling.send("deny", { participant: guest.participant }));
+    item.append(name, admit, deny);
+    list.append(item);
+  }
+  if (waiting.length) announce(`${waiting.map((g) => g.display_name).join(", ")} is waiting.`);
+}
+
+function onClosed({ reason }) {
+  for (const link of state.peers.values()) link.close();
+  state.peers.clear();
+  const messages = {
+    ended: null,
+    left: null,
+    denied: "Your therapist could not admit you to this visit. Please contact the clinic.",
+    removed: "You were removed from the visit.",
+    replaced: "This visit is now open in another tab or device.",
+    unauthorized: "You cannot enter this visit right now.",
+    room_full: "The visit room is full.",
+  };
+  if (reason === "ended" || reason === "left") {
+    location.assign(visit.role === "host" ? `/visits/${visit.id}/note` : `/visits/${visit.id}/ended`);
+    return;
+  }
+  problem(messages[reason] || "The visit connection closed.");
+  announce(messages[reason] || "The visit connection closed.");
+}
+
+// --- in-call controls ----------------------------------------------------------------------------
+
+function sendMediaState() {
+  for (const link of state.peers.values()) link.sendMediaState({ audio: state.micOn, video: state.cameraOn && !state.audioOnly });
+}
+
+function setMic(on) {
+  state.micOn = on;
+  state.stream.getAudioTracks().forEach((t) => (t.enabled = on));
+  const button = $("toggle-mic");
+  button.setAttribute("aria-pressed", String(!on));
+  button.textContent = on ? "Mute" : "Unmute";
+  sendMediaState();
+}
+
+function setCamera(on) {
+  state.cameraOn = on;
+  state.stream.getVideoTracks().forEach((t) => (t.enabled = on));
+  const button = $("toggle-camera");
+  button.setAttribute("aria-pressed", String(!on));
+  button.textContent = on ? "Camera off" : "Camera on";
+  sendMediaState();
+}
+
+async function replaceCameraTrack(track) {
+  const old = state.stream.getVideoTracks()[0];
+  if (old) {
+    state.stream.removeTrack(old);
+    old.stop();
+  }
+  state.stream.addTrack(track);
+  track.enabled = state.cameraOn;
+  for (const link of state.peers.values()) await link.replaceVideo(track);
+  $("self-video").srcObject = state.stream;
+}
+
+function bindControls() {
+  $("toggle-mic").addEventListener("click", () => setMic(!state.micOn));
+  $("toggle-camera").addEventListener("click", () => {
+    state.autoAudioOnly = false;
+    setCamera(!state.cameraOn);
+  });
+  $("switch-camera").addEventListener("click", async () => {
+    const next = await otherCamera(state.stream.getVideoTracks()[0], state.facing);
+    if (!next) {
+      announce("No other camera was found.");
+      return;
+    }
+    state.facing = next.facingMode;
+    await replaceCameraTrack(next.track);
+    announce("Switched camera.");
+  });
+  $("share-screen").addEventListener("click", async () => {
+    const button = $("share-screen");
+    if (state.sharing) {
+      state.sharing.stop();
+      return;
+    }
+    const track = await screenTrack();
+    if (!track) return;
+    state.sharing = track;
+    button.setAttribute("aria-pressed", "true");
+    button.textContent = "Stop sharing";
+    for (const link of state.peers.values()) await link.replaceVideo(track);
+    track.addEventListener("ended", async () => {
+      state.sharing = null;
+      button.setAttribute("aria-pressed", "false");
+      button.textContent = "Share screen";
+      const camera = state.stream.getVideoTracks()[0];
+      for (const link of state.peers.values()) await link.replaceVideo(camera);
+    });
+    // stop() does not fire "ended" on our own track, so stopping from the button does it by hand.
+    const stop = track.stop.bind(track);
+    track.stop = () => {
+      stop();
+      track.dispatchEvent(new Event("ended"));
+    };
+  });
+  const end = $("end-visit");
+  if (end) {
+    end.addEventListener("click", () => {
+      if (confirm("End the visit for everyone?")) state.signaling.send("end");
+    });
+  }
+  const leave = $("leave-visit");
+  if (leave) {
+    leave.addEventListener("click", () => {
+      if (confirm("Leave the visit?")) state.signaling.leave();
+    });
+  }
+  $("chat-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("chat-text");
+    const text = input.value.trim();
+    if (!text || !state.signaling) return;
+    state.signaling.send("chat", { text });
+    input.value = "";
+  });
+}
+
+function addChat(frame) {
+  const item = document.createElement("li");
+  const who = document.createElement("strong");
+  who.textContent = frame.from === state.welcome.participant ? "You" : frame.display_name;
+  const text = document.createElement("span");
+  text.textContent = ` ${frame.text}`;
+  item.append(who, text);
+  $("chat-log").append(item);
+}
+
+async function mountNotes() {
+  const panel = $("note-panel-body");
+  if (!panel) return;
+  try {
+    const module = await import("./note-panel.js");
+    if (typeof module.mountNotePanel === "function") module.mountNotePanel(panel, visit.id);
+  } catch {
+    // The note panel is optional in the call; the note page link above always works.
+  }
+}
+
+if (!browserSupported()) {
+  problem("This browser cannot make video calls. Please use a current Chrome, Edge, Firefox or Safari.");
+} else {
+  bindCheck();
+  bindControls();
+  startPreview();
+  mountNotes();
+}
+window.addEventListener("pagehide", () => {
+  // A reload or closed tab is not "leaving": the server keeps the place for the resume window.
+  for (const link of state.peers.values()) link.close();
+});
