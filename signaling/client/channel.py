@@ -177,6 +177,7 @@ class SignalingChannel:
                 conn.transport.abort()
             await asyncio.sleep(0)
             await ws.close()
+            ws._response.release()
 
     async def close(self) -> None:
         """Close the socket politely."""

@@ -30,8 +30,11 @@ async def closed_with(channel: SignalingChannel) -> int | None:
 
 async def hello_rejected(http: aiohttp.ClientSession, url: str, ticket: str) -> int | None:
     channel = SignalingChannel(http, url, ORIGIN)
-    with pytest.raises(ChannelClosed) as closed:
-        await channel.hello(ticket)
+    try:
+        with pytest.raises(ChannelClosed) as closed:
+            await channel.hello(ticket)
+    finally:
+        await channel.close()
     return closed.value.code
 
 
@@ -116,6 +119,7 @@ async def test_waiting_room_admit_and_deny(
     await intruder.receive_type("waiting")
     await host.send("deny", participant=intruder.welcome.participant)  # type: ignore[union-attr]
     assert await closed_with(intruder) == CloseCode.DENIED
+    await intruder.close()
     await host.send("admit", participant=guest.welcome.participant)  # type: ignore[union-attr]
     admitted = await guest.receive_type("admitted")
     assert [p["role"] for p in admitted["participants"]] == ["host"]
@@ -144,6 +148,8 @@ async def test_host_removes_and_ends(
     # An ended visit takes nobody in, even with a fresh ticket.
     late = tickets.issue("v", "patient")
     assert await hello_rejected(http, server_url, late) == CloseCode.ENDED
+    for channel in (host, guest, second):
+        await channel.close()
     assert ("end", "v", "therapist") in recorder.calls
     assert ("leave", "v", "patient") in recorder.calls
 
@@ -156,6 +162,7 @@ async def test_second_tab_replaces_the_first(
     assert second_tab.welcome.participant == guest.welcome.participant  # type: ignore[union-attr]
     assert await closed_with(guest) == CloseCode.REPLACED
     assert guest.close_reason == "replaced"
+    await guest.close()
     await second_tab.send("join")
     await second_tab.receive_type("admitted")  # still admitted: no second trip to the lobby
     await host.send("chat", text="hi again")
@@ -190,13 +197,18 @@ async def test_resume_in_process_loses_and_duplicates_nothing(
 async def test_resume_after_the_window_fails(
     http: aiohttp.ClientSession, server_url: str, tickets: TicketBook, clock: HandClock
 ) -> None:
-    _, guest = await admitted_pair(http, server_url, tickets)
+    host, guest = await admitted_pair(http, server_url, tickets)
     await guest.drop()
-    await asyncio.sleep(0.05)  # let the server notice the drop
+    # The drop is on the server's books once the host hears of it.
+    presence = await host.receive_type("presence")
+    while presence["presence"] != "reconnecting":
+        presence = await host.receive_type("presence")
     clock.advance(31)
     with pytest.raises(ChannelClosed) as closed:
         await guest.resume()
     assert closed.value.code == CloseCode.RESUME_FAILED
+    await guest.close()
+    await host.close()
 
 
 async def test_candidates_before_the_offer_are_not_lost(

@@ -60,7 +60,7 @@ def turn_url() -> Iterator[str]:
             )
             + "\n"
         )
-        process = subprocess.Popen(  # noqa: S603 - fixed arguments
+        process = subprocess.Popen(
             [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
