@@ -1,0 +1,144 @@
+"""Access-scoped queries of visit notes: every read or write of a note goes through the actor.
+
+- The visit's therapist writes and reads its note.
+- Another therapist reads a note only when NOTES_READABLE_BY_CARE_TEAM is on and they are on the
+  patient's care team; an admin only when NOTES_READABLE_BY_ADMINS is on.
+- A patient never reads the clinical note, draft or signed: they get the plain-language summary of
+  their own signed notes.
+Anything else is NotFound (404), so a note's existence never leaks.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from telehealth.accounts.models import CareAssignment
+from telehealth.actors import Actor
+from telehealth.config import Settings
+from telehealth.errors import NotFound
+from telehealth.notes.models import SIGNED, VisitNote
+from telehealth.scheduling.models import Appointment
+
+NO_NOTE = "No such visit note."
+NO_VISIT = "No such visit."
+
+
+def readable_clause(actor: Actor, settings: Settings) -> ColumnElement[bool]:
+    """WHERE clause on VisitNote: the notes whose clinical content the actor may read."""
+    if actor.is_admin:
+        return true() if settings.notes_readable_by_admins else false()
+    if not actor.is_therapist:
+        return false()
+    own = VisitNote.therapist_id == actor.id
+    if not settings.notes_readable_by_care_team:
+        return own
+    on_team = exists().where(
+        CareAssignment.patient_id == VisitNote.patient_id, CareAssignment.therapist_id == actor.id
+    )
+    return or_(own, on_team)
+
+
+def may_read_clinical_notes(actor: Actor, settings: Settings) -> bool:
+    """Whether the actor's role could read any clinical note at all under these settings."""
+    if actor.is_admin:
+        return settings.notes_readable_by_admins
+    return actor.is_therapist
+
+
+def readable_notes(actor: Actor, settings: Settings) -> Select[VisitNote]:
+    """SELECT of the notes the actor may read."""
+    return select(VisitNote).where(readable_clause(actor, settings))
+
+
+async def appointment_for_writing(
+    session: AsyncSession, actor: Actor, appointment_id: uuid.UUID
+) -> Appointment:
+    """The visit, when the actor is its therapist (the only one who writes its note)."""
+    appointment = None
+    if actor.is_therapist:
+        appointment = await session.scalar(
+            select(Appointment).where(
+                Appointment.id == appointment_id, Appointment.therapist_id == actor.id
+            )
+        )
+    if appointment is None:
+        raise NotFound(NO_VISIT)
+    return appointment
+
+
+async def note_for_writing(
+    session: AsyncSession, actor: Actor, appointment_id: uuid.UUID
+) -> tuple[Appointment, VisitNote]:
+    """The visit and its note, when the actor is the visit's therapist and the note exists."""
+    appointment = await appointment_for_writing(session, actor, appointment_id)
+    note = await session.scalar(
+        select(VisitNote).where(VisitNote.appointment_id == appointment.id).with_for_update()
+    )
+    if note is None:
+        raise NotFound(NO_NOTE)
+    return appointment, note
+
+
+async def readable_note(
+    session: AsyncSession, actor: Actor, settings: Settings, appointment_id: uuid.UUID
+) -> tuple[Appointment, VisitNote]:
+    """The visit and its note, when the actor may read the clinical note."""
+    row = (
+        await session.execute(
+            select(Appointment, VisitNote)
+            .join(VisitNote, VisitNote.appointment_id == Appointment.id)
+            .where(Appointment.id == appointment_id, readable_clause(actor, settings))
+        )
+    ).first()
+    if row is None:
+        raise NotFound(NO_NOTE)
+    return row[0], row[1]
+
+
+async def signed_note_for_summary(
+    session: AsyncSession, actor: Actor, settings: Settings, appointment_id: uuid.UUID
+) -> tuple[Appointment, VisitNote]:
+    """A signed note whose plain-language summary the actor may see: the patient's own, or staff
+    who may read the note. Drafts are never summarized."""
+    whose: ColumnElement[bool] = (
+        VisitNote.patient_id == actor.id if actor.is_patient else readable_clause(actor, settings)
+    )
+    row = (
+        await session.execute(
+            select(Appointment, VisitNote)
+            .join(VisitNote, VisitNote.appointment_id == Appointment.id)
+            .where(Appointment.id == appointment_id, VisitNote.status == SIGNED, whose)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(NO_NOTE)
+    return row[0], row[1]
+
+
+def own_signed_notes(actor: Actor) -> Select[VisitNote, Appointment]:
+    """A patient's own signed notes with their visits (nothing for other roles)."""
+    mine: ColumnElement[bool] = VisitNote.patient_id == actor.id if actor.is_patient else false()
+    return (
+        select(VisitNote, Appointment)
+        .join(Appointment, Appointment.id == VisitNote.appointment_id)
+        .where(VisitNote.status == SIGNED, mine)
+    )
+
+
+def signed_notes_of_patient(
+    actor: Actor, settings: Settings, patient_id: uuid.UUID
+) -> Select[VisitNote, Appointment]:
+    """A patient's signed notes that the actor may read, with their visits, oldest first."""
+    return (
+        select(VisitNote, Appointment)
+        .join(Appointment, Appointment.id == VisitNote.appointment_id)
+        .where(
+            VisitNote.patient_id == patient_id,
+            VisitNote.status == SIGNED,
+            readable_clause(actor, settings),
+        )
+        .order_by(Appointment.start_at, VisitNote.id)
+    )

@@ -1,0 +1,209 @@
+"""The notes API: the visit note workflow, patient summaries, exercises and the catalog."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from telehealth.catalog.store import CATALOG
+from telehealth.http.api import Api, path_uuid
+from telehealth.http.context import caller_of, require_actor
+from telehealth.http.keys import SERVICES
+from telehealth.notes import service
+from telehealth.notes.schemas import (
+    AddendumIn,
+    CatalogEntryIn,
+    CatalogExtrasOut,
+    CatalogOut,
+    CurrentExerciseOut,
+    ExercisesOut,
+    NoteOpenIn,
+    NoteOut,
+    NoteSaveIn,
+    NoteSignIn,
+    SummariesOut,
+    SummaryOut,
+)
+
+api = Api()
+NOTE = "/appointments/{appointment_id}/note"
+
+
+@api.post(
+    NOTE,
+    body=NoteOpenIn,
+    response=NoteOut,
+    status=201,
+    summary="Open the visit's note (created on first use)",
+    tags=("notes",),
+)
+async def open_note(request: web.Request, body: NoteOpenIn) -> web.StreamResponse:
+    """The visit's therapist opens its note: 201 when created now, 200 when it existed."""
+    view, created = await service.open_note(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        path_uuid(request, "appointment_id"),
+        body.note_type,
+    )
+    out = NoteOut.of(view, require_actor(request))
+    return web.json_response(out.model_dump(mode="json"), status=201 if created else 200)
+
+
+@api.get(NOTE, response=NoteOut, summary="Read a visit's clinical note", tags=("notes",))
+async def get_note(request: web.Request) -> NoteOut:
+    """The visit's therapist; other staff only as the settings allow; patients never."""
+    view = await service.get_note(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        path_uuid(request, "appointment_id"),
+    )
+    return NoteOut.of(view, require_actor(request))
+
+
+@api.put(
+    NOTE,
+    body=NoteSaveIn,
+    response=NoteOut,
+    summary="Autosave the draft (409 when stale or signed)",
+    tags=("notes",),
+)
+async def save_note(request: web.Request, body: NoteSaveIn) -> NoteOut:
+    """Replace the draft's content when body.version is current."""
+    view = await service.save_draft(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        path_uuid(request, "appointment_id"),
+        body.version,
+        body.content,
+    )
+    return NoteOut.of(view, require_actor(request))
+
+
+@api.post(
+    NOTE + "/sign",
+    body=NoteSignIn,
+    response=NoteOut,
+    summary="Sign and lock the note",
+    tags=("notes",),
+)
+async def sign_note(request: web.Request, body: NoteSignIn) -> NoteOut:
+    """Sign the version the therapist is looking at."""
+    view = await service.sign_note(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        path_uuid(request, "appointment_id"),
+        body.version,
+    )
+    return NoteOut.of(view, require_actor(request))
+
+
+@api.post(
+    NOTE + "/addenda",
+    body=AddendumIn,
+    response=NoteOut,
+    status=201,
+    summary="Add an addendum to a signed note",
+    tags=("notes",),
+)
+async def add_addendum(request: web.Request, body: AddendumIn) -> NoteOut:
+    """Append a hashed addendum; the signed original is unchanged."""
+    view = await service.write_addendum(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        path_uuid(request, "appointment_id"),
+        body.reason,
+        body.text,
+    )
+    return NoteOut.of(view, require_actor(request))
+
+
+@api.get(
+    "/appointments/{appointment_id}/summary",
+    response=SummaryOut,
+    summary="Plain-language summary of a signed visit",
+    tags=("notes",),
+)
+async def get_summary(request: web.Request) -> SummaryOut:
+    """The patient's own summary (or staff who may read the note)."""
+    view = await service.visit_summary(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        path_uuid(request, "appointment_id"),
+    )
+    return SummaryOut.of(view)
+
+
+@api.get(
+    "/me/visit-summaries",
+    response=SummariesOut,
+    summary="My signed visit summaries",
+    tags=("notes",),
+)
+async def my_summaries(request: web.Request) -> SummariesOut:
+    """A patient's summaries, newest first."""
+    views = await service.visit_summaries(
+        request.app[SERVICES], request.app[CATALOG], caller_of(request)
+    )
+    return SummariesOut(items=[SummaryOut.of(v) for v in views])
+
+
+@api.get(
+    "/me/exercises", response=ExercisesOut, summary="My current home exercises", tags=("notes",)
+)
+async def my_exercises(request: web.Request) -> ExercisesOut:
+    """Home exercises from the newest signed notes."""
+    items = await service.current_exercises(
+        request.app[SERVICES], request.app[CATALOG], caller_of(request)
+    )
+    return ExercisesOut(items=[CurrentExerciseOut.of(i) for i in items])
+
+
+@api.get(
+    "/catalog",
+    response=CatalogOut,
+    summary="Conditions, techniques and exercises in force",
+    tags=("catalog",),
+)
+async def get_catalog(request: web.Request) -> CatalogOut:
+    """The catalog the note editor builds its choices from."""
+    catalog = await service.current_catalog(
+        request.app[SERVICES], request.app[CATALOG], caller_of(request)
+    )
+    return CatalogOut.of(catalog)
+
+
+@api.get(
+    "/catalog/extras",
+    response=CatalogExtrasOut,
+    summary="Admin additions to the catalog",
+    tags=("catalog",),
+)
+async def get_catalog_extras(request: web.Request) -> CatalogExtrasOut:
+    """The additions in force and their version (admin)."""
+    version, document = await service.catalog_extras(
+        request.app[SERVICES], request.app[CATALOG], caller_of(request)
+    )
+    return CatalogExtrasOut(version=version, document=document)
+
+
+@api.post(
+    "/catalog/extras",
+    body=CatalogEntryIn,
+    response=CatalogExtrasOut,
+    status=201,
+    summary="Add a catalog entry (admin)",
+    tags=("catalog",),
+)
+async def add_catalog_entry(request: web.Request, body: CatalogEntryIn) -> CatalogExtrasOut:
+    """Validate and store a new condition, technique or exercise."""
+    services = request.app[SERVICES]
+    catalogs = request.app[CATALOG]
+    caller = caller_of(request)
+    await service.add_catalog_entry(services, catalogs, caller, body.kind, body.entry)
+    version, document = await service.catalog_extras(services, catalogs, caller)
+    return CatalogExtrasOut(version=version, document=document)

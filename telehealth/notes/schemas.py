@@ -1,0 +1,294 @@
+"""Request and response models of the notes API (and what the note editor reads)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field, JsonValue, model_validator
+
+from telehealth.actors import Actor
+from telehealth.catalog.entries import ConditionEntry, ExerciseEntry, TechniqueEntry
+from telehealth.catalog.loader import Catalog
+from telehealth.http.schemas import QueryModel, RequestModel, ResponseModel
+from telehealth.notes.billing import TELEHEALTH_MODIFIERS
+from telehealth.notes.rules import NoteType
+from telehealth.notes.service import CurrentExercise, NoteView, SummaryView
+
+MAX_REPORT_DAYS = 366 * 3
+
+
+class NoteOpenIn(RequestModel):
+    """Open (or create) the note of a visit; the type defaults from the visit's type."""
+
+    note_type: NoteType | None = None
+
+
+class NoteSaveIn(RequestModel):
+    """An autosave: the full content and the version it was based on."""
+
+    version: int = Field(ge=1)
+    content: dict[str, JsonValue]
+
+
+class NoteSignIn(RequestModel):
+    """Sign exactly the version the therapist is looking at."""
+
+    version: int = Field(ge=1)
+
+
+class AddendumIn(RequestModel):
+    """Text added to a signed note, and why."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class FieldProblem(ResponseModel):
+    """One problem, named by its field path."""
+
+    field: str
+    message: str
+
+
+class BillingLineOut(ResponseModel):
+    """Units billed for one CPT code."""
+
+    cpt: str
+    units: int
+    minutes: int
+    timed: bool
+
+
+class BillingOut(ResponseModel):
+    """The visit's billing by the 8-minute rule."""
+
+    lines: list[BillingLineOut]
+    timed_minutes: int
+    timed_units: int
+    untimed_units: int
+    total_units: int
+    modifiers: list[str]
+
+
+class SignatureOut(ResponseModel):
+    """Who signed, when (UTC), the content hash and seal, and whether they still match."""
+
+    signed_by: uuid.UUID
+    signed_at: datetime
+    content_hash: str
+    seal: str
+    verified: bool
+    problems: list[str]
+
+
+class AddendumOut(ResponseModel):
+    """An addendum with its own hash, chained to the signed content's hash."""
+
+    id: uuid.UUID
+    author_id: uuid.UUID
+    written_at: datetime
+    reason: str
+    text: str
+    parent_hash: str
+    hash: str
+
+
+class NoteOut(ResponseModel):
+    """A visit note with its billing, signature and addenda."""
+
+    id: uuid.UUID
+    appointment_id: uuid.UUID
+    patient_id: uuid.UUID
+    therapist_id: uuid.UUID
+    note_type: str
+    status: Literal["draft", "signed"]
+    version: int
+    content: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    editable: bool
+    billing: BillingOut
+    signing_problems: list[FieldProblem]
+    signature: SignatureOut | None
+    addenda: list[AddendumOut]
+
+    @classmethod
+    def of(cls, view: NoteView, actor: Actor) -> NoteOut:
+        """Build from a service view."""
+        note = view.note
+        signature = None
+        if note.status == "signed" and note.signed_by and note.signed_at:
+            signature = SignatureOut(
+                signed_by=note.signed_by,
+                signed_at=note.signed_at,
+                content_hash=note.content_hash or "",
+                seal=note.seal or "",
+                verified=not view.integrity_problems,
+                problems=list(view.integrity_problems),
+            )
+        billing = view.billing
+        return cls(
+            id=note.id,
+            appointment_id=note.appointment_id,
+            patient_id=note.patient_id,
+            therapist_id=note.therapist_id,
+            note_type=note.note_type,
+            status="signed" if note.status == "signed" else "draft",
+            version=note.version,
+            content=note.content,
+            created_at=note.created_at,
+            updated_at=note.updated_at,
+            editable=note.status == "draft" and note.therapist_id == actor.id,
+            billing=BillingOut(
+                lines=[BillingLineOut.model_validate(line) for line in billing.lines],
+                timed_minutes=billing.timed_minutes,
+                timed_units=billing.timed_units,
+                untimed_units=billing.untimed_units,
+                total_units=billing.total_units,
+                modifiers=list(TELEHEALTH_MODIFIERS),
+            ),
+            signing_problems=[FieldProblem.model_validate(p) for p in view.signing_problems],
+            signature=signature,
+            addenda=[AddendumOut.model_validate(row) for row in view.addenda],
+        )
+
+
+class FindingOut(ResponseModel):
+    """A condition found, in plain words."""
+
+    name: str
+    explanation: str
+    side: str | None
+
+
+class TreatmentOut(ResponseModel):
+    """A technique used, in plain words."""
+
+    name: str
+    explanation: str
+    areas: list[str]
+
+
+class HomeExerciseOut(ResponseModel):
+    """A home exercise: how, how much, when to stop."""
+
+    exercise_id: str
+    name: str
+    steps: list[str]
+    cautions: list[str]
+    easier: str | None
+    dosage: str
+    note: str
+
+
+class SummaryOut(ResponseModel):
+    """The patient's summary of one signed visit."""
+
+    appointment_id: uuid.UUID
+    visit_start: datetime
+    therapist_name: str
+    signed_at: datetime
+    title: str
+    findings: list[FindingOut]
+    treatments: list[TreatmentOut]
+    home_exercises: list[HomeExerciseOut]
+    pain: str | None
+    next_steps: list[str]
+
+    @classmethod
+    def of(cls, view: SummaryView) -> SummaryOut:
+        """Build from a service view."""
+        summary = view.summary
+        return cls(
+            appointment_id=view.appointment.id,
+            visit_start=view.appointment.start_at,
+            therapist_name=view.therapist_name,
+            signed_at=view.signed_at,
+            title=summary.title,
+            findings=[FindingOut.model_validate(f) for f in summary.findings],
+            treatments=[TreatmentOut.model_validate(t) for t in summary.treatments],
+            home_exercises=[HomeExerciseOut.model_validate(e) for e in summary.home_exercises],
+            pain=summary.pain,
+            next_steps=list(summary.next_steps),
+        )
+
+
+class SummariesOut(ResponseModel):
+    """A patient's visit summaries, newest first."""
+
+    items: list[SummaryOut]
+
+
+class CurrentExerciseOut(ResponseModel):
+    """A home exercise in force, with where it was prescribed."""
+
+    exercise: HomeExerciseOut
+    prescribed_at: datetime
+    appointment_id: uuid.UUID
+    therapist_name: str
+
+    @classmethod
+    def of(cls, item: CurrentExercise) -> CurrentExerciseOut:
+        """Build from a service value."""
+        return cls(
+            exercise=HomeExerciseOut.model_validate(item.exercise),
+            prescribed_at=item.prescribed_at,
+            appointment_id=item.appointment_id,
+            therapist_name=item.therapist_name,
+        )
+
+
+class ExercisesOut(ResponseModel):
+    """A patient's current home exercises."""
+
+    items: list[CurrentExerciseOut]
+
+
+class CatalogOut(ResponseModel):
+    """The catalog in force, as the note editor needs it."""
+
+    versions: dict[str, str]
+    conditions: list[ConditionEntry]
+    techniques: list[TechniqueEntry]
+    exercises: list[ExerciseEntry]
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> CatalogOut:
+        """Build from the catalog."""
+        return cls(
+            versions=dict(catalog.versions),
+            conditions=list(catalog.conditions.values()),
+            techniques=list(catalog.techniques.values()),
+            exercises=list(catalog.exercises.values()),
+        )
+
+
+class CatalogEntryIn(RequestModel):
+    """An entry an admin adds to one of the catalogs."""
+
+    kind: Literal["conditions", "techniques", "exercises"]
+    entry: dict[str, JsonValue]
+
+
+class CatalogExtrasOut(ResponseModel):
+    """The admin additions in force."""
+
+    version: int
+    document: dict[str, Any]
+
+
+class DateRangeQuery(QueryModel):
+    """An inclusive range of visit dates, in the clinic's time zone."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRangeQuery:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        if (self.end - self.start).days > MAX_REPORT_DAYS:
+            raise ValueError(f"a report covers at most {MAX_REPORT_DAYS} days")
+        return self
