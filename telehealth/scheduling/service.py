@@ -1,0 +1,1473 @@
+"""Scheduling services: types, availability, slot search, booking, series, lifecycle, reschedule.
+
+Each public function is one transaction (``unit_of_work``): authorize through ``access``, load the
+rows the pure rules need (``repository``), apply the rules, write, audit. The database's no-overlap
+constraint is the guarantee against double booking; the rules run first only so that people get a
+precise message (too soon, outside hours, taken), and a constraint violation is answered the same
+way (409 naming whether the therapist or the patient is busy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from telehealth.accounts.access import require_admin
+from telehealth.accounts.models import CareAssignment, User
+from telehealth.accounts.service import actor_of
+from telehealth.actors import Actor, Caller
+from telehealth.audit.chain import AuditRecord
+from telehealth.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from telehealth.scheduling import access, lifecycle, repository
+from telehealth.scheduling.appointment_types import (
+    MAX_HORIZON,
+    AppointmentType,
+    Modality,
+    parse_modality,
+)
+from telehealth.scheduling.availability import (
+    DateException,
+    WeeklyAvailability,
+    WeeklyBlock,
+    expand,
+)
+from telehealth.scheduling.calendars import CalendarEvent, build_calendar
+from telehealth.scheduling.localtime import local_date, resolve_zone
+from telehealth.scheduling.models import (
+    OVERLAP_PATIENT,
+    OVERLAP_THERAPIST,
+    Appointment,
+    AppointmentSeries,
+    AppointmentTypeRow,
+    AvailabilityException,
+    AvailabilityRules,
+    CalendarFeed,
+    ClinicClosure,
+    IdempotentRequest,
+    WeeklyHours,
+)
+from telehealth.scheduling.overlap import Interval, overlaps
+from telehealth.scheduling.series import SeriesPlan, SeriesRule, plan_series, series_window
+from telehealth.scheduling.slots import BookingProblem, Slot, ensure_bookable, find_slots
+from telehealth.scheduling.validation import (
+    validate_future_start,
+    validate_range,
+    validate_search_range,
+)
+from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
+
+# A booking UI shows a few weeks at a time; a page of slots beyond this is never read by a person.
+DEFAULT_SLOT_LIMIT = 200
+MAX_SLOT_LIMIT = 1000
+DEFAULT_SEARCH_SPAN = timedelta(days=28)
+# Calendar views (agenda week, admin calendar) never need more than this at once.
+MAX_LIST_SPAN = timedelta(days=62)
+_DAY = timedelta(days=1)
+# Nothing is bookable further ahead than the longest horizon a type may have.
+_REACH = MAX_HORIZON + _DAY
+
+
+def _within_reach(instant: datetime, now: datetime, field: str) -> datetime:
+    # Refused before any arithmetic: year 9999 plus a visit length overflows datetime.
+    if abs(instant - now) > _REACH:
+        raise InvalidInput(
+            f"{field} is more than a year away; nothing can be booked that far.",
+            details={"field": field},
+        )
+    return instant
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    """An appointment with the names a person needs to read it, and what the viewer may do."""
+
+    row: Appointment
+    type_key: str
+    type_name: str
+    patient_name: str
+    therapist_name: str
+    zone: str
+    join_url: str | None
+    actions: frozenset[lifecycle.Action] = frozenset()
+
+    @property
+    def local_start(self) -> datetime:
+        """The start in the viewer's zone."""
+        return self.row.start_at.astimezone(ZoneInfo(self.zone))
+
+    @property
+    def local_end(self) -> datetime:
+        """The end in the viewer's zone."""
+        return self.row.end_at.astimezone(ZoneInfo(self.zone))
+
+
+def _state(row: Appointment, cutoff: timedelta) -> lifecycle.AppointmentState:
+    return lifecycle.AppointmentState(
+        status=lifecycle.Status(row.status),
+        start=row.start_at,
+        end=row.end_at,
+        patient_id=str(row.patient_id),
+        therapist_id=str(row.therapist_id),
+        cancellation_cutoff=cutoff,
+        checked_in_at=row.checked_in_at,
+    )
+
+
+def _life_actor(actor: Actor) -> lifecycle.Actor:
+    return lifecycle.Actor(lifecycle.Role(actor.role.value), str(actor.id))
+
+
+def _join_url(services: Services, row: Appointment) -> str | None:
+    if row.modality != Modality.VIRTUAL.value:
+        return None
+    return f"{services.settings.public_url}/visits/{row.id}"
+
+
+async def _views(
+    uow: UnitOfWork,
+    services: Services,
+    rows: Sequence[Appointment],
+    zone: str | None = None,
+) -> list[AppointmentView]:
+    if not rows:
+        return []
+    people = {
+        u.id: u.display_name
+        for u in (
+            await uow.session.scalars(
+                select(User).where(
+                    User.id.in_({r.patient_id for r in rows} | {r.therapist_id for r in rows})
+                )
+            )
+        ).all()
+    }
+    types = {
+        t.id: t
+        for t in (
+            await uow.session.scalars(
+                select(AppointmentTypeRow).where(
+                    AppointmentTypeRow.id.in_({r.type_id for r in rows})
+                )
+            )
+        ).all()
+    }
+    actor = uow.caller.actor
+    viewer_zone = zone or (actor.time_zone if actor else services.settings.clinic_time_zone)
+    views = []
+    for row in rows:
+        t = types[row.type_id]
+        actions: frozenset[lifecycle.Action] = frozenset()
+        if actor is not None:
+            state = _state(row, timedelta(minutes=t.cancellation_cutoff_minutes))
+            actions = lifecycle.allowed_actions(state, _life_actor(actor), uow.now)
+        views.append(
+            AppointmentView(
+                row=row,
+                type_key=t.key,
+                type_name=t.name,
+                patient_name=people.get(row.patient_id, ""),
+                therapist_name=people.get(row.therapist_id, ""),
+                zone=viewer_zone,
+                join_url=_join_url(services, row),
+                actions=actions,
+            )
+        )
+    return views
+
+
+async def _view(uow: UnitOfWork, services: Services, row: Appointment) -> AppointmentView:
+    return (await _views(uow, services, [row]))[0]
+
+
+def _record(action: str, row: Appointment, **details: Any) -> AuditRecord:
+    return AuditRecord(
+        action, "appointment", resource_id=str(row.id), patient_id=row.patient_id, details=details
+    )
+
+
+# --- appointment types ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypeChanges:
+    """Admin edits to a type; None keeps a field. Durations are whole minutes."""
+
+    name: str | None = None
+    description: str | None = None
+    duration_minutes: int | None = None
+    buffer_before_minutes: int | None = None
+    buffer_after_minutes: int | None = None
+    min_notice_minutes: int | None = None
+    booking_horizon_minutes: int | None = None
+    cancellation_cutoff_minutes: int | None = None
+    modalities: tuple[str, ...] | None = None
+    billable_evaluation: bool | None = None
+    is_active: bool | None = None
+
+
+async def list_types(
+    services: Services, caller: Caller, include_inactive: bool = False
+) -> list[AppointmentTypeRow]:
+    """The appointment types (inactive ones only for admins)."""
+    async with unit_of_work(services, caller) as uow:
+        rows = await repository.all_types(uow.session)
+        if include_inactive and uow.actor.is_admin:
+            return rows
+        return [r for r in rows if r.is_active]
+
+
+def _changed_type(current: AppointmentType, changes: TypeChanges) -> AppointmentType:
+    minutes = {
+        "duration": changes.duration_minutes,
+        "buffer_before": changes.buffer_before_minutes,
+        "buffer_after": changes.buffer_after_minutes,
+        "min_notice": changes.min_notice_minutes,
+        "booking_horizon": changes.booking_horizon_minutes,
+        "cancellation_cutoff": changes.cancellation_cutoff_minutes,
+    }
+    fields: dict[str, Any] = {k: timedelta(minutes=v) for k, v in minutes.items() if v is not None}
+    if changes.name is not None:
+        fields["name"] = changes.name
+    if changes.description is not None:
+        fields["description"] = changes.description
+    if changes.billable_evaluation is not None:
+        fields["billable_evaluation"] = changes.billable_evaluation
+    if changes.modalities is not None:
+        try:
+            fields["modalities"] = frozenset(Modality(m) for m in changes.modalities)
+        except ValueError:
+            raise InvalidInput(
+                "modalities must be 'virtual' and/or 'in_clinic'", details={"field": "modalities"}
+            ) from None
+    # replace() re-runs the constructor's checks: an invalid type never reaches the database.
+    return replace(current, **fields)
+
+
+async def create_type(
+    services: Services, caller: Caller, key: str, changes: TypeChanges
+) -> AppointmentTypeRow:
+    """An admin adds an appointment type; every field goes through the type's own checks."""
+    async with unit_of_work(services, caller) as uow:
+        require_admin(uow.actor)
+        missing = [
+            name
+            for name in ("name", "duration_minutes", "modalities")
+            if getattr(changes, name) is None
+        ]
+        if missing:
+            raise InvalidInput(
+                "A new type needs a name, a duration and its modalities.",
+                details={"missing": missing},
+            )
+        base = AppointmentType(
+            key=key,
+            name=changes.name or "",
+            duration=timedelta(minutes=changes.duration_minutes or 0),
+            buffer_before=timedelta(0),
+            buffer_after=timedelta(0),
+            min_notice=timedelta(0),
+            booking_horizon=timedelta(days=90),
+            cancellation_cutoff=timedelta(hours=24),
+            modalities=frozenset({Modality.VIRTUAL}),  # replaced from changes below
+        )
+        validated = _changed_type(base, changes)
+        if await uow.session.scalar(
+            select(AppointmentTypeRow.id).where(AppointmentTypeRow.key == key)
+        ):
+            raise Conflict(f"A type with key {key!r} already exists.", code="type_exists")
+        row = AppointmentTypeRow(
+            is_active=True if changes.is_active is None else changes.is_active,
+            created_at=uow.now,
+            updated_at=uow.now,
+        )
+        repository.write_type(row, validated)
+        uow.session.add(row)
+        await uow.session.flush()
+        uow.audit(AuditRecord("appointment_type.create", "appointment_type", resource_id=key))
+        return row
+
+
+async def update_type(
+    services: Services, caller: Caller, type_id: uuid.UUID, changes: TypeChanges
+) -> AppointmentTypeRow:
+    """An admin edits a type; booked appointments keep the times they were booked with."""
+    async with unit_of_work(services, caller) as uow:
+        require_admin(uow.actor)
+        row = await uow.session.get(AppointmentTypeRow, type_id)
+        if row is None:
+            raise NotFound("No such appointment type.")
+        repository.write_type(row, _changed_type(repository.type_of(row), changes))
+        if changes.is_active is not None:
+            row.is_active = changes.is_active
+        row.updated_at = uow.now
+        uow.audit(
+            AuditRecord(
+                "appointment_type.update",
+                "appointment_type",
+                resource_id=row.key,
+                details={"fields": sorted(k for k, v in changes.__dict__.items() if v is not None)},
+            )
+        )
+        return row
+
+
+# --- availability --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AvailabilityView:
+    """A therapist's rules as stored."""
+
+    therapist: User
+    zone: str
+    weekly: list[WeeklyHours]
+    exceptions: list[AvailabilityException]
+
+
+async def list_therapists(services: Services, caller: Caller) -> list[User]:
+    """Active therapists: any signed-in person may choose one to book with."""
+    async with unit_of_work(services, caller) as uow:
+        uow.caller.require_actor()
+        return await repository.active_therapists(uow.session)
+
+
+async def _availability_view(uow: UnitOfWork, therapist: User) -> AvailabilityView:
+    rules = await uow.session.get(AvailabilityRules, therapist.id)
+    weekly = list(
+        (
+            await uow.session.scalars(
+                select(WeeklyHours)
+                .where(WeeklyHours.therapist_id == therapist.id)
+                .order_by(WeeklyHours.weekday, WeeklyHours.start_local)
+            )
+        ).all()
+    )
+    exceptions = list(
+        (
+            await uow.session.scalars(
+                select(AvailabilityException)
+                .where(
+                    AvailabilityException.therapist_id == therapist.id,
+                    AvailabilityException.day >= uow.now.date() - _DAY,
+                )
+                .order_by(AvailabilityException.day, AvailabilityException.start_local)
+            )
+        ).all()
+    )
+    zone = rules.time_zone if rules else therapist.time_zone
+    return AvailabilityView(therapist, zone, weekly, exceptions)
+
+
+async def get_availability(
+    services: Services, caller: Caller, therapist_id: uuid.UUID
+) -> AvailabilityView:
+    """A therapist's zone, weekly hours and upcoming exceptions (own, or any for an admin)."""
+    async with unit_of_work(services, caller) as uow:
+        access.require_may_edit_availability(uow.actor, therapist_id)
+        therapist = await access.get_active_therapist(uow.session, therapist_id)
+        return await _availability_view(uow, therapist)
+
+
+async def set_weekly_hours(
+    services: Services,
+    caller: Caller,
+    therapist_id: uuid.UUID,
+    zone: str,
+    blocks: Sequence[WeeklyBlock],
+) -> AvailabilityView:
+    """Replace a therapist's zone and weekly hours (validated by WeeklyAvailability)."""
+    async with unit_of_work(services, caller) as uow:
+        access.require_may_edit_availability(uow.actor, therapist_id)
+        therapist = await access.get_active_therapist(uow.session, therapist_id)
+        WeeklyAvailability(zone=zone, blocks=tuple(blocks))
+        rules = await uow.session.get(AvailabilityRules, therapist.id)
+        if rules is None:
+            uow.session.add(
+                AvailabilityRules(therapist_id=therapist.id, time_zone=zone, updated_at=uow.now)
+            )
+        else:
+            rules.time_zone = zone
+            rules.updated_at = uow.now
+        await uow.session.execute(
+            delete(WeeklyHours).where(WeeklyHours.therapist_id == therapist.id)
+        )
+        for b in blocks:
+            uow.session.add(
+                WeeklyHours(
+                    therapist_id=therapist.id,
+                    weekday=b.weekday,
+                    start_local=b.start,
+                    end_local=b.end,
+                )
+            )
+        await uow.session.flush()
+        uow.audit(
+            AuditRecord(
+                "availability.update",
+                "therapist",
+                resource_id=str(therapist.id),
+                details={"zone": zone, "blocks": len(blocks)},
+            )
+        )
+        return await _availability_view(uow, therapist)
+
+
+async def add_exception(
+    services: Services,
+    caller: Caller,
+    therapist_id: uuid.UUID,
+    exception: DateException,
+    note: str = "",
+) -> AvailabilityException:
+    """Add time off or extra hours on one local date."""
+    async with unit_of_work(services, caller) as uow:
+        access.require_may_edit_availability(uow.actor, therapist_id)
+        therapist = await access.get_active_therapist(uow.session, therapist_id)
+        view = await _availability_view(uow, therapist)
+        same_day = [repository.exception_of(e) for e in view.exceptions if e.day == exception.day]
+        # The pure constructor refuses overlapping extra hours on one date.
+        WeeklyAvailability(zone=view.zone, blocks=(), exceptions=(*same_day, exception))
+        row = AvailabilityException(
+            therapist_id=therapist.id,
+            day=exception.day,
+            kind=exception.kind.value,
+            start_local=exception.start,
+            end_local=exception.end,
+            note=note[:200],
+        )
+        uow.session.add(row)
+        await uow.session.flush()
+        uow.audit(
+            AuditRecord(
+                "availability.exception_add",
+                "therapist",
+                resource_id=str(therapist.id),
+                details={"day": exception.day.isoformat(), "kind": exception.kind.value},
+            )
+        )
+        return row
+
+
+async def remove_exception(
+    services: Services, caller: Caller, therapist_id: uuid.UUID, exception_id: uuid.UUID
+) -> None:
+    """Remove one exception."""
+    async with unit_of_work(services, caller) as uow:
+        access.require_may_edit_availability(uow.actor, therapist_id)
+        row = await uow.session.get(AvailabilityException, exception_id)
+        if row is None or row.therapist_id != therapist_id:
+            raise NotFound("No such exception.")
+        await uow.session.delete(row)
+        uow.audit(
+            AuditRecord(
+                "availability.exception_remove",
+                "therapist",
+                resource_id=str(therapist_id),
+                details={"day": row.day.isoformat()},
+            )
+        )
+
+
+async def list_closures(services: Services, caller: Caller) -> list[ClinicClosure]:
+    """Clinic closures from yesterday on."""
+    async with unit_of_work(services, caller) as uow:
+        uow.caller.require_actor()
+        return list(
+            (
+                await uow.session.scalars(
+                    select(ClinicClosure)
+                    .where(ClinicClosure.day >= uow.now.date() - _DAY)
+                    .order_by(ClinicClosure.day)
+                )
+            ).all()
+        )
+
+
+async def add_closure(services: Services, caller: Caller, day: date, reason: str) -> ClinicClosure:
+    """An admin closes the clinic for a day (idempotent)."""
+    async with unit_of_work(services, caller) as uow:
+        require_admin(uow.actor)
+        row = await uow.session.get(ClinicClosure, day)
+        if row is None:
+            row = ClinicClosure(day=day, reason=reason[:200])
+            uow.session.add(row)
+        else:
+            row.reason = reason[:200]
+        uow.audit(AuditRecord("closure.add", "clinic", resource_id=day.isoformat()))
+        return row
+
+
+async def remove_closure(services: Services, caller: Caller, day: date) -> None:
+    """An admin reopens a day."""
+    async with unit_of_work(services, caller) as uow:
+        require_admin(uow.actor)
+        row = await uow.session.get(ClinicClosure, day)
+        if row is None:
+            raise NotFound("The clinic is not closed that day.")
+        await uow.session.delete(row)
+        uow.audit(AuditRecord("closure.remove", "clinic", resource_id=day.isoformat()))
+
+
+async def _rules_for(
+    session: AsyncSession,
+    therapist_ids: Sequence[uuid.UUID],
+    start: datetime,
+    end: datetime,
+) -> tuple[dict[uuid.UUID, WeeklyAvailability], list[date]]:
+    # Local dates differ from UTC dates by at most a day either side.
+    first, last = start.date() - _DAY, end.date() + _DAY
+    rules = await repository.availability_of(session, therapist_ids, first, last)
+    return rules, await repository.closed_days(session, first, last)
+
+
+# --- slot search ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    """A slot search: one type and modality, a window, optionally one therapist."""
+
+    type_key: str
+    modality: str
+    start: datetime | None = None
+    end: datetime | None = None
+    therapist_id: uuid.UUID | None = None
+    zone: str | None = None
+    limit: int = DEFAULT_SLOT_LIMIT
+
+
+@dataclass(frozen=True)
+class FoundSlot:
+    """A free slot and whose it is."""
+
+    therapist_id: uuid.UUID
+    therapist_name: str
+    slot: Slot
+
+
+@dataclass(frozen=True)
+class SlotResult:
+    """Slots earliest first (at most limit), the window searched and the viewer's zone."""
+
+    slots: list[FoundSlot]
+    start: datetime
+    end: datetime
+    zone: str
+    truncated: bool
+    appointment_type: AppointmentType
+
+
+async def search_slots(services: Services, caller: Caller, query: SlotQuery) -> SlotResult:
+    """Free slots of a type: of one therapist, or the earliest across all active therapists.
+
+    Reveals only free times, never who is booked, so any signed-in person may search any active
+    therapist; nothing about a patient is read, so nothing is audited.
+    """
+    async with unit_of_work(services, caller) as uow:
+        actor = uow.actor
+        zone_name = query.zone or actor.time_zone
+        viewer_zone = resolve_zone(zone_name)
+        if not 1 <= query.limit <= MAX_SLOT_LIMIT:
+            raise InvalidInput(f"limit must be 1 to {MAX_SLOT_LIMIT}", details={"field": "limit"})
+        start = _within_reach(query.start or uow.now, uow.now, "start")
+        end = _within_reach(query.end or start + DEFAULT_SEARCH_SPAN, uow.now, "end")
+        start, end = validate_search_range(start, end, now=uow.now)
+        _, t = await repository.bookable_type(uow.session, query.type_key)
+        parse_modality(query.modality, t)
+        if query.therapist_id is not None:
+            therapists = [await access.get_active_therapist(uow.session, query.therapist_id)]
+        else:
+            therapists = await repository.active_therapists(uow.session)
+        ids = [th.id for th in therapists]
+        low, high = start - t.buffer_before, end + t.duration + t.buffer_after
+        rules, closed = await _rules_for(uow.session, ids, low, high)
+        busy = await repository.therapist_busy(uow.session, ids, low, high)
+        found: list[FoundSlot] = []
+        for th in therapists:
+            availability = rules[th.id]
+            open_ = expand(availability, low, high, closed_dates=closed)
+            for slot in find_slots(
+                appointment_type=t,
+                availability=open_,
+                busy=busy.get(th.id, ()),
+                now=uow.now,
+                window_start=start,
+                window_end=end,
+                align_zone=availability.tz,
+                viewer_zone=viewer_zone,
+                # One more than asked, to tell the client that there is more after this page.
+                limit=query.limit + 1,
+            ):
+                found.append(FoundSlot(th.id, th.display_name, slot))
+        found.sort(key=lambda f: (f.slot.start, f.therapist_name))
+        return SlotResult(
+            slots=found[: query.limit],
+            start=start,
+            end=end,
+            zone=zone_name,
+            truncated=len(found) > query.limit,
+            appointment_type=t,
+        )
+
+
+# --- booking -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What to book. Patients leave patient_id out; therapists leave therapist_id out."""
+
+    type_key: str
+    modality: str
+    start: datetime
+    patient_id: uuid.UUID | None = None
+    therapist_id: uuid.UUID | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An Idempotency-Key and the fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+def fingerprint(operation: str, payload: dict[str, Any]) -> str:
+    """SHA-256 of an operation and its canonical JSON body: equal requests, equal prints."""
+    encoded = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A stored or fresh API answer: status and JSON body."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+Presenter = Callable[[AppointmentView], dict[str, Any]]
+
+
+class IdempotencyMismatch(InvalidInput):
+    """The key was used before with a different request."""
+
+    code = "idempotency_key_reused"
+
+
+# PostgreSQL checks an exclusion constraint after inserting the index entry, so two transactions
+# inserting overlapping rows can each wait for the other; the deadlock detector then aborts one.
+# That transaction is simply run again: it now waits for (or sees) the winner and gets a clean 409.
+_RETRYABLE_STATES = frozenset({"40P01", "40001"})
+_ATTEMPTS = 4
+T = TypeVar("T")
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state in _RETRYABLE_STATES
+
+
+async def _with_retries(work: Callable[[], Awaitable[T]]) -> T:
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            if not _retryable(exc):
+                raise
+            if attempt == _ATTEMPTS:
+                raise Conflict(
+                    "Many people are booking this time right now; please try again.",
+                    code="busy_retry",
+                ) from None
+    raise AssertionError("unreachable")
+
+
+async def book_appointment(
+    services: Services,
+    caller: Caller,
+    request: BookingRequest,
+    present: Presenter,
+    idempotency: Idempotency | None = None,
+) -> Answer:
+    """Book one visit; with an Idempotency-Key the first answer is stored and replayed."""
+    return await _with_retries(lambda: _book_once(services, caller, request, present, idempotency))
+
+
+async def reschedule(
+    services: Services,
+    caller: Caller,
+    appointment_id: uuid.UUID,
+    new_start: datetime,
+    expected_version: int | None = None,
+) -> AppointmentView:
+    """Move a booked visit in one UPDATE of the same row: the new time is held before the old is free."""
+    return await _with_retries(
+        lambda: _reschedule_once(services, caller, appointment_id, new_start, expected_version)
+    )
+
+
+async def book_series(services: Services, caller: Caller, request: SeriesRequest) -> SeriesOutcome:
+    """Book a weekly series: all or nothing (409 listing conflicts) or the free occurrences."""
+    return await _with_retries(lambda: _book_series_once(services, caller, request))
+
+
+def overlap_conflict(exc: IntegrityError) -> Conflict | None:
+    """The 409 for a violation of the no-overlap constraint, or None for any other integrity error."""
+    message = str(exc.orig)
+    if OVERLAP_THERAPIST in message:
+        return Conflict(
+            "The therapist is already booked at that time (or in the preparation and"
+            " documentation time around it). Please choose another time.",
+            code="therapist_busy",
+            details={"constraint": OVERLAP_THERAPIST},
+        )
+    if OVERLAP_PATIENT in message:
+        return Conflict(
+            "The patient already has a visit at that time. Please choose another time.",
+            code="patient_busy",
+            details={"constraint": OVERLAP_PATIENT},
+        )
+    return None
+
+
+async def _flush_booking(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        conflict = overlap_conflict(exc)
+        if conflict is None:
+            raise
+        raise conflict from None
+
+
+async def _stored_answer(
+    session: AsyncSession, actor_id: uuid.UUID, idem: Idempotency
+) -> Answer | None:
+    stored = await session.get(IdempotentRequest, (actor_id, idem.key))
+    if stored is None:
+        return None
+    if stored.fingerprint != idem.fingerprint:
+        raise IdempotencyMismatch(
+            "This Idempotency-Key was already used with a different request.",
+            details={"header": "Idempotency-Key"},
+        )
+    return Answer(stored.status, stored.body, replayed=True)
+
+
+async def _claim(uow: UnitOfWork, idem: Idempotency) -> IdempotentRequest:
+    # Claimed before anything else is written: a concurrent duplicate waits on this primary key
+    # (PostgreSQL) or on the write lock (SQLite) and then finds the stored answer instead of
+    # colliding with our appointment.
+    row = IdempotentRequest(
+        actor_id=uow.actor.id,
+        key=idem.key,
+        fingerprint=idem.fingerprint,
+        status=0,
+        body={},
+        created_at=uow.now,
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    return row
+
+
+async def _add_to_care_team(
+    uow: UnitOfWork, patient_id: uuid.UUID, therapist_id: uuid.UUID
+) -> None:
+    values = {"patient_id": patient_id, "therapist_id": therapist_id, "created_at": uow.now}
+    dialect = uow.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # ON CONFLICT DO NOTHING: two first bookings of one pair must not fail on the assignment.
+    result = await uow.session.execute(
+        insert(CareAssignment).values(**values).on_conflict_do_nothing()
+    )
+    if getattr(result, "rowcount", 0):
+        uow.audit(
+            AuditRecord(
+                "care_team.assign",
+                "patient",
+                resource_id=str(patient_id),
+                patient_id=patient_id,
+                details={"therapist_id": str(therapist_id), "by": "booking"},
+            )
+        )
+
+
+def _ignored_rules(actor: Actor) -> tuple[BookingProblem, ...]:
+    # Staff book on a patient's behalf (a phone call, a same-day gap): the notice rule protects
+    # therapists from surprise patient bookings, not from their own scheduling.
+    return (BookingProblem.TOO_SOON,) if not actor.is_patient else ()
+
+
+async def _check_rules(
+    uow: UnitOfWork,
+    t: AppointmentType,
+    therapist_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    start: datetime,
+    *,
+    exclude: uuid.UUID | None = None,
+) -> Interval:
+    validate_future_start(start, now=uow.now)
+    _within_reach(start, uow.now, "start")
+    blocked_low = start - t.buffer_before
+    blocked_high = start + t.duration + t.buffer_after
+    rules, closed = await _rules_for(uow.session, [therapist_id], blocked_low, blocked_high)
+    open_ = expand(
+        rules[therapist_id], blocked_low - _DAY, blocked_high + _DAY, closed_dates=closed
+    )
+    busy = await repository.therapist_busy(
+        uow.session, [therapist_id], blocked_low, blocked_high, exclude=exclude
+    )
+    blocked = ensure_bookable(
+        start=start,
+        appointment_type=t,
+        availability=open_,
+        busy=busy.get(therapist_id, ()),
+        now=uow.now,
+        ignore=_ignored_rules(uow.actor),
+    )
+    end = start + t.duration
+    for other in await repository.patient_busy(
+        uow.session, patient_id, start, end, exclude=exclude
+    ):
+        if overlaps(start, end, other.start, other.end):
+            raise Conflict(
+                "The patient already has a visit at that time. Please choose another time.",
+                code="patient_busy",
+            )
+    return blocked
+
+
+async def _book_once(
+    services: Services,
+    caller: Caller,
+    request: BookingRequest,
+    present: Presenter,
+    idempotency: Idempotency | None = None,
+) -> Answer:
+    async with unit_of_work(services, caller) as uow:
+        if idempotency is not None:
+            stored = await _stored_answer(uow.session, uow.actor.id, idempotency)
+            if stored is not None:
+                return stored
+            try:
+                claim = await _claim(uow, idempotency)
+            except IntegrityError:
+                # The failed flush spoiled the transaction; end it empty and read the winner's answer.
+                await uow.session.rollback()
+                claim = None
+        if idempotency is None or claim is not None:
+            row = await _book(uow, request)
+            view = await _view(uow, services, row)
+            answer = Answer(201, present(view))
+            if idempotency is not None and claim is not None:
+                claim.status = answer.status
+                claim.body = answer.body
+            return answer
+    # A concurrent duplicate committed first: its answer is ours.
+    async with unit_of_work(services, caller) as uow:
+        assert idempotency is not None
+        stored = await _stored_answer(uow.session, uow.actor.id, idempotency)
+        if stored is None:
+            raise Conflict("The same request is being processed; please retry.", code="in_progress")
+        return stored
+
+
+async def _book(uow: UnitOfWork, request: BookingRequest) -> Appointment:
+    patient, therapist = await access.resolve_booking_parties(
+        uow.session, uow.actor, request.patient_id, request.therapist_id
+    )
+    type_row, t = await repository.bookable_type(uow.session, request.type_key)
+    modality = parse_modality(request.modality, t)
+    blocked = await _check_rules(uow, t, therapist.id, patient.id, request.start)
+    row = Appointment(
+        patient_id=patient.id,
+        therapist_id=therapist.id,
+        type_id=type_row.id,
+        modality=modality.value,
+        status=lifecycle.Status.BOOKED.value,
+        start_at=request.start,
+        end_at=request.start + t.duration,
+        blocked_start=blocked.start,
+        blocked_end=blocked.end,
+        reason=request.reason[:500],
+        created_by=uow.actor.id,
+        created_at=uow.now,
+        updated_at=uow.now,
+        late_cancellation=False,
+        version=1,
+    )
+    uow.session.add(row)
+    await _flush_booking(uow.session)
+    await _add_to_care_team(uow, patient.id, therapist.id)
+    uow.audit(
+        _record(
+            "appointment.book",
+            row,
+            therapist_id=str(therapist.id),
+            type=t.key,
+            modality=modality.value,
+            start=row.start_at.isoformat(),
+        )
+    )
+    return row
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A calendar range and optional filters."""
+
+    start: datetime
+    end: datetime
+    therapist_id: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = None
+    include_cancelled: bool = True
+    zone: str | None = None
+
+
+async def list_appointments(
+    services: Services, caller: Caller, query: ListQuery
+) -> list[AppointmentView]:
+    """Appointments visible to the actor starting in a range; audited once per patient read."""
+    start, end = validate_range(query.start, query.end, field="range")
+    if end - start > MAX_LIST_SPAN:
+        raise InvalidInput(
+            f"A calendar range may span at most {MAX_LIST_SPAN.days} days.",
+            details={"field": "range"},
+        )
+    if query.zone:
+        resolve_zone(query.zone)
+    async with unit_of_work(services, caller) as uow:
+        select_ = access.appointments_visible_to(uow.actor).where(
+            Appointment.start_at >= start, Appointment.start_at < end
+        )
+        if query.therapist_id is not None:
+            select_ = select_.where(Appointment.therapist_id == query.therapist_id)
+        if query.patient_id is not None:
+            select_ = select_.where(Appointment.patient_id == query.patient_id)
+        if not query.include_cancelled:
+            select_ = select_.where(Appointment.status.not_in(("cancelled",)))
+        rows = list((await uow.session.scalars(select_.order_by(Appointment.start_at))).all())
+        counts: dict[uuid.UUID, int] = {}
+        for row in rows:
+            counts[row.patient_id] = counts.get(row.patient_id, 0) + 1
+        for patient_id, count in counts.items():
+            uow.audit(
+                AuditRecord(
+                    "appointment.list",
+                    "appointment",
+                    patient_id=patient_id,
+                    details={"count": count},
+                )
+            )
+        return await _views(uow, services, rows, query.zone)
+
+
+async def upcoming_for_patient(
+    services: Services, caller: Caller, limit: int = 10
+) -> list[AppointmentView]:
+    """The signed-in patient's next active visits (home page)."""
+    async with unit_of_work(services, caller) as uow:
+        rows = list(
+            (
+                await uow.session.scalars(
+                    access.appointments_visible_to(uow.actor)
+                    .where(
+                        Appointment.patient_id == uow.actor.id,
+                        Appointment.end_at > uow.now,
+                        Appointment.status.in_(("booked", "checked_in", "in_progress")),
+                    )
+                    .order_by(Appointment.start_at)
+                    .limit(limit)
+                )
+            ).all()
+        )
+        if rows:
+            uow.audit(
+                AuditRecord(
+                    "appointment.list",
+                    "appointment",
+                    patient_id=uow.actor.id,
+                    details={"count": len(rows), "upcoming": True},
+                )
+            )
+        return await _views(uow, services, rows)
+
+
+async def get_appointment(
+    services: Services, caller: Caller, appointment_id: uuid.UUID
+) -> AppointmentView:
+    """One appointment the actor may see (404 otherwise, audited as denied)."""
+    async with unit_of_work(services, caller) as uow:
+        row = await _visible_or_denied(uow, appointment_id, "appointment.read")
+        uow.audit(_record("appointment.read", row))
+        return await _view(uow, services, row)
+
+
+async def _visible_or_denied(
+    uow: UnitOfWork, appointment_id: uuid.UUID, action: str, *, for_update: bool = False
+) -> Appointment:
+    try:
+        return await access.get_visible_appointment(
+            uow.session, uow.actor, appointment_id, for_update=for_update
+        )
+    except NotFound:
+        uow.audit(
+            AuditRecord(action, "appointment", outcome="denied", resource_id=str(appointment_id))
+        )
+        raise
+
+
+# --- lifecycle -----------------------------------------------------------------------------------
+
+
+async def act(
+    services: Services,
+    caller: Caller,
+    appointment_id: uuid.UUID,
+    action: lifecycle.Action,
+    reason: str = "",
+) -> AppointmentView:
+    """Check in, start, complete, cancel or mark a no-show, by the status machine's rules."""
+    async with unit_of_work(services, caller) as uow:
+        audit_action = f"appointment.{action.value}"
+        row = await _visible_or_denied(uow, appointment_id, audit_action, for_update=True)
+        type_row = await uow.session.get(AppointmentTypeRow, row.type_id)
+        assert type_row is not None
+        cutoff = timedelta(minutes=type_row.cancellation_cutoff_minutes)
+        before = row.status
+        after = lifecycle.transition(
+            _state(row, cutoff), action, _life_actor(uow.actor), uow.now, reason=reason
+        )
+        row.status = after.status.value
+        row.checked_in_at = after.checked_in_at
+        row.started_at = after.started_at
+        row.completed_at = after.completed_at
+        row.no_show_at = after.no_show_at
+        details: dict[str, Any] = {"from": before, "to": after.status.value}
+        if after.cancellation is not None:
+            c = after.cancellation
+            row.cancelled_at = c.at
+            row.cancelled_by = uow.actor.id
+            row.cancelled_by_role = c.by_role.value
+            row.cancel_reason = c.reason or None
+            row.late_cancellation = c.late
+            details["late"] = c.late
+        row.version += 1
+        row.updated_at = uow.now
+        await _flush_booking(uow.session)
+        uow.audit(_record(audit_action, row, **details))
+        return await _view(uow, services, row)
+
+
+async def _reschedule_once(
+    services: Services,
+    caller: Caller,
+    appointment_id: uuid.UUID,
+    new_start: datetime,
+    expected_version: int | None = None,
+) -> AppointmentView:
+    async with unit_of_work(services, caller) as uow:
+        row = await _visible_or_denied(
+            uow, appointment_id, "appointment.reschedule", for_update=True
+        )
+        if expected_version is not None and expected_version != row.version:
+            raise Conflict(
+                "This appointment was changed by someone else; reload and try again.",
+                code="stale_version",
+                details={"version": row.version},
+            )
+        if row.status != lifecycle.Status.BOOKED.value:
+            raise Conflict(
+                f"Only booked appointments can be rescheduled; this one is {row.status.replace('_', ' ')}.",
+                code="illegal_transition",
+            )
+        type_row = await uow.session.get(AppointmentTypeRow, row.type_id)
+        assert type_row is not None
+        t = repository.type_of(type_row)
+        if uow.actor.is_patient and row.start_at - uow.now < t.cancellation_cutoff:
+            raise Conflict(
+                "It is too close to the visit to move it online; please call the clinic.",
+                code="too_late",
+            )
+        blocked = await _check_rules(
+            uow, t, row.therapist_id, row.patient_id, new_start, exclude=row.id
+        )
+        old_start, old_end = row.start_at, row.end_at
+        row.start_at = new_start
+        row.end_at = new_start + t.duration
+        row.blocked_start = blocked.start
+        row.blocked_end = blocked.end
+        row.version += 1
+        row.updated_at = uow.now
+        await _flush_booking(uow.session)
+        uow.audit(
+            _record(
+                "appointment.reschedule",
+                row,
+                old_start=old_start.isoformat(),
+                old_end=old_end.isoformat(),
+                new_start=row.start_at.isoformat(),
+                new_end=row.end_at.isoformat(),
+            )
+        )
+        return await _view(uow, services, row)
+
+
+# --- series --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesRequest:
+    """A plan-of-care series booking."""
+
+    type_key: str
+    modality: str
+    weekdays: frozenset[int]
+    wall_time: time
+    first_day: date
+    weeks: int
+    patient_id: uuid.UUID
+    therapist_id: uuid.UUID | None = None
+    zone: str | None = None
+    all_or_nothing: bool = True
+
+
+@dataclass(frozen=True)
+class SeriesOutcome:
+    """What a series booking did: the booked visits and the occurrences it could not book."""
+
+    series_id: uuid.UUID | None
+    booked: list[AppointmentView]
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _slot_json(slot: Slot) -> dict[str, str]:
+    return {
+        "start": slot.start.isoformat(),
+        "end": slot.end.isoformat(),
+        "local_start": slot.local_start.isoformat(),
+        "local_end": slot.local_end.isoformat(),
+    }
+
+
+def _conflicts(plan: SeriesPlan, extra: dict[date, str] | None = None) -> list[dict[str, Any]]:
+    out = []
+    for occ in plan.conflicting:
+        out.append(
+            {
+                "date": occ.local_day.isoformat(),
+                "start": occ.start.isoformat(),
+                "problems": [p.value for p in occ.problems],
+                "alternatives": [_slot_json(s) for s in occ.alternatives],
+            }
+        )
+    for day, problem in (extra or {}).items():
+        out.append({"date": day.isoformat(), "problems": [problem], "alternatives": []})
+    return sorted(out, key=lambda c: c["date"])
+
+
+async def _book_series_once(
+    services: Services, caller: Caller, request: SeriesRequest
+) -> SeriesOutcome:
+    async with unit_of_work(services, caller) as uow:
+        access.require_staff(uow.actor)
+        patient, therapist = await access.resolve_booking_parties(
+            uow.session, uow.actor, request.patient_id, request.therapist_id
+        )
+        type_row, t = await repository.bookable_type(uow.session, request.type_key)
+        modality = parse_modality(request.modality, t)
+        zone = request.zone or patient.time_zone
+        rule = SeriesRule(
+            weekdays=request.weekdays,
+            wall_time=request.wall_time,
+            zone=zone,
+            first_day=request.first_day,
+            weeks=request.weeks,
+        )
+        low, high = series_window(rule)
+        rules, closed = await _rules_for(uow.session, [therapist.id], low, high)
+        availability = rules[therapist.id]
+        busy = (await repository.therapist_busy(uow.session, [therapist.id], low, high)).get(
+            therapist.id, []
+        )
+        # The patient's own visits count as busy too (conservatively widened by our buffers).
+        busy = busy + await repository.patient_busy(uow.session, patient.id, low, high)
+        plan = plan_series(
+            rule,
+            appointment_type=t,
+            availability=expand(availability, low, high, closed_dates=closed),
+            busy=busy,
+            # Series are booked by staff, who are not held to the notice rule (see _ignored_rules).
+            now=uow.now - t.min_notice,
+            align_zone=availability.tz,
+            viewer_zone=resolve_zone(zone),
+        )
+        past = [o for o in plan.bookable if o.start < uow.now]
+        if past:
+            raise InvalidInput(
+                "The series starts in the past; choose a first day from today on.",
+                details={"field": "first_day"},
+            )
+        if request.all_or_nothing and plan.conflicting:
+            raise Conflict(
+                f"{len(plan.conflicting)} of {len(plan.occurrences)} visits cannot be booked"
+                " as requested; nothing was booked.",
+                code="series_conflicts",
+                details={"conflicts": _conflicts(plan)},
+            )
+        series = AppointmentSeries(
+            therapist_id=therapist.id,
+            patient_id=patient.id,
+            rule={
+                "weekdays": sorted(rule.weekdays),
+                "time": rule.wall_time.strftime("%H:%M"),
+                "zone": rule.zone,
+                "first_day": rule.first_day.isoformat(),
+                "weeks": rule.weeks,
+                "type": t.key,
+                "modality": modality.value,
+            },
+            created_by=uow.actor.id,
+            created_at=uow.now,
+        )
+        uow.session.add(series)
+        await uow.session.flush()
+        booked: list[Appointment] = []
+        lost: dict[date, str] = {}
+        for occ in plan.bookable:
+            row = Appointment(
+                patient_id=patient.id,
+                therapist_id=therapist.id,
+                type_id=type_row.id,
+                modality=modality.value,
+                status=lifecycle.Status.BOOKED.value,
+                start_at=occ.start,
+                end_at=occ.end,
+                blocked_start=occ.start - t.buffer_before,
+                blocked_end=occ.end + t.buffer_after,
+                reason="",
+                series_id=series.id,
+                created_by=uow.actor.id,
+                created_at=uow.now,
+                updated_at=uow.now,
+                late_cancellation=False,
+                version=1,
+            )
+            if request.all_or_nothing:
+                uow.session.add(row)
+                await _flush_booking(uow.session)
+                booked.append(row)
+                continue
+            # A savepoint per visit: one lost race costs that visit, not the whole series.
+            try:
+                async with uow.session.begin_nested():
+                    uow.session.add(row)
+                    await _flush_booking(uow.session)
+                booked.append(row)
+            except Conflict as exc:
+                lost[occ.local_day] = exc.code
+        if not booked:
+            raise Conflict(
+                "None of the visits of this series can be booked as requested.",
+                code="series_conflicts",
+                details={"conflicts": _conflicts(plan, lost)},
+            )
+        await _add_to_care_team(uow, patient.id, therapist.id)
+        for row in booked:
+            uow.audit(
+                _record(
+                    "appointment.book",
+                    row,
+                    series_id=str(series.id),
+                    type=t.key,
+                    start=row.start_at.isoformat(),
+                )
+            )
+        uow.audit(
+            AuditRecord(
+                "series.book",
+                "appointment_series",
+                resource_id=str(series.id),
+                patient_id=patient.id,
+                details={"booked": len(booked), "skipped": len(plan.conflicting) + len(lost)},
+            )
+        )
+        return SeriesOutcome(
+            series_id=series.id,
+            booked=await _views(uow, services, booked, zone),
+            conflicts=_conflicts(plan, lost),
+        )
+
+
+def local_day_of(instant: datetime, zone: str) -> date:
+    """The local date of an instant in a zone (for grouping slots by day)."""
+    return local_date(instant.astimezone(UTC), resolve_zone(zone))
+
+
+# --- calendars -----------------------------------------------------------------------------------
+
+# A feed shows the recent past (what happened) and the coming half year.
+FEED_PAST = timedelta(days=30)
+FEED_FUTURE = timedelta(days=183)
+
+
+def hash_feed_token(token: str) -> str:
+    """SHA-256 of a feed token: what the database stores and looks up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _event(
+    services: Services, view: AppointmentView, *, name_patient: bool, name_therapist: bool
+) -> CalendarEvent:
+    row = view.row
+    who = []
+    if name_therapist:
+        who.append(f"with {view.therapist_name}")
+    if name_patient:
+        who.append(f"for {view.patient_name}")
+    modality = "video visit" if row.modality == Modality.VIRTUAL.value else "in clinic"
+    summary = f"{view.type_name} ({modality})" + (f" {' '.join(who)}" if who else "")
+    lines = [f"{view.type_name} at {services.settings.clinic_name}."]
+    if view.join_url:
+        lines.append(f"Join the video visit: {view.join_url}")
+    if row.status == lifecycle.Status.CANCELLED.value:
+        lines.append("This visit was cancelled.")
+    return CalendarEvent(
+        uid=f"{row.id}@{urlsplit(services.settings.public_url).hostname or 'clinic'}",
+        start=row.start_at,
+        end=row.end_at,
+        summary=summary,
+        description="\n".join(lines),
+        status="CANCELLED" if row.status == lifecycle.Status.CANCELLED.value else "CONFIRMED",
+        sequence=row.version,
+        updated=row.updated_at,
+        url=view.join_url,
+        location=view.join_url or services.settings.clinic_name,
+    )
+
+
+async def appointment_ics(services: Services, caller: Caller, appointment_id: uuid.UUID) -> bytes:
+    """One visit as an .ics file for the signed-in person who may see it."""
+    async with unit_of_work(services, caller) as uow:
+        row = await _visible_or_denied(uow, appointment_id, "appointment.calendar")
+        uow.audit(_record("appointment.calendar", row))
+        view = await _view(uow, services, row)
+        actor = uow.actor
+        event = _event(services, view, name_patient=not actor.is_patient, name_therapist=True)
+        return build_calendar([event], view.zone, services.settings.clinic_name, uow.now)
+
+
+@dataclass(frozen=True)
+class NewFeed:
+    """A fresh feed: the secret URL is shown once and never stored."""
+
+    feed: CalendarFeed
+    url: str
+
+
+async def create_feed(services: Services, caller: Caller) -> NewFeed:
+    """A secret subscription URL for the signed-in patient or therapist's own visits."""
+    async with unit_of_work(services, caller) as uow:
+        if uow.actor.is_admin:
+            raise PermissionDenied("Calendar feeds are for patients and therapists.")
+        token = secrets.token_urlsafe(32)
+        feed = CalendarFeed(
+            user_id=uow.actor.id, token_hash=hash_feed_token(token), created_at=uow.now
+        )
+        uow.session.add(feed)
+        await uow.session.flush()
+        uow.audit(AuditRecord("calendar_feed.create", "calendar_feed", resource_id=str(feed.id)))
+        return NewFeed(feed, f"{services.settings.public_url}/calendar/{token}.ics")
+
+
+async def list_feeds(services: Services, caller: Caller) -> list[CalendarFeed]:
+    """The signed-in person's feeds (without their secret URLs)."""
+    async with unit_of_work(services, caller) as uow:
+        return list(
+            (
+                await uow.session.scalars(
+                    select(CalendarFeed)
+                    .where(CalendarFeed.user_id == uow.actor.id)
+                    .order_by(CalendarFeed.created_at)
+                )
+            ).all()
+        )
+
+
+async def revoke_feed(services: Services, caller: Caller, feed_id: uuid.UUID) -> None:
+    """Revoke one of one's own feeds; its URL answers 404 from then on."""
+    async with unit_of_work(services, caller) as uow:
+        feed = await uow.session.get(CalendarFeed, feed_id)
+        if feed is None or feed.user_id != uow.actor.id:
+            raise NotFound("No such calendar feed.")
+        if feed.revoked_at is None:
+            feed.revoked_at = uow.now
+        uow.audit(AuditRecord("calendar_feed.revoke", "calendar_feed", resource_id=str(feed.id)))
+
+
+async def feed_ics(services: Services, caller: Caller, token: str) -> bytes:
+    """The feed behind a secret token (no session needed); unknown or revoked tokens are 404."""
+    async with unit_of_work(services, caller) as uow:
+        found = (
+            await uow.session.execute(
+                select(CalendarFeed, User)
+                .join(User, User.id == CalendarFeed.user_id)
+                .where(CalendarFeed.token_hash == hash_feed_token(token))
+            )
+        ).first()
+        if found is None or found[0].revoked_at is not None or not found[1].is_active:
+            raise NotFound("No such calendar.")
+        feed, user = found
+        owner = actor_of(user)
+        uow.caller = replace(uow.caller, actor=owner)
+        rows = list(
+            (
+                await uow.session.scalars(
+                    access.appointments_visible_to(owner)
+                    .where(
+                        Appointment.start_at >= uow.now - FEED_PAST,
+                        Appointment.start_at < uow.now + FEED_FUTURE,
+                    )
+                    .order_by(Appointment.start_at)
+                )
+            ).all()
+        )
+        uow.audit(
+            AuditRecord(
+                "calendar_feed.read",
+                "calendar_feed",
+                resource_id=str(feed.id),
+                patient_id=user.id if owner.is_patient else None,
+                details={"count": len(rows)},
+            )
+        )
+        views = await _views(uow, services, rows, user.time_zone)
+        events = [
+            _event(services, v, name_patient=False, name_therapist=owner.is_patient) for v in views
+        ]
+        return build_calendar(events, user.time_zone, services.settings.clinic_name, uow.now)
