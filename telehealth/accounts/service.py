@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,8 +90,20 @@ async def _check_not_locked(uow: UnitOfWork, keys: list[str]) -> None:
         )
 
 
+# Namespace of the per-key advisory locks; the two-integer form never meets the audit trail's lock.
+_THROTTLE_LOCK_SPACE = 7305
+
+
 async def _count_failure(uow: UnitOfWork, key: str, limit: int, services: Services) -> None:
-    row = await _throttle(uow.session, key)
+    # Parallel guesses must each be counted, or a burst slips past the limit. PostgreSQL: serialize
+    # them per key (the row may not exist yet, so a row lock would not do). SQLite: BEGIN IMMEDIATE
+    # already serializes every writer.
+    if uow.session.get_bind().dialect.name == "postgresql":
+        await uow.session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+            {"space": _THROTTLE_LOCK_SPACE, "key": key},
+        )
+    row = await uow.session.get(LoginThrottle, key, populate_existing=True)
     state = rules.after_failure(_state(row), uow.now, limit, services.settings.login_lockout)
     if row is None:
         row = LoginThrottle(key=key, window_started_at=state.window_started_at)

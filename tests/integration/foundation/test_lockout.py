@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
 
-from telehealth.accounts.models import Role
+from telehealth.accounts.models import LoginThrottle, Role
+from telehealth.accounts.rules import account_throttle_key
 from telehealth.clock import ManualClock
+from telehealth.unit_of_work import Services
 from tests.conftest import People
 from tests.integration.foundation.helpers import assert_error_shape, csrf_from_page
 
@@ -145,3 +148,23 @@ async def test_login_form_shows_the_lock_message_with_429(
     assert (
         "Set-Cookie" not in response.headers or "th_session=" not in response.headers["Set-Cookie"]
     )
+
+
+async def test_parallel_guesses_are_all_counted(
+    client: TestClient, people: People, services: Services
+) -> None:
+    # Guesses at once must not slip past the limit by overwriting each other's count.
+    patient = await people.make(Role.PATIENT)
+    guesses = [
+        client.post(LOGIN, json={"email": patient.email, "password": f"wrong guess {n}"})
+        for n in range(8)
+    ]
+    statuses = [response.status for response in await asyncio.gather(*guesses)]
+    assert set(statuses) <= {401, 429}, statuses
+    async with services.sessions() as session:
+        row = await session.get(LoginThrottle, account_throttle_key(patient.email))
+    assert row is not None
+    # Every guess that was answered "wrong password" was counted, none lost.
+    assert row.failures == statuses.count(401) >= 5
+    response = await client.post(LOGIN, json={"email": patient.email, "password": patient.password})
+    await assert_error_shape(response, 429, "login_locked")
