@@ -20,7 +20,12 @@ def _safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect after sign-in is a phishing tool.
     if not target or not target.startswith("/") or target.startswith("//"):
         return "/"
+    # Browsers read a backslash as "/" and drop tabs and newlines: "/<TAB>/x.example" is "//x.example".
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return "/"
     parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return "/"
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
