@@ -88,7 +88,7 @@ class PeopleQuery(QueryModel):
 
     role: RoleName | None = None
     limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=2**63 - 1)  # a SQL OFFSET is a BIGINT
 
 
 class PeopleOut(ResponseModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from telehealth.http.schemas import QueryModel, ResponseModel
 
@@ -18,10 +18,11 @@ class AuditQuery(QueryModel):
     patient_id: uuid.UUID | None = None
     action: str | None = Field(default=None, max_length=64)
     outcome: Literal["success", "failure", "denied"] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    # A time without a zone is not an instant (and the UTC columns refuse it).
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
     limit: int = Field(default=100, ge=1, le=500)
-    before_seq: int | None = Field(default=None, ge=1)
+    before_seq: int | None = Field(default=None, ge=1, le=2**63 - 1)  # seq is a BIGINT
 
 
 class AuditEventOut(ResponseModel):

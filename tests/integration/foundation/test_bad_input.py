@@ -187,3 +187,44 @@ async def admin_headers(client: TestClient, people: People) -> dict[str, str]:
     headers = await login(client, admin)
     client.session.cookie_jar.clear()
     return headers
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=2026-03-02T14:00:00",  # no zone: ambiguous, not an instant
+        "until=2026-03-02",
+        "before_seq=99999999999999999999",
+        "before_seq=0",
+        "since=yesterday",
+        "outcome=maybe",
+        "patient_id=not-a-uuid",
+    ],
+)
+async def test_bad_audit_filter_is_422(client: TestClient, people: People, query: str) -> None:
+    admin = await people.make(Role.ADMIN)
+    headers = await login(client, admin)
+    response = await client.get(f"/api/v1/audit?{query}", headers=headers)
+    await assert_error_shape(response, 422, "invalid_input")
+
+
+async def test_aware_audit_filter_is_accepted(client: TestClient, people: People) -> None:
+    admin = await people.make(Role.ADMIN)
+    headers = await login(client, admin)
+    response = await client.get(
+        "/api/v1/audit?since=2026-03-02T09:00:00-05:00&until=2026-03-03T00:00:00Z", headers=headers
+    )
+    assert response.status == 200
+    assert any(item["action"] == "login.success" for item in (await response.json())["items"])
+
+
+async def test_huge_paging_numbers_are_422(client: TestClient, people: People) -> None:
+    admin = await people.make(Role.ADMIN)
+    headers = await login(client, admin)
+    response = await client.get("/api/v1/users?offset=99999999999999999999", headers=headers)
+    await assert_error_shape(response, 422, "invalid_input")
+    largest = await client.get(f"/api/v1/users?offset={2**63 - 1}", headers=headers)
+    assert largest.status == 200
+    assert (await largest.json())["items"] == []
+    oldest = await client.get(f"/api/v1/audit?before_seq={2**63 - 1}", headers=headers)
+    assert oldest.status == 200
