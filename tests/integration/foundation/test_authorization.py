@@ -136,6 +136,22 @@ async def _bearer(client: TestClient, person: Person) -> dict[str, str]:
     return headers
 
 
+def _target(op: Operation, clinic: Clinic, missing: bool) -> str:
+    """The path naming patient B's objects (or an id that exists nowhere)."""
+    url = op.path
+    for name in op.parameters:
+        if missing:
+            value = str(uuid.uuid4())
+        elif name == "therapist_id":
+            value = str(clinic.therapist_b.id)
+        else:
+            # patient_id, user_id; for kinds of objects this file cannot create yet, patient B's id
+            # stands in (the answer must still be the one for a missing object).
+            value = str(clinic.patient_b.id)
+        url = url.replace("{" + name + "}", value)
+    return url
+
+
 async def test_patient_gets_404_for_another_patient_on_every_id_endpoint(
     client: TestClient, clinic: Clinic
 ) -> None:
@@ -147,39 +163,57 @@ async def test_patient_gets_404_for_another_patient_on_every_id_endpoint(
     }
     patient = await _bearer(client, clinic.patient_a)
     admin = await _bearer(client, clinic.admin)
-    target = str(clinic.patient_b.id)
     checked = []
     for op in operations:
         body = _example(document, op.body_schema, fill) if op.body_schema else None
-        response = await client.request(op.method, op.url(target), json=body, headers=patient)
-        await assert_error_shape(response, 404, "not_found")
-        checked.append(f"{op.method} {op.path}")
+        name = f"{op.method} {op.path}"
+        foreign = await client.request(
+            op.method, _target(op, clinic, False), json=body, headers=patient
+        )
+        missing = await client.request(
+            op.method, _target(op, clinic, True), json=body, headers=patient
+        )
+        foreign_error = await assert_error_shape(foreign)
+        missing_error = await assert_error_shape(missing)
+        # No existence leak: another patient's object answers exactly like one that does not exist.
+        assert (foreign.status, foreign_error["code"]) == (missing.status, missing_error["code"]), (
+            name
+        )
         if op.names_a_person:
+            assert foreign.status == 404, f"{name}: {foreign_error}"
             # The same request from an admin succeeds: the 404 above was about who asked.
-            control = await client.request(op.method, op.url(target), json=body, headers=admin)
-            assert control.status < 400, f"{op.method} {op.path}: {await control.text()}"
+            control = await client.request(
+                op.method, op.url(str(clinic.patient_b.id)), json=body, headers=admin
+            )
+            assert control.status < 400, f"{name}: {await control.text()}"
+        else:
+            # A role that may never do this may say so (403), which names no object.
+            assert foreign.status in (403, 404, 422), f"{name}: {foreign_error}"
+        checked.append(name)
     assert "GET /api/v1/patients/{patient_id}" in checked
     assert "PATCH /api/v1/users/{user_id}" in checked
-    # Patient B is untouched by patient A's writes.
     me = await client.get("/api/v1/me", headers=patient)
     assert (await me.json())["user"]["id"] == str(clinic.patient_a.id)
 
 
 async def test_missing_and_foreign_answer_the_same(client: TestClient, clinic: Clinic) -> None:
     _, operations = await _operations_with_ids(client)
-    patient = await _bearer(client, clinic.patient_a)
-    for op in operations:
-        if op.method != "GET":
-            continue
-        foreign = await client.get(op.url(str(clinic.patient_b.id)), headers=patient)
-        missing = await client.get(op.url(str(uuid.uuid4())), headers=patient)
-        assert foreign.status == missing.status == 404
-        foreign_error = (await foreign.json())["error"]
-        missing_error = (await missing.json())["error"]
-        assert (foreign_error["code"], foreign_error["message"]) == (
-            missing_error["code"],
-            missing_error["message"],
-        )
+    for person in (clinic.patient_a, clinic.therapist_a):
+        headers = await _bearer(client, person)
+        for op in operations:
+            if op.method != "GET":
+                continue
+            foreign = await client.get(_target(op, clinic, False), headers=headers)
+            missing = await client.get(_target(op, clinic, True), headers=headers)
+            if foreign.status == 200:
+                continue  # visible to this person (a therapist's own availability, say)
+            assert foreign.status == missing.status, f"{op.path}: {await foreign.text()}"
+            foreign_error = (await foreign.json())["error"]
+            missing_error = (await missing.json())["error"]
+            assert (foreign_error["code"], foreign_error["message"]) == (
+                missing_error["code"],
+                missing_error["message"],
+            ), op.path
 
 
 async def test_therapist_sees_own_patient_but_not_another_therapists(
