@@ -128,17 +128,25 @@ def own_signed_notes(actor: Actor) -> Select[VisitNote, Appointment]:
     )
 
 
+def record_clause(actor: Actor, settings: Settings) -> ColumnElement[bool]:
+    """WHERE clause on VisitNote for a patient's record (history, FHIR export) of signed notes:
+    a patient's own record (no SOAP text in it), or the notes staff may read."""
+    if actor.is_patient:
+        return VisitNote.patient_id == actor.id
+    return readable_clause(actor, settings)
+
+
 def signed_notes_of_patient(
     actor: Actor, settings: Settings, patient_id: uuid.UUID
 ) -> Select[VisitNote, Appointment]:
-    """A patient's signed notes that the actor may read, with their visits, oldest first."""
+    """A patient's signed notes that belong in the actor's view of their record, oldest first."""
     return (
         select(VisitNote, Appointment)
         .join(Appointment, Appointment.id == VisitNote.appointment_id)
         .where(
             VisitNote.patient_id == patient_id,
             VisitNote.status == SIGNED,
-            readable_clause(actor, settings),
+            record_clause(actor, settings),
         )
         .order_by(Appointment.start_at, VisitNote.id)
     )

@@ -8,20 +8,24 @@ from telehealth.catalog.store import CATALOG
 from telehealth.http.api import Api, path_uuid
 from telehealth.http.context import caller_of, require_actor
 from telehealth.http.keys import SERVICES
-from telehealth.notes import service
+from telehealth.notes import reports, service
+from telehealth.notes.report_rules import techniques_csv
 from telehealth.notes.schemas import (
     AddendumIn,
     CatalogEntryIn,
     CatalogExtrasOut,
     CatalogOut,
     CurrentExerciseOut,
+    DateRangeQuery,
     ExercisesOut,
+    HistoryOut,
     NoteOpenIn,
     NoteOut,
     NoteSaveIn,
     NoteSignIn,
     SummariesOut,
     SummaryOut,
+    TechniqueReportOut,
 )
 
 api = Api()
@@ -207,3 +211,73 @@ async def add_catalog_entry(request: web.Request, body: CatalogEntryIn) -> Catal
     await service.add_catalog_entry(services, catalogs, caller, body.kind, body.entry)
     version, document = await service.catalog_extras(services, catalogs, caller)
     return CatalogExtrasOut(version=version, document=document)
+
+
+@api.get(
+    "/patients/{patient_id}/treatment-history",
+    response=HistoryOut,
+    summary="A patient's treatment history from signed notes",
+    tags=("reports",),
+)
+async def get_treatment_history(request: web.Request) -> HistoryOut:
+    """Techniques prescribed, when, for which condition."""
+    history = await reports.treatment_history(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        path_uuid(request, "patient_id"),
+    )
+    return HistoryOut.of(history)
+
+
+@api.get(
+    "/reports/techniques",
+    query=DateRangeQuery,
+    response=TechniqueReportOut,
+    summary="Techniques by condition over visit dates (admin)",
+    tags=("reports",),
+)
+async def get_technique_report(request: web.Request, query: DateRangeQuery) -> TechniqueReportOut:
+    """Counts, minutes and units per technique and condition, signed notes only."""
+    report = await reports.technique_report(
+        request.app[SERVICES], request.app[CATALOG], caller_of(request), query.start, query.end
+    )
+    return TechniqueReportOut.of(report)
+
+
+@api.get(
+    "/reports/techniques.csv",
+    query=DateRangeQuery,
+    raw_response="text/csv",
+    summary="The techniques report as CSV (admin)",
+    tags=("reports",),
+)
+async def get_technique_report_csv(request: web.Request, query: DateRangeQuery) -> web.Response:
+    """The same report, for a spreadsheet."""
+    report = await reports.technique_report(
+        request.app[SERVICES], request.app[CATALOG], caller_of(request), query.start, query.end
+    )
+    filename = f"techniques-{query.start.isoformat()}-{query.end.isoformat()}.csv"
+    return web.Response(
+        text=techniques_csv(report.rows),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@api.get(
+    "/patients/{patient_id}/fhir",
+    raw_response="application/fhir+json",
+    summary="The patient's record as a FHIR R4 Bundle",
+    tags=("interop",),
+)
+async def get_patient_fhir(request: web.Request) -> web.Response:
+    """Patient, Practitioner, Appointment, Encounter, Condition, Procedure and CarePlan."""
+    bundle = await reports.patient_fhir_bundle(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        path_uuid(request, "patient_id"),
+    )
+    return web.json_response(bundle, content_type="application/fhir+json")

@@ -13,6 +13,7 @@ from telehealth.catalog.entries import ConditionEntry, ExerciseEntry, TechniqueE
 from telehealth.catalog.loader import Catalog
 from telehealth.http.schemas import QueryModel, RequestModel, ResponseModel
 from telehealth.notes.billing import TELEHEALTH_MODIFIERS
+from telehealth.notes.reports import TechniqueReport, TreatmentHistory
 from telehealth.notes.rules import NoteType
 from telehealth.notes.service import CurrentExercise, NoteView, SummaryView
 
@@ -292,3 +293,98 @@ class DateRangeQuery(QueryModel):
         if (self.end - self.start).days > MAX_REPORT_DAYS:
             raise ValueError(f"a report covers at most {MAX_REPORT_DAYS} days")
         return self
+
+
+class HistoryTechniqueOut(ResponseModel):
+    """A technique used in one visit."""
+
+    technique_id: str
+    name: str
+    cpt: str
+    minutes: int
+    units: int
+
+
+class HistoryConditionOut(ResponseModel):
+    """A diagnosis of the visit."""
+
+    code: str
+    name: str
+
+
+class HistoryEntryOut(ResponseModel):
+    """One signed visit in a treatment history."""
+
+    appointment_id: uuid.UUID
+    visit_start: datetime
+    signed_at: datetime
+    therapist_name: str
+    note_type: str
+    conditions: list[HistoryConditionOut]
+    techniques: list[HistoryTechniqueOut]
+    home_exercises: list[str]
+
+
+class HistoryOut(ResponseModel):
+    """A patient's treatment history from signed notes, oldest first."""
+
+    patient_id: uuid.UUID
+    entries: list[HistoryEntryOut]
+
+    @classmethod
+    def of(cls, history: TreatmentHistory) -> HistoryOut:
+        """Build from the report."""
+        return cls(
+            patient_id=history.patient.id,
+            entries=[
+                HistoryEntryOut(
+                    appointment_id=e.appointment_id,
+                    visit_start=e.visit_start,
+                    signed_at=e.signed_at,
+                    therapist_name=e.therapist_name,
+                    note_type=e.note_type,
+                    conditions=[HistoryConditionOut(code=c, name=n) for c, n in e.conditions],
+                    techniques=[HistoryTechniqueOut.model_validate(t) for t in e.techniques],
+                    home_exercises=list(e.home_exercises),
+                )
+                for e in history.entries
+            ],
+        )
+
+
+class TechniqueRowOut(ResponseModel):
+    """A technique used for a condition: visits, minutes and units."""
+
+    condition_id: str
+    condition: str
+    technique_id: str
+    technique: str
+    cpt: str
+    visits: int
+    minutes: int
+    units: int
+
+
+class TechniqueReportOut(ResponseModel):
+    """Techniques by condition over a range of visit dates."""
+
+    start: date
+    end: date
+    time_zone: str
+    notes: int
+    total_minutes: int
+    total_units: int
+    rows: list[TechniqueRowOut]
+
+    @classmethod
+    def of(cls, report: TechniqueReport) -> TechniqueReportOut:
+        """Build from the report."""
+        return cls(
+            start=report.start,
+            end=report.end,
+            time_zone=report.time_zone,
+            notes=report.notes,
+            total_minutes=report.total_minutes,
+            total_units=report.total_units,
+            rows=[TechniqueRowOut.model_validate(r) for r in report.rows],
+        )
