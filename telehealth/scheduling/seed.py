@@ -54,6 +54,11 @@ async def seed_if_empty(services: Services) -> None:
     except (OperationalError, ProgrammingError):
         log.warning("appointment types not seeded: the database is not migrated yet")
         return
+    except OSError:
+        # asyncpg's refused connection is not wrapped by SQLAlchemy; the app must still start so
+        # that /readyz can say the database is down.
+        log.warning("appointment types not seeded: the database is unreachable")
+        return
     if not count:
         added = await ensure_seeded(services)
         log.info("seeded %d appointment types", added)

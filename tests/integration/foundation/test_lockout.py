@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
@@ -20,7 +21,7 @@ LOGIN = "/api/v1/auth/login"
 
 async def _attempt(
     client: TestClient, email: str, password: str
-) -> tuple[int, dict[str, str], dict]:  # type: ignore[type-arg]
+) -> tuple[int, dict[str, str], dict[str, Any]]:
     response = await client.post(LOGIN, json={"email": email, "password": password})
     body = await response.json()
     return response.status, dict(response.headers), body

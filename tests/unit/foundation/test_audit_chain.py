@@ -105,7 +105,8 @@ def test_any_field_change_is_detected_at_that_row(name: str) -> None:
 def test_clearing_an_optional_field_is_detected(name: str) -> None:
     rows = _chain(3)
     row, stored = rows[1]
-    rows[1] = (replace(row, **{name: None}), stored)
+    cleared: dict[str, Any] = {name: None}
+    rows[1] = (replace(row, **cleared), stored)
     problem = verify_chain(rows)
     assert problem is not None and problem.seq == 2
 
