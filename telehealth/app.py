@@ -25,6 +25,7 @@ from telehealth.http.metrics import Metrics, metrics_middleware, metrics_view
 from telehealth.http.security_headers import security_headers_middleware
 from telehealth.http.templates import Templates
 from telehealth.notes import api as notes_api
+from telehealth.notes import pages as notes_pages
 from telehealth.resources import web_dir
 from telehealth.scheduling import api as scheduling_api
 from telehealth.scheduling import pages as scheduling_pages
@@ -80,6 +81,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     scheduling_api.setup_routes(app)
     scheduling_pages.setup_routes(app)
     visits_pages.setup_routes(app)
+    notes_pages.setup_routes(app)
     app.router.add_static("/static", web_dir() / "static", append_version=False)
     return app
 

@@ -71,6 +71,7 @@ class BillingOut(ResponseModel):
     untimed_units: int
     total_units: int
     modifiers: list[str]
+    line_units: list[int]
 
 
 class SignatureOut(ResponseModel):
@@ -110,6 +111,7 @@ class NoteOut(ResponseModel):
     created_at: datetime
     updated_at: datetime
     editable: bool
+    can_addend: bool
     billing: BillingOut
     signing_problems: list[FieldProblem]
     signature: SignatureOut | None
@@ -142,6 +144,7 @@ class NoteOut(ResponseModel):
             created_at=note.created_at,
             updated_at=note.updated_at,
             editable=note.status == "draft" and note.therapist_id == actor.id,
+            can_addend=note.status == "signed" and note.therapist_id == actor.id,
             billing=BillingOut(
                 lines=[BillingLineOut.model_validate(line) for line in billing.lines],
                 timed_minutes=billing.timed_minutes,
@@ -149,6 +152,7 @@ class NoteOut(ResponseModel):
                 untimed_units=billing.untimed_units,
                 total_units=billing.total_units,
                 modifiers=list(TELEHEALTH_MODIFIERS),
+                line_units=list(view.line_units),
             ),
             signing_problems=[FieldProblem.model_validate(p) for p in view.signing_problems],
             signature=signature,

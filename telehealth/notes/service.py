@@ -36,6 +36,7 @@ from telehealth.notes.access import (
 from telehealth.notes.billing import BillingSummary, bill_note
 from telehealth.notes.canonical import Addendum, Signature, add_addendum, sign, tampering
 from telehealth.notes.models import DRAFT, LOCKED_MESSAGE, SIGNED, NoteAddendum, VisitNote
+from telehealth.notes.report_rules import line_units
 from telehealth.notes.rules import (
     NoteContent,
     NoteType,
@@ -63,6 +64,8 @@ class NoteView:
     content: NoteContent
     addenda: tuple[NoteAddendum, ...]
     billing: BillingSummary
+    # Billed units of each intervention line, in order (they add up to the billed units).
+    line_units: tuple[int, ...]
     signing_problems: tuple[FieldError, ...]
     # Empty when every hash still matches (always empty for a draft: nothing is sealed yet).
     integrity_problems: tuple[str, ...]
@@ -215,6 +218,7 @@ async def _view(
         content=content,
         addenda=addenda,
         billing=bill_note(content, catalog),
+        line_units=tuple(line_units(content, catalog)),
         signing_problems=tuple(signing_problems(content, catalog)) if note.status == DRAFT else (),
         integrity_problems=tuple(problems),
     )
@@ -589,3 +593,39 @@ async def add_catalog_entry(
             )
         )
         return version + 1
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EditorVisit:
+    """What the note editor page shows around the note it loads by itself."""
+
+    appointment: Appointment
+    patient_name: str
+
+
+async def visit_for_editor(
+    services: Services, caller: Caller, appointment_id: uuid.UUID
+) -> EditorVisit:
+    """The visit whose note the actor may write (its therapist), for the editor page."""
+    async with unit_of_work(services, caller) as uow:
+        appointment = await _guarded(
+            uow,
+            "note.editor.open",
+            str(appointment_id),
+            appointment_for_writing(uow.session, uow.actor, appointment_id),
+        )
+        uow.audit(
+            AuditRecord(
+                "note.editor.open",
+                RESOURCE,
+                resource_id=str(appointment.id),
+                patient_id=appointment.patient_id,
+            )
+        )
+        names = await _names(uow.session, {appointment.patient_id})
+        return EditorVisit(
+            appointment=appointment, patient_name=names.get(appointment.patient_id, "")
+        )

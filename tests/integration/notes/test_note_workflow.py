@@ -56,6 +56,7 @@ async def test_autosave_bumps_the_version_and_bills_live(
     assert billing["timed_minutes"] == 46 and billing["total_units"] == 3
     assert {line["cpt"]: line["units"] for line in billing["lines"]} == {"97110": 2, "97140": 1}
     assert billing["modifiers"] == ["95", "GP"]
+    assert billing["line_units"] == [2, 1, 0, 0]
     assert saved["signing_problems"] == []
 
     # Saving the same content again changes nothing, so an idle second tab causes no conflict.
