@@ -14,6 +14,7 @@ from telehealth.http.auth import clear_session_cookie, set_session_cookie
 from telehealth.http.context import caller_of, current_token_hash, require_actor
 from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
 from telehealth.http.templates import render
+from telehealth.scheduling import service as scheduling
 
 
 def _safe_next(target: str | None) -> str:
@@ -136,7 +137,12 @@ async def home(request: web.Request) -> web.StreamResponse:
         return render(request, "home/therapist.html", {"patients": patients})
     me = await service.get_self(services, caller)
     team = await service.care_team(services, replace(caller, actor=actor), actor.id)
-    return render(request, "home/patient.html", {"me": me, "care_team": team})
+    visits = await scheduling.upcoming_for_patient(services, caller)
+    return render(
+        request,
+        "home/patient.html",
+        {"me": me, "care_team": team, "upcoming_visits": visits},
+    )
 
 
 def setup_routes(app: web.Application) -> None:

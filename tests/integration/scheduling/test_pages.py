@@ -1,0 +1,119 @@
+"""The scheduling pages work with plain forms (no JavaScript) for each role."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp.test_utils import TestClient
+
+from telehealth.accounts.models import Role
+from telehealth.unit_of_work import Services
+from tests.conftest import People, Person
+from tests.integration.foundation.helpers import csrf_from_page
+from tests.integration.scheduling.support import count_appointments, set_hours
+
+_FIELD = re.compile(r'name="(csrf_token|request_key|start|therapist_id)" value="([^"]+)"')
+
+
+async def page_sign_in(client: TestClient, person: Person) -> None:
+    """Sign in through the form: the browser's cookie session."""
+    client.session.cookie_jar.clear()
+    token = await csrf_from_page(client, "/login")
+    response = await client.post(
+        "/login",
+        data={"email": person.email, "password": person.password, "csrf_token": token, "next": "/"},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+
+
+async def test_patient_books_without_javascript(
+    client: TestClient, services: Services, people: People
+) -> None:
+    therapist = await people.make(Role.THERAPIST)
+    patient = await people.make(Role.PATIENT, time_zone="Europe/London")
+    await set_hours(services, therapist.user)
+    await page_sign_in(client, patient)
+    home = await (await client.get("/")).text()
+    assert 'href="/book"' in home and "no upcoming visits" in home
+    choose = await client.get("/book")
+    assert choose.status == 200
+    slots = await (await client.get("/book?type=follow_up&modality=virtual")).text()
+    # 09:00 New York shown as 14:00 in the patient's London time.
+    assert ">14:00<" in slots, slots
+    confirm_link = re.search(r'href="(/book/confirm\?[^"]+)"', slots)
+    assert confirm_link is not None
+    confirm = await (await client.get(confirm_link.group(1).replace("&amp;", "&"))).text()
+    fields = dict(_FIELD.findall(confirm))
+    form = {**fields, "type": "follow_up", "modality": "virtual", "reason": "knee"}
+    booked = await client.post("/book", data=form, allow_redirects=False)
+    assert booked.status == 303, await booked.text()
+    # Submitting the same form twice (double click) books once.
+    again = await client.post("/book", data=form, allow_redirects=False)
+    assert again.status == 303 and again.headers["Location"] == booked.headers["Location"]
+    assert await count_appointments(services) == 1
+    detail = await (await client.get(booked.headers["Location"])).text()
+    assert (
+        "Your visit is booked." in detail
+        and "calendar.ics" in detail
+        and "Join the video visit" in detail
+    )
+    home = await (await client.get("/")).text()
+    assert "Follow-up visit" in home
+    cancel = await client.post(
+        booked.headers["Location"].split("?")[0] + "/action",
+        data={"csrf_token": fields["csrf_token"], "action": "cancel", "reason": ""},
+        allow_redirects=False,
+    )
+    assert cancel.status == 303
+    assert "cancelled" in await (await client.get(booked.headers["Location"])).text()
+
+
+async def test_therapist_agenda_and_hours_and_admin_calendar(
+    client: TestClient, services: Services, people: People
+) -> None:
+    therapist = await people.make(Role.THERAPIST)
+    admin = await people.make(Role.ADMIN)
+    patient = await people.make(Role.PATIENT)
+    await page_sign_in(client, therapist)
+    hours = await client.get("/availability")
+    assert hours.status == 200
+    token = await csrf_from_page(client, "/availability")
+    form = {"csrf_token": token, "therapist_id": str(therapist.id), "time_zone": "America/New_York"}
+    form.update({f"d{d}_0_start": "09:00" for d in range(5)})
+    form.update({f"d{d}_0_end": "17:00" for d in range(5)})
+    saved = await client.post("/availability", data=form)
+    assert saved.status == 200 and "Your hours are saved." in await saved.text()
+    bad = await client.post(
+        "/availability", data={**form, "d0_1_start": "10:00", "d0_1_end": "11:00"}
+    )
+    assert bad.status == 422 and "overlap" in await bad.text()
+
+    await page_sign_in(client, admin)
+    calendar = await client.get("/admin/calendar?day=2026-03-02")
+    assert calendar.status == 200
+    fields = dict(_FIELD.findall(await calendar.text()))
+    booked = await client.post(
+        "/admin/calendar/book",
+        data={
+            "csrf_token": fields["csrf_token"],
+            "request_key": fields["request_key"],
+            "patient_id": str(patient.id),
+            "therapist_id": str(therapist.id),
+            "type": "follow_up",
+            "modality": "virtual",
+            "day": "2026-03-03",
+            "time": "10:00",
+        },
+        allow_redirects=False,
+    )
+    assert booked.status == 303, await booked.text()
+    week = await (await client.get("/admin/calendar?day=2026-03-02")).text()
+    assert patient.user.display_name in week
+
+    await page_sign_in(client, therapist)
+    agenda = await (await client.get("/agenda?view=week&day=2026-03-02")).text()
+    assert patient.user.display_name in agenda and "10:00" in agenda
+    assert 'src="/static/js/agenda.js"' in agenda and "<script>" not in agenda
+    day = await (await client.get("/agenda?day=2026-03-03")).text()
+    assert "10:00" in day
