@@ -102,15 +102,21 @@ async def bookable_type(
 
 
 async def availability_of(
-    session: AsyncSession, therapist_ids: Sequence[uuid.UUID], start_day: date, end_day: date
+    session: AsyncSession,
+    therapist_ids: Sequence[uuid.UUID],
+    start_day: date,
+    end_day: date,
+    known: Sequence[User] = (),
 ) -> dict[uuid.UUID, WeeklyAvailability]:
-    """Each therapist's rules (zone, weekly blocks, exceptions between the days) in three queries."""
-    zones = {
-        tid: zone
-        for tid, zone in (
-            await session.execute(select(User.id, User.time_zone).where(User.id.in_(therapist_ids)))
-        ).all()
-    }
+    """Each therapist's rules (zone, weekly blocks, exceptions between the days).
+
+    ``known`` therapists (already loaded by the caller) save the query of their default zones.
+    """
+    zones = {u.id: u.time_zone for u in known}
+    missing = [tid for tid in therapist_ids if tid not in zones]
+    if missing:
+        rows = await session.execute(select(User.id, User.time_zone).where(User.id.in_(missing)))
+        zones.update({tid: zone for tid, zone in rows.all()})
     for tid, zone in (
         await session.execute(
             select(AvailabilityRules.therapist_id, AvailabilityRules.time_zone).where(

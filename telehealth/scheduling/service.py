@@ -529,10 +529,11 @@ async def _rules_for(
     therapist_ids: Sequence[uuid.UUID],
     start: datetime,
     end: datetime,
+    known: Sequence[User] = (),
 ) -> tuple[dict[uuid.UUID, WeeklyAvailability], list[date]]:
     # Local dates differ from UTC dates by at most a day either side.
     first, last = start.date() - _DAY, end.date() + _DAY
-    rules = await repository.availability_of(session, therapist_ids, first, last)
+    rules = await repository.availability_of(session, therapist_ids, first, last, known)
     return rules, await repository.closed_days(session, first, last)
 
 
@@ -594,27 +595,18 @@ async def search_slots(services: Services, caller: Caller, query: SlotQuery) -> 
             therapists = [await access.get_active_therapist(uow.session, query.therapist_id)]
         else:
             therapists = await repository.active_therapists(uow.session)
-        ids = [th.id for th in therapists]
-        low, high = start - t.buffer_before, end + t.duration + t.buffer_after
-        rules, closed = await _rules_for(uow.session, ids, low, high)
-        busy = await repository.therapist_busy(uow.session, ids, low, high)
         found: list[FoundSlot] = []
-        for th in therapists:
-            availability = rules[th.id]
-            open_ = expand(availability, low, high, closed_dates=closed)
-            for slot in find_slots(
-                appointment_type=t,
-                availability=open_,
-                busy=busy.get(th.id, ()),
-                now=uow.now,
-                window_start=start,
-                window_end=end,
-                align_zone=availability.tz,
-                viewer_zone=viewer_zone,
-                # One more than asked, to tell the client that there is more after this page.
-                limit=query.limit + 1,
-            ):
-                found.append(FoundSlot(th.id, th.display_name, slot))
+        # Day-window pagination: the earliest `limit` slots usually lie in the first days, so
+        # read busy times a window at a time (1, 2, 4 ... days) and stop once the page is full.
+        # Every slot of a later window is later than every slot of an earlier one.
+        span = _DAY if query.therapist_id is None else end - start
+        cursor = start
+        while cursor < end and len(found) <= query.limit:
+            stop = min(end, cursor + span)
+            found += await _slots_between(
+                uow, t, therapists, cursor, stop, viewer_zone, query.limit + 1
+            )
+            cursor, span = stop, span * 2
         found.sort(key=lambda f: (f.slot.start, f.therapist_name))
         return SlotResult(
             slots=found[: query.limit],
@@ -624,6 +616,39 @@ async def search_slots(services: Services, caller: Caller, query: SlotQuery) -> 
             truncated=len(found) > query.limit,
             appointment_type=t,
         )
+
+
+async def _slots_between(
+    uow: UnitOfWork,
+    t: AppointmentType,
+    therapists: Sequence[User],
+    start: datetime,
+    end: datetime,
+    viewer_zone: ZoneInfo,
+    limit: int,
+) -> list[FoundSlot]:
+    ids = [th.id for th in therapists]
+    low, high = start - t.buffer_before, end + t.duration + t.buffer_after
+    rules, closed = await _rules_for(uow.session, ids, low, high, therapists)
+    busy = await repository.therapist_busy(uow.session, ids, low, high)
+    found: list[FoundSlot] = []
+    for th in therapists:
+        availability = rules[th.id]
+        open_ = expand(availability, low, high, closed_dates=closed)
+        for slot in find_slots(
+            appointment_type=t,
+            availability=open_,
+            busy=busy.get(th.id, ()),
+            now=uow.now,
+            window_start=start,
+            window_end=end,
+            align_zone=availability.tz,
+            viewer_zone=viewer_zone,
+            # One more than asked, to tell the client that there is more after this page.
+            limit=limit,
+        ):
+            found.append(FoundSlot(th.id, th.display_name, slot))
+    return found
 
 
 # --- booking -------------------------------------------------------------------------------------

@@ -1,0 +1,446 @@
+"""Scheduling benchmark: slot search and booking throughput on a busy clinic, SQLite and PostgreSQL.
+
+The clinic: ``--therapists`` therapists (Mon-Fri 09:00-17:00 New York, lunch 12-13), each with an
+equal share of ``--appointments`` hour-long follow-ups (45 min + 15 min documentation) bulk-inserted
+over the past year and the next four weeks (about five in six working hours taken).
+
+Measured through the real app over loopback HTTP (aiohttp server and client in this process):
+
+* slot search, one therapist, four weeks (what the booking page asks when a therapist is chosen),
+  against the bare indexed read of that therapist's appointments in the same window;
+* slot search, all therapists, four weeks, ``limit=50`` earliest (the "anyone available" page),
+  against the bare indexed read of every therapist's appointments in that window;
+* booking throughput: 100 concurrent clients booking distinct free hours (all must succeed).
+
+    .venv/bin/python -m benchmarks.scheduling                      # both engines, full size
+    .venv/bin/python -m benchmarks.scheduling --engine sqlite --tiny
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from telehealth.accounts.models import Role, User
+from telehealth.app import create_app
+from telehealth.clock import ManualClock
+from telehealth.config import Settings
+from telehealth.http.keys import SERVICES
+from telehealth.migrate import upgrade
+from telehealth.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentTypeRow,
+    AvailabilityRules,
+    WeeklyHours,
+)
+from telehealth.scheduling.repository import LONGEST_BLOCK
+from telehealth.unit_of_work import Services
+
+# The same server the test suite uses (an admin URL: the run creates and drops its own database).
+POSTGRES_URL = os.environ.get(
+    "TELEHEALTH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+ZONE = ZoneInfo("America/New_York")
+# A Monday, 08:00 in New York: the search window is the next four weeks.
+NOW = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+WINDOW = timedelta(days=28)
+PAST_WEEKS = 60
+HOURS = (9, 10, 11, 13, 14, 15, 16)  # an hour-long follow-up fits at each, lunch 12-13
+PASSWORD = "benchmark password 1"  # noqa: S105 - a throwaway account in a throwaway database
+CONCURRENT_CLIENTS = 100
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big a run is."""
+
+    therapists: int
+    appointments: int
+    searches: int
+    bookings: int
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-quantile (0..1) of samples, nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def settings_for(url: str, data_dir: Path) -> Settings:
+    """Settings of a benchmark instance (quiet logs, cheap but valid password hashing)."""
+    return Settings(
+        env="test",
+        data_dir=data_dir,
+        database_url=url,
+        secret_key="benchmark-secret-" + "x" * 32,
+        log_format="text",
+        log_level="ERROR",
+        session_idle=timedelta(days=1),
+    )
+
+
+def hour_starts(first_day: datetime, weeks: int) -> list[datetime]:
+    """Every working-hour start (UTC) on weekdays from a Monday, for some weeks."""
+    starts = []
+    day = first_day.astimezone(ZONE).date()
+    for offset in range(weeks * 7):
+        local = day + timedelta(days=offset)
+        if local.weekday() >= 5:
+            continue
+        for hour in HOURS:
+            starts.append(
+                datetime(local.year, local.month, local.day, hour, tzinfo=ZONE).astimezone(UTC)
+            )
+    return starts
+
+
+async def populate(
+    services: Services, size: Size
+) -> tuple[list[uuid.UUID], list[tuple[uuid.UUID, datetime]], list[uuid.UUID]]:
+    """Bulk-insert people, hours and appointments; return therapists, free future hours, bookers."""
+    rng = random.Random(7)
+    now = NOW
+    async with services.sessions() as session:
+        type_id = await session.scalar(
+            select(AppointmentTypeRow.id).where(AppointmentTypeRow.key == "follow_up")
+        )
+        assert type_id is not None
+
+        def person(role: Role, n: int) -> dict[str, Any]:
+            return {
+                "id": uuid.uuid4(),
+                "email": f"{role.value}{n}@bench.test",
+                "display_name": f"{role.value.title()} {n}",
+                "role": role.value,
+                "password_hash": "!",
+                "is_active": True,
+                "time_zone": "America/New_York",
+                "created_at": now,
+                "updated_at": now,
+            }
+
+        therapists = [person(Role.THERAPIST, n) for n in range(size.therapists)]
+        per_therapist_patients = 20
+        patients = [
+            person(Role.PATIENT, n) for n in range(size.therapists * per_therapist_patients)
+        ]
+        bookers = [person(Role.PATIENT, 100_000 + n) for n in range(size.bookings)]
+        await session.execute(insert(User), therapists + patients + bookers)
+        await session.execute(
+            insert(AvailabilityRules),
+            [
+                {"therapist_id": t["id"], "time_zone": "America/New_York", "updated_at": now}
+                for t in therapists
+            ],
+        )
+        await session.execute(
+            insert(WeeklyHours),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "therapist_id": t["id"],
+                    "weekday": d,
+                    "start_local": s,
+                    "end_local": e,
+                }
+                for t in therapists
+                for d in range(5)
+                for s, e in (
+                    (datetime(2000, 1, 1, 9).time(), datetime(2000, 1, 1, 12).time()),
+                    (datetime(2000, 1, 1, 13).time(), datetime(2000, 1, 1, 17).time()),
+                )
+            ],
+        )
+        candidates = hour_starts(now - timedelta(weeks=PAST_WEEKS), PAST_WEEKS + 4)
+        share = size.appointments // size.therapists
+        if share > len(candidates):
+            raise SystemExit(f"at most {len(candidates)} appointments per therapist fit")
+        rows: list[dict[str, Any]] = []
+        free: list[tuple[uuid.UUID, datetime]] = []
+        for i, t in enumerate(therapists):
+            taken = sorted(rng.sample(range(len(candidates)), share))
+            taken_set = set(taken)
+            free += [
+                (t["id"], s)
+                for k, s in enumerate(candidates)
+                if k not in taken_set and now + timedelta(hours=1) < s < now + WINDOW
+            ]
+            for k in taken:
+                start = candidates[k]
+                rows.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "patient_id": patients[
+                            i * per_therapist_patients + k % per_therapist_patients
+                        ]["id"],
+                        "therapist_id": t["id"],
+                        "type_id": type_id,
+                        "modality": "virtual",
+                        "status": "completed" if start < now else "booked",
+                        "start_at": start,
+                        "end_at": start + timedelta(minutes=45),
+                        "blocked_start": start,
+                        "blocked_end": start + timedelta(minutes=60),
+                        "reason": "",
+                        "created_by": t["id"],
+                        "created_at": now,
+                        "updated_at": now,
+                        "late_cancellation": False,
+                        "version": 1,
+                    }
+                )
+        for chunk in range(0, len(rows), 5000):
+            await session.execute(insert(Appointment), rows[chunk : chunk + 5000])
+        await session.commit()
+    rng.shuffle(free)
+    return [t["id"] for t in therapists], free, [b["id"] for b in bookers]
+
+
+async def timed(samples: list[float], work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run work once, appending its wall time in milliseconds."""
+    started = time.perf_counter()
+    result = await work()
+    samples.append((time.perf_counter() - started) * 1000)
+    return result
+
+
+async def bare_read(
+    services: Services, therapist_ids: list[uuid.UUID], window: timedelta = WINDOW
+) -> int:
+    """The indexed read the search itself makes of busy intervals: nothing else."""
+    low, high = NOW, NOW + window
+    async with services.sessions() as session:
+        rows = (
+            await session.execute(
+                select(
+                    Appointment.therapist_id, Appointment.blocked_start, Appointment.blocked_end
+                ).where(
+                    Appointment.therapist_id.in_(therapist_ids),
+                    Appointment.blocked_start >= low - LONGEST_BLOCK,
+                    Appointment.blocked_start < high,
+                    Appointment.blocked_end > low,
+                    Appointment.status.in_(ACTIVE_STATUSES),
+                )
+            )
+        ).all()
+    return len(rows)
+
+
+def iso(instant: datetime) -> str:
+    """UTC with a Z (query-string safe)."""
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def run_engine(engine: str, size: Size) -> dict[str, float]:
+    """Build, fill and measure one engine; print its figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        drop: str | None = None
+        if engine == "sqlite":
+            url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
+        else:
+            name = f"telehealth_bench_{uuid.uuid4().hex[:8]}"
+            admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+            async with admin.connect() as conn:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await admin.dispose()
+            url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+            drop = name
+        try:
+            settings = settings_for(url, data_dir)
+            await asyncio.to_thread(upgrade, settings)
+            return await _measure(engine, settings, size)
+        finally:
+            if drop is not None:
+                admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+                async with admin.connect() as conn:
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))
+                await admin.dispose()
+
+
+async def _measure(engine: str, settings: Settings, size: Size) -> dict[str, float]:
+    app = create_app(settings, ManualClock(NOW))
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        services = app[SERVICES]
+        started = time.perf_counter()
+        therapists, free, bookers = await populate(services, size)
+        fill_s = time.perf_counter() - started
+        from telehealth.accounts import service as accounts
+
+        admin = await accounts.create_person_unattended(
+            services,
+            accounts.NewPerson(
+                email="admin@bench.test",
+                display_name="Admin",
+                role=Role.ADMIN,
+                password=PASSWORD,
+                time_zone="America/New_York",
+            ),
+        )
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {(await login.json())['token']}"}
+        client.session.cookie_jar.clear()
+
+        # Warm-up: connection pools, prepared statements, zone data.
+        for tid in therapists[:3]:
+            await bare_read(services, [tid])
+        window = {"start": iso(NOW), "end": iso(NOW + WINDOW)}
+        base = {"type": "follow_up", "modality": "virtual", **window}
+        await client.get(
+            "/api/v1/slots", params={**base, "therapist_id": str(therapists[0])}, headers=headers
+        )
+
+        bare_one: list[float] = []
+        search_one: list[float] = []
+        slots_seen = 0
+        for n in range(size.searches):
+            tid = therapists[n % len(therapists)]
+
+            async def bare(tid: uuid.UUID = tid) -> int:
+                return await bare_read(services, [tid])
+
+            await timed(bare_one, bare)
+
+            async def one(tid: uuid.UUID = tid) -> int:
+                response = await client.get(
+                    "/api/v1/slots", params={**base, "therapist_id": str(tid)}, headers=headers
+                )
+                assert response.status == 200, await response.text()
+                return len((await response.json())["slots"])
+
+            slots_seen += await timed(search_one, one)
+
+        bare_all: list[float] = []
+        bare_day: list[float] = []
+        search_all: list[float] = []
+        rows_all = rows_day = 0
+        for _ in range(max(5, size.searches // 5)):
+            rows_all = await timed(bare_all, lambda: bare_read(services, therapists))
+            rows_day = await timed(
+                bare_day, lambda: bare_read(services, therapists, timedelta(days=1))
+            )
+
+            async def everyone() -> None:
+                response = await client.get(
+                    "/api/v1/slots", params={**base, "limit": "50"}, headers=headers
+                )
+                assert response.status == 200, await response.text()
+
+            await timed(search_all, everyone)
+
+        # Booking throughput: distinct free hours, each for a patient of its own: all must succeed.
+        targets = free[: len(bookers)]
+        queue: asyncio.Queue[tuple[uuid.UUID, uuid.UUID, datetime]] = asyncio.Queue()
+        for patient, (tid, start) in zip(bookers, targets, strict=False):
+            queue.put_nowait((patient, tid, start))
+        statuses: list[int] = []
+
+        async def worker() -> None:
+            while not queue.empty():
+                patient, tid, start = queue.get_nowait()
+                response = await client.post(
+                    "/api/v1/appointments",
+                    json={
+                        "type": "follow_up",
+                        "modality": "virtual",
+                        "start": iso(start),
+                        "patient_id": str(patient),
+                        "therapist_id": str(tid),
+                    },
+                    headers=headers,
+                )
+                await response.read()
+                statuses.append(response.status)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENT_CLIENTS)))
+        booking_s = time.perf_counter() - started
+        created = statuses.count(201)
+        if created != len(targets):
+            raise SystemExit(
+                f"{engine}: expected {len(targets)} bookings, got {sorted(set(statuses))}"
+            )
+    finally:
+        await client.close()
+
+    figures = {
+        "fill_s": fill_s,
+        "bare_one_p50": statistics.median(bare_one),
+        "search_one_p50": statistics.median(search_one),
+        "search_one_p95": percentile(search_one, 0.95),
+        "bare_all_p50": statistics.median(bare_all),
+        "bare_day_p50": statistics.median(bare_day),
+        "search_all_p50": statistics.median(search_all),
+        "search_all_p95": percentile(search_all, 0.95),
+        "bookings_per_s": created / booking_s,
+    }
+    print(
+        f"\n== {engine}: {size.therapists} therapists, {size.appointments:,} appointments (filled in {fill_s:.1f} s)"
+    )
+    print(
+        f"slot search, one therapist, 4 weeks ({size.searches} requests, ~{slots_seen // max(1, size.searches)} slots each):"
+        f" p50 {figures['search_one_p50']:.1f} ms, p95 {figures['search_one_p95']:.1f} ms;"
+        f" bare read p50 {figures['bare_one_p50']:.2f} ms; ratio {figures['search_one_p50'] / figures['bare_one_p50']:.1f}x"
+    )
+    print(
+        f"slot search, all therapists, 4 weeks, limit 50 ({len(search_all)} requests, {rows_all:,} busy rows read):"
+        f" p50 {figures['search_all_p50']:.1f} ms, p95 {figures['search_all_p95']:.1f} ms;"
+        f" bare read of all 4 weeks p50 {figures['bare_all_p50']:.2f} ms (ratio {figures['search_all_p50'] / figures['bare_all_p50']:.1f}x);"
+        f" bare read of the first day ({rows_day:,} rows, what the search reads when the page fills) p50"
+        f" {figures['bare_day_p50']:.2f} ms (ratio {figures['search_all_p50'] / figures['bare_day_p50']:.1f}x)"
+    )
+    print(
+        f"booking: {created} bookings by {CONCURRENT_CLIENTS} concurrent clients in {booking_s:.2f} s"
+        f" = {figures['bookings_per_s']:.0f} bookings/s"
+    )
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--therapists", type=int, default=50)
+    parser.add_argument("--appointments", type=int, default=100_000)
+    parser.add_argument("--searches", type=int, default=200)
+    parser.add_argument("--bookings", type=int, default=300)
+    parser.add_argument(
+        "--tiny", action="store_true", help="a seconds-long run that checks it works"
+    )
+    args = parser.parse_args(argv)
+    size = (
+        Size(therapists=3, appointments=600, searches=6, bookings=20)
+        if args.tiny
+        else Size(args.therapists, args.appointments, args.searches, args.bookings)
+    )
+    engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
+    for engine in engines:
+        asyncio.run(run_engine(engine, size))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
