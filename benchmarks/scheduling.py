@@ -46,7 +46,7 @@ from telehealth.config import Settings
 from telehealth.http.keys import SERVICES
 from telehealth.migrate import upgrade
 from telehealth.scheduling.models import (
-    ACTIVE_STATUSES,
+    INACTIVE_STATUSES,
     Appointment,
     AppointmentTypeRow,
     AvailabilityRules,
@@ -238,7 +238,7 @@ async def bare_read(
                     Appointment.blocked_start >= low - LONGEST_BLOCK,
                     Appointment.blocked_start < high,
                     Appointment.blocked_end > low,
-                    Appointment.status.in_(ACTIVE_STATUSES),
+                    Appointment.status.not_in(INACTIVE_STATUSES),
                 )
             )
         ).all()
