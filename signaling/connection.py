@@ -441,9 +441,15 @@ class Connection:
         snapshot = await self.bus.load_room(self.room_id)
         snapshot.check_end(self.pid)
         everyone = [p.pid for p in snapshot.participants.values()]
+        # The close goes to this connection too, which is cancelled once it arrives: tell the
+        # application first, then deliver (while everyone is still a member) and mark the room
+        # ended under a shield so neither step is cut off half-way.
+        await self.hub.lifecycle.on_end(self.room_id, self.user_id)
+        await asyncio.shield(self._close_room(everyone))
+
+    async def _close_room(self, everyone: list[str]) -> None:
         await self.bus.deliver(self.room_id, everyone, encode({"type": "ended"}), CloseCode.ENDED)
         await self.bus.update_room(self.room_id, lambda s: s.end())
-        await self.hub.lifecycle.on_end(self.room_id, self.user_id)
 
     async def _leave(self) -> None:
         gen = self.gen

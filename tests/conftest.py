@@ -213,7 +213,12 @@ def people(services: Services) -> People:
 
 
 async def login(client: Client, person: Person) -> dict[str, str]:
-    """Sign in through the API; return bearer headers."""
+    """Sign in through the API as a fresh API client; return bearer headers.
+
+    The cookie jar is emptied first: a client still holding someone else's session cookie would
+    (rightly) need that session's CSRF token to post the login.
+    """
+    client.session.cookie_jar.clear()
     response = await client.post(
         "/api/v1/auth/login", json={"email": person.email, "password": person.password}
     )

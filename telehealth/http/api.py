@@ -273,7 +273,7 @@ class Api:
                     "name": name,
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "string", "format": "uuid"},
+                    "schema": _path_schema(name),
                 }
                 for name in _path_params(op.path)
             ]
@@ -304,6 +304,15 @@ class Api:
                 },
             },
         }
+
+
+def _path_schema(name: str) -> dict[str, str]:
+    # Ids in URLs are UUIDs by convention (`..._id`); other parameters (a date, a token) are not.
+    if name.endswith("_id"):
+        return {"type": "string", "format": "uuid"}
+    if name == "day":
+        return {"type": "string", "format": "date"}
+    return {"type": "string"}
 
 
 def _path_params(path: str) -> list[str]:

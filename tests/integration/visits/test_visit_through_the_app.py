@@ -1,0 +1,246 @@
+"""A whole video visit through the real app: tickets, waiting room, aiortc media, lifecycle, audit."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+from aiortc import RTCIceServer
+from sqlalchemy import select
+
+from signaling.client import ChannelClosed, SignalingChannel, VisitPeer
+from telehealth.audit.models import AuditEvent
+from telehealth.clock import ManualClock
+from telehealth.scheduling.models import Appointment
+from telehealth.unit_of_work import Services
+from tests.conftest import People, login
+from tests.integration.visits.support import ORIGIN, pair, ticket_for, virtual_visit
+
+NO_ICE: list[RTCIceServer] = []
+
+
+async def _channel(
+    http: aiohttp.ClientSession, client: TestClient, appointment_id: object, ticket: str
+) -> SignalingChannel:
+    channel = SignalingChannel(
+        http, str(client.make_url(f"/signaling/v1/{appointment_id}")), ORIGIN
+    )
+    await channel.hello(ticket)
+    return channel
+
+
+async def _status(services: Services, appointment_id: object) -> str:
+    async with services.sessions() as session:
+        row = await session.get(Appointment, appointment_id)
+        assert row is not None
+        return row.status
+
+
+async def _until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    async def wait() -> None:
+        while not await predicate():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+async def test_patient_and_therapist_complete_a_visit(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=10))
+    patient_ticket = await ticket_for(client, patient, visit)
+    therapist_ticket = await ticket_for(client, therapist, visit, consent=False)
+
+    async with aiohttp.ClientSession() as http:
+        therapist_ch = await _channel(http, client, visit, therapist_ticket)
+        patient_ch = await _channel(http, client, visit, patient_ticket)
+        assert therapist_ch.welcome is not None and patient_ch.welcome is not None
+        assert therapist_ch.welcome.role == "host" and patient_ch.welcome.role == "guest"
+        therapist = VisitPeer(therapist_ch, ice_servers=NO_ICE)
+        patient_peer = VisitPeer(patient_ch, ice_servers=NO_ICE)
+        runs = [asyncio.create_task(therapist.run()), asyncio.create_task(patient_peer.run())]
+        try:
+            # Joining the waiting room checked the patient in.
+            await _until(lambda: _is(services, visit, "checked_in"))
+            await _until(lambda: _has_lobby(therapist))
+            waiting = [e for e in therapist.events if e["type"] == "lobby" and e["waiting"]][-1][
+                "waiting"
+            ][0]
+            assert waiting["display_name"] == "Pat Patient"
+            await therapist_ch.send("admit", participant=waiting["participant"])
+            await asyncio.wait_for(patient_peer.first_frame.wait(), 30)
+            await asyncio.wait_for(therapist.first_frame.wait(), 30)
+            await asyncio.wait_for(patient_peer.channel_open.wait(), 30)
+            assert therapist.data is not None
+            therapist.data.send("lift your left leg")
+            assert await asyncio.wait_for(patient_peer.messages.get(), 30) == "lift your left leg"
+            assert await _status(services, visit) == "in_progress"
+            await therapist_ch.send("end")
+            await _until(lambda: _is(services, visit, "completed"))
+        finally:
+            for run in runs:
+                run.cancel()
+            await asyncio.gather(*runs, return_exceptions=True)
+            await therapist.close()
+            await patient_peer.close()
+
+    async with services.sessions() as session:
+        actions = set(
+            (
+                await session.scalars(
+                    select(AuditEvent.action).where(AuditEvent.resource_id == str(visit))
+                )
+            ).all()
+        )
+    assert {
+        "visit.join",
+        "visit.admit",
+        "visit.end",
+        "appointment.check_in",
+        "appointment.start",
+        "appointment.complete",
+    } <= actions
+
+
+async def _is(services: Services, visit: object, status: str) -> bool:
+    return await _status(services, visit) == status
+
+
+async def _has_lobby(peer: VisitPeer) -> bool:
+    return any(e["type"] == "lobby" and e["waiting"] for e in peer.events)
+
+
+async def _refused(
+    client: TestClient, visit: object, ticket: str, origin: str = ORIGIN
+) -> int | None:
+    async with aiohttp.ClientSession() as http:
+        channel = SignalingChannel(http, str(client.make_url(f"/signaling/v1/{visit}")), origin)
+        try:
+            await channel.hello(ticket)
+        except ChannelClosed as closed:
+            return closed.code
+        except aiohttp.WSServerHandshakeError as exc:
+            return exc.status
+        finally:
+            await channel.close()
+    return None
+
+
+async def test_a_ticket_works_once(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    ticket = await ticket_for(client, patient, visit)
+    async with aiohttp.ClientSession() as http:
+        first = await _channel(http, client, visit, ticket)
+        await first.close()
+    assert await _refused(client, visit, ticket) == 4002
+
+
+async def test_an_expired_ticket_is_refused(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    ticket = await ticket_for(client, patient, visit)
+    clock.advance(timedelta(seconds=61))
+    assert await _refused(client, visit, ticket) == 4002
+
+
+async def test_a_ticket_for_another_room_is_refused(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    other = await virtual_visit(services, patient, therapist, clock.now() + timedelta(hours=3))
+    ticket = await ticket_for(client, patient, visit)
+    assert await _refused(client, other, ticket) == 4002
+
+
+async def test_a_foreign_origin_gets_no_socket(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    ticket = await ticket_for(client, patient, visit)
+    assert await _refused(client, visit, ticket, origin="https://evil.example") == 403
+
+
+async def test_forged_ticket_is_refused(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    assert await _refused(client, visit, "forged-ticket") == 4002
+
+
+@pytest.mark.parametrize(
+    ("offset", "code"),
+    [(timedelta(minutes=20), "too_early"), (timedelta(minutes=-80), "too_late")],
+    ids=["before-window", "after-window"],
+)
+async def test_no_ticket_outside_the_window(
+    client: TestClient,
+    people: People,
+    services: Services,
+    clock: ManualClock,
+    offset: timedelta,
+    code: str,
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + offset)
+    headers = await login(client, patient)
+    consent = await (await client.get("/api/v1/consent", headers=headers)).json()
+    await client.post("/api/v1/consent", json={"version": consent["version"]}, headers=headers)
+    response = await client.post(f"/api/v1/visits/{visit}/ticket", headers=headers)
+    assert response.status == 409
+    assert (await response.json())["error"]["code"] == code
+
+
+async def test_the_patient_must_consent_first(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    headers = await login(client, patient)
+    response = await client.post(f"/api/v1/visits/{visit}/ticket", headers=headers)
+    assert response.status == 409
+    assert (await response.json())["error"]["code"] == "consent_required"
+    outdated = await client.post("/api/v1/consent", json={"version": "1999-01"}, headers=headers)
+    assert outdated.status == 409
+
+
+async def test_strangers_and_admins_cannot_enter(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    from telehealth.accounts.models import Role
+
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    for stranger in (
+        await people.make(Role.PATIENT),
+        await people.make(Role.THERAPIST),
+        await people.make(Role.ADMIN),
+    ):
+        headers = await login(client, stranger)
+        assert (await client.post(f"/api/v1/visits/{visit}/ticket", headers=headers)).status == 404
+        assert (await client.get(f"/api/v1/visits/{visit}", headers=headers)).status == 404
+        assert (await client.get(f"/visits/{visit}", headers=headers)).status == 404
+
+
+async def test_in_clinic_visits_have_no_room(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(
+        services, patient, therapist, clock.now() + timedelta(minutes=5), modality="in_clinic"
+    )
+    headers = await login(client, therapist)
+    response = await client.post(f"/api/v1/visits/{visit}/ticket", headers=headers)
+    assert response.status == 409
+    assert (await response.json())["error"]["code"] == "not_virtual"
