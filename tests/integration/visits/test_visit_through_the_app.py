@@ -61,23 +61,23 @@ async def test_patient_and_therapist_complete_a_visit(
         patient_ch = await _channel(http, client, visit, patient_ticket)
         assert therapist_ch.welcome is not None and patient_ch.welcome is not None
         assert therapist_ch.welcome.role == "host" and patient_ch.welcome.role == "guest"
-        therapist = VisitPeer(therapist_ch, ice_servers=NO_ICE)
+        therapist_peer = VisitPeer(therapist_ch, ice_servers=NO_ICE)
         patient_peer = VisitPeer(patient_ch, ice_servers=NO_ICE)
-        runs = [asyncio.create_task(therapist.run()), asyncio.create_task(patient_peer.run())]
+        runs = [asyncio.create_task(therapist_peer.run()), asyncio.create_task(patient_peer.run())]
         try:
             # Joining the waiting room checked the patient in.
             await _until(lambda: _is(services, visit, "checked_in"))
-            await _until(lambda: _has_lobby(therapist))
-            waiting = [e for e in therapist.events if e["type"] == "lobby" and e["waiting"]][-1][
-                "waiting"
-            ][0]
+            await _until(lambda: _has_lobby(therapist_peer))
+            waiting = [e for e in therapist_peer.events if e["type"] == "lobby" and e["waiting"]][
+                -1
+            ]["waiting"][0]
             assert waiting["display_name"] == "Pat Patient"
             await therapist_ch.send("admit", participant=waiting["participant"])
             await asyncio.wait_for(patient_peer.first_frame.wait(), 30)
-            await asyncio.wait_for(therapist.first_frame.wait(), 30)
+            await asyncio.wait_for(therapist_peer.first_frame.wait(), 30)
             await asyncio.wait_for(patient_peer.channel_open.wait(), 30)
-            assert therapist.data is not None
-            therapist.data.send("lift your left leg")
+            assert therapist_peer.data is not None
+            therapist_peer.data.send("lift your left leg")
             assert await asyncio.wait_for(patient_peer.messages.get(), 30) == "lift your left leg"
             assert await _status(services, visit) == "in_progress"
             await therapist_ch.send("end")
@@ -86,7 +86,7 @@ async def test_patient_and_therapist_complete_a_visit(
             for run in runs:
                 run.cancel()
             await asyncio.gather(*runs, return_exceptions=True)
-            await therapist.close()
+            await therapist_peer.close()
             await patient_peer.close()
 
     async with services.sessions() as session:
