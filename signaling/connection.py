@@ -423,8 +423,9 @@ class Connection:
     async def _chat(self, frame: Chat) -> None:
         state = await self.bus.load_room(self.room_id)
         member = state.participants.get(self.pid)
-        if member is None or member.status is not Status.ADMITTED:
-            self._error(ErrorCode.NOT_ADMITTED, "join and be admitted first", frame.seq)
+        recipients = state.chat_recipients(self.pid)
+        if member is None or recipients is None:
+            self._error(ErrorCode.NOT_ADMITTED, "join the room first", frame.seq)
             return
         body = encode(
             {
@@ -435,7 +436,7 @@ class Connection:
                 "at": self.hub.clock.now().isoformat(),
             }
         )
-        await self.bus.deliver(self.room_id, [p.pid for p in state.admitted()], body)
+        await self.bus.deliver(self.room_id, recipients, body)
 
     async def _end(self) -> None:
         snapshot = await self.bus.load_room(self.room_id)

@@ -105,6 +105,24 @@ class RoomState:
         """Guests in the waiting room."""
         return [p for p in self.participants.values() if p.status is Status.WAITING]
 
+    def chat_recipients(self, sender_pid: str) -> list[str] | None:
+        """Who receives a chat message, or None when the sender may not chat.
+
+        Admitted guests talk to the admitted; a waiting guest talks to the hosts only (the waiting
+        room is private); hosts also reach the waiting room ("I'll be with you in two minutes").
+        The sender always gets their own message back as confirmation.
+        """
+        sender = self.participants.get(sender_pid)
+        if sender is None or sender.status not in (Status.ADMITTED, Status.WAITING):
+            return None
+        if sender.status is Status.WAITING:
+            members = [*self.hosts(), sender]
+        elif sender.role is Role.HOST:
+            members = [*self.admitted(), *self.waiting()]
+        else:
+            members = self.admitted()
+        return list(dict.fromkeys(p.pid for p in members))
+
     def get(self, pid: str) -> Participant:
         """The participant, or UnknownParticipant."""
         found = self.participants.get(pid)

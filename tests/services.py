@@ -10,6 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -60,3 +66,62 @@ def require_turnserver() -> str:
     if found:
         return found
     service_missing("coturn", "turnserver not found (apt-get install coturn)")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_coturn(secret: str, realm: str = "clinic.test") -> Iterator[str]:
+    """A real coturn on loopback with use-auth-secret; yields its turn: URL and stops it after.
+
+    allow-loopback-peers is for tests only: production denies loopback and private peers.
+    """
+    binary = require_turnserver()
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "turnserver.conf"
+        conf.write_text(
+            "\n".join(
+                [
+                    f"listening-port={port}",
+                    "listening-ip=127.0.0.1",
+                    "relay-ip=127.0.0.1",
+                    "use-auth-secret",
+                    f"static-auth-secret={secret}",
+                    f"realm={realm}",
+                    "allow-loopback-peers",
+                    "no-tls",
+                    "no-dtls",
+                    "no-cli",
+                    "no-multicast-peers",
+                    f"pidfile={tmp}/turn.pid",
+                    f"log-file={tmp}/turn.log",
+                    "min-port=49160",
+                    "max-port=49400",
+                ]
+            )
+            + "\n"
+        )
+        process = subprocess.Popen(
+            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            for _ in range(200):
+                if tcp_reachable("127.0.0.1", port, timeout=0.1) or process.poll() is not None:
+                    break
+                time.sleep(0.05)
+            if process.poll() is not None:
+                raise RuntimeError("turnserver exited at start")
+            yield f"turn:127.0.0.1:{port}?transport=udp"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

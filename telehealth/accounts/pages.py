@@ -141,7 +141,7 @@ async def home(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "home/patient.html",
-        {"me": me, "care_team": team, "upcoming_visits": visits},
+        {"me": me, "care_team": team, "upcoming_visits": visits, "now": services.clock.now()},
     )
 
 

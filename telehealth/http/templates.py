@@ -12,6 +12,7 @@ from aiohttp import web
 from telehealth.config import Settings
 from telehealth.http.keys import ANONYMOUS_CSRF, CURRENT_SESSION, REQUEST_ID, SETTINGS, TEMPLATES
 from telehealth.resources import web_dir
+from telehealth.visits.rules import OPENS_BEFORE
 
 
 class Templates:
@@ -27,6 +28,8 @@ class Templates:
         )
         self.env.globals["clinic_name"] = settings.clinic_name
         self.env.filters["local_time"] = _local_time
+        # When a video visit's room opens: the same rule the ticket service enforces.
+        self.env.filters["room_opens"] = lambda start: start - OPENS_BEFORE
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """Render a template to a string."""

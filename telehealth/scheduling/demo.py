@@ -1,7 +1,8 @@
 """The demo clinic's calendar: working hours for the demo therapists and a few booked visits.
 
-Maria Lopez's video visit with Dana Reyes starts at the next quarter hour + 30 minutes after the
-demo loads, so the video visit can be tried at once; the other visits fall later in the week.
+Maria Lopez's video visit with Dana Reyes starts at the next quarter hour after the demo loads:
+its room opens 15 minutes before the start, so the video visit can be tried at once. The other
+visits fall later in the week.
 Idempotent: hours are set once and a visit is booked only where the demo patient has none.
 """
 
@@ -40,9 +41,9 @@ LATER_VISITS = (
 
 
 def first_visit_start(now: datetime) -> datetime:
-    """The next 15-minute boundary after now, plus 30 minutes."""
+    """The next 15-minute boundary after now: at most 15 minutes away, so the room is open."""
     quarter = now.replace(second=0, microsecond=0, minute=now.minute - now.minute % 15)
-    return quarter + timedelta(minutes=15 + 30)
+    return quarter + timedelta(minutes=15)
 
 
 async def load_demo_schedule(services: Services, ids: dict[str, uuid.UUID]) -> None:

@@ -248,3 +248,28 @@ async def test_candidates_before_the_offer_are_not_lost(
         await pc.close()
         await patient.close()
         await host.close()
+
+
+async def test_waiting_room_chat_reaches_the_host_only(
+    http: aiohttp.ClientSession, server_url: str, tickets: TicketBook
+) -> None:
+    host = await connect(http, server_url, tickets.issue("v", "therapist", Role.HOST))
+    await host.send("join")
+    await host.receive_type("admitted")
+    waiting = await connect(http, server_url, tickets.issue("v", "patient"))
+    await waiting.send("join")
+    await waiting.receive_type("waiting")
+    other = await connect(http, server_url, tickets.issue("v", "companion"))
+    await other.send("join")
+    await other.receive_type("waiting")
+
+    await waiting.send("chat", text="I'm here, running a bit slow")
+    assert (await host.receive_type("chat"))["text"] == "I'm here, running a bit slow"
+    assert (await waiting.receive_type("chat"))["text"] == "I'm here, running a bit slow"
+    await host.send("chat", text="I'll be with you in two minutes")
+    # The other waiting guest hears the host, and never the first guest's message.
+    assert (await other.receive_type("chat"))["text"] == "I'll be with you in two minutes"
+    assert (await waiting.receive_type("chat"))["text"] == "I'll be with you in two minutes"
+    assert not waiting.errors
+    for channel in (host, waiting, other):
+        await channel.close()

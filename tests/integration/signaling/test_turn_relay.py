@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,67 +15,17 @@ from signaling import Role, TurnSettings
 from signaling.client import VisitPeer
 from tests.integration.signaling.conftest import ServerFactory
 from tests.integration.signaling.support import HandClock, TicketBook, connect
-from tests.services import require_turnserver, tcp_reachable
+from tests.services import running_coturn
 
 pytestmark = pytest.mark.coturn
 SECRET = "turn-test-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def turn_url() -> Iterator[str]:
     """A coturn on loopback with use-auth-secret, stopped after the test."""
-    binary = require_turnserver()
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        conf = Path(tmp) / "turnserver.conf"
-        conf.write_text(
-            "\n".join(
-                [
-                    f"listening-port={port}",
-                    "listening-ip=127.0.0.1",
-                    "relay-ip=127.0.0.1",
-                    "use-auth-secret",
-                    f"static-auth-secret={SECRET}",
-                    "realm=clinic.test",
-                    "allow-loopback-peers",
-                    "no-tls",
-                    "no-dtls",
-                    "no-cli",
-                    "no-multicast-peers",
-                    f"pidfile={tmp}/turn.pid",
-                    f"log-file={tmp}/turn.log",
-                    "min-port=49160",
-                    "max-port=49400",
-                ]
-            )
-            + "\n"
-        )
-        process = subprocess.Popen(
-            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            for _ in range(200):
-                if tcp_reachable("127.0.0.1", port, timeout=0.1) or process.poll() is not None:
-                    break
-                import time
-
-                time.sleep(0.05)
-            if process.poll() is not None:
-                pytest.fail("turnserver exited at start")
-            yield f"turn:127.0.0.1:{port}?transport=udp"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running_coturn(SECRET) as url:
+        yield url
 
 
 async def relay_candidates(servers: list[RTCIceServer]) -> list[str]:

@@ -79,3 +79,28 @@ def test_json_round_trip() -> None:
     host = room.connect(ticket("t", Role.HOST), 4).participant
     room.join(host.pid)
     assert RoomState.from_json(room.to_json()) == room
+
+
+def test_chat_recipients_keep_the_waiting_room_private() -> None:
+    room = RoomState("r")
+    host = room.connect(ticket("t", Role.HOST), 6).participant
+    inside = room.connect(ticket("p"), 6).participant
+    waiting = room.connect(ticket("w"), 6).participant
+    other_waiting = room.connect(ticket("x"), 6).participant
+    not_joined = room.connect(ticket("n"), 6).participant
+    for p in (host, inside, waiting, other_waiting):
+        room.join(p.pid)
+    room.admit(host.pid, inside.pid)
+
+    assert room.chat_recipients(not_joined.pid) is None
+    # A waiting guest reaches the hosts (and sees their own message), never other waiting guests.
+    assert set(room.chat_recipients(waiting.pid) or []) == {host.pid, waiting.pid}
+    # An admitted guest talks to those inside only.
+    assert set(room.chat_recipients(inside.pid) or []) == {host.pid, inside.pid}
+    # The host reaches everyone, the waiting room included.
+    assert set(room.chat_recipients(host.pid) or []) == {
+        host.pid,
+        inside.pid,
+        waiting.pid,
+        other_waiting.pid,
+    }

@@ -282,7 +282,10 @@ function ensurePeer(participant, fresh = false) {
     if (parts.length) announce(`${visit.otherName} ${parts.join(" and ")}.`);
   });
   link.addEventListener("state", (e) => {
-    if (e.detail.connection === "connected") announce("Connected.");
+    if (e.detail.connection === "connected") {
+      announce("Connected.");
+      if ($("quality").dataset.level === "0") $("quality").textContent = "Connected";
+    }
     if (e.detail.connection === "failed") announce("The connection failed. Trying again…");
   });
   link.addEventListener("quality", (e) => showQuality(e.detail));
@@ -469,7 +472,7 @@ async function mountNotes() {
   const panel = $("note-panel-body");
   if (!panel) return;
   try {
-    const module = await import("./note-panel.js");
+    const module = await import("./note-editor.js");
     if (typeof module.mountNotePanel === "function") module.mountNotePanel(panel, visit.id);
   } catch {
     // The note panel is optional in the call; the note page link above always works.
@@ -488,3 +491,35 @@ window.addEventListener("pagehide", () => {
   // A reload or closed tab is not "leaving": the server keeps the place for the resume window.
   for (const link of state.peers.values()) link.close();
 });
+
+/**
+ * Connection figures for support staff (and the browser tests): per peer, the connection and DTLS
+ * state, the selected candidate types and the bytes sent and received. Call visitDiagnostics() in
+ * the browser console.
+ */
+window.visitDiagnostics = async () => {
+  const result = [];
+  for (const [participant, link] of state.peers) {
+    const stats = await link.pc.getStats();
+    const byId = new Map();
+    stats.forEach((r) => byId.set(r.id, r));
+    const entry = { participant, connection: link.pc.connectionState, dtls: null, local: null, remote: null, bytesSent: 0, bytesReceived: 0, framesDecoded: 0 };
+    stats.forEach((r) => {
+      if (r.type === "transport") {
+        entry.dtls = r.dtlsState;
+        const pair = byId.get(r.selectedCandidatePairId);
+        if (pair) {
+          entry.local = (byId.get(pair.localCandidateId) || {}).candidateType || null;
+          entry.remote = (byId.get(pair.remoteCandidateId) || {}).candidateType || null;
+        }
+      }
+      if (r.type === "outbound-rtp") entry.bytesSent += r.bytesSent || 0;
+      if (r.type === "inbound-rtp") {
+        entry.bytesReceived += r.bytesReceived || 0;
+        if (r.kind === "video") entry.framesDecoded += r.framesDecoded || 0;
+      }
+    });
+    result.push(entry);
+  }
+  return result;
+};

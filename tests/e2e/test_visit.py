@@ -1,0 +1,236 @@
+"""The video visit in real Chromium: pre-call check, consent, waiting room, admission, media both
+ways, mute and camera state, chat, reload recovery, the end; relay-only through coturn; a stranger
+kept out; axe-core on every page of the patient path; screenshots of each step."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.e2e.conftest import (
+    DESKTOP,
+    PHONE,
+    LiveServer,
+    axe_violations,
+    describe,
+    screenshot,
+    sign_in,
+    start_server,
+)
+from tests.services import running_coturn
+
+pytestmark = pytest.mark.browser
+
+MARIA = ("maria.lopez@demo.clinic", "demo-patient-pass")
+DANA = ("dana.reyes@demo.clinic", "demo-therapist-pass")
+JAMES = ("james.chen@demo.clinic", "demo-patient-pass")
+TURN_SECRET = "e2e-turn-secret"
+
+
+async def assert_accessible(page: Any, axe_source: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    violations = await axe_violations(page, axe_source)
+    assert not violations, describe(violations)
+
+
+async def open_patient(
+    browser: Any, server: LiveServer, viewport: dict[str, int] = PHONE
+) -> tuple[Any, Any, str]:
+    """Maria signs in and opens her visit from the home page; returns (context, page, visit url)."""
+    context = await browser.new_context(viewport=viewport)
+    page = await context.new_page()
+    await sign_in(page, server.url, *MARIA)
+    join = page.get_by_role("link", name="Join video visit")
+    await join.wait_for()
+    await join.click()
+    await page.wait_for_url(re.compile(r".*/visits/[0-9a-f-]{36}(\?.*)?$"))
+    return context, page, page.url
+
+
+async def precall_and_wait(page: Any, axe_source: str | None = None, tag: str = "") -> None:
+    """Pass the pre-call check (camera, microphone, network), consent, reach the waiting room."""
+    await page.wait_for_selector('#camera-result[data-state="pass"]')
+    await page.get_by_role("button", name="Test my connection").click()
+    await page.wait_for_selector('#network-result:not([data-state="pending"])', timeout=60_000)
+    if tag:
+        await screenshot(page, f"visit-precall-{tag}")
+    if axe_source:
+        await assert_accessible(page, axe_source)
+    await page.get_by_role("button", name="Continue").click()
+    consent = page.get_by_role("heading", name="Consent to physical therapy by video")
+    if await consent.is_visible():
+        if tag:
+            await screenshot(page, f"visit-consent-{tag}")
+        if axe_source:
+            await assert_accessible(page, axe_source)
+        await page.get_by_label("I have read this and I agree to a video visit.").check()
+        await page.get_by_role("button", name="Agree and continue").click()
+    await page.get_by_role("heading", name="You are in the waiting room").wait_for()
+
+
+async def open_therapist(browser: Any, server: LiveServer, visit_url: str) -> tuple[Any, Any]:
+    """Dana signs in and opens the same visit, passing her own quick check."""
+    context = await browser.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await sign_in(page, server.url, *DANA)
+    await page.goto(visit_url)
+    await page.wait_for_selector('#camera-result[data-state="pass"]')
+    await page.get_by_role("button", name="Continue").click()
+    await page.wait_for_selector("#step-call:not([hidden])")
+    return context, page
+
+
+async def video_flowing(page: Any) -> None:
+    """The remote video has a size and its frames advance; DTLS is connected; bytes flow both ways."""
+    await page.wait_for_function(
+        "() => { const v = document.getElementById('remote-video'); return v.videoWidth > 0 && v.currentTime > 0; }",
+        timeout=60_000,
+    )
+    first = await page.evaluate("document.getElementById('remote-video').currentTime")
+    await page.wait_for_function(
+        f"() => document.getElementById('remote-video').currentTime > {first} + 0.5"
+    )
+    diagnostics = await page.evaluate("window.visitDiagnostics()")
+    assert diagnostics, "no peer connection"
+    assert diagnostics[0]["dtls"] == "connected"
+    assert diagnostics[0]["bytesSent"] > 0 and diagnostics[0]["bytesReceived"] > 0
+    assert diagnostics[0]["framesDecoded"] > 0
+
+
+async def appointment_status(server: LiveServer, visit_url: str) -> str:
+    """The appointment's status, read through the API as the therapist."""
+    appointment_id = visit_url.rstrip("/").split("/")[-1].split("?")[0]
+    async with aiohttp.ClientSession() as http:
+        login = await http.post(
+            f"{server.url}/api/v1/auth/login", json={"email": DANA[0], "password": DANA[1]}
+        )
+        token = (await login.json())["token"]
+        answer = await http.get(
+            f"{server.url}/api/v1/appointments/{appointment_id}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return str((await answer.json())["status"])
+
+
+async def admit(therapist: Any) -> None:
+    """The therapist admits the waiting patient from the lobby."""
+    admit_button = therapist.get_by_role("button", name="Admit Maria Lopez")
+    await admit_button.wait_for(timeout=30_000)
+    await admit_button.click()
+
+
+async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: str) -> None:
+    patient_ctx, patient, visit_url = await open_patient(browser, live_server)
+    await screenshot(patient, "visit-home-patient-phone")
+    await precall_and_wait(patient, axe_source, tag="phone")
+    await screenshot(patient, "visit-waiting-phone")
+    await assert_accessible(patient, axe_source)
+
+    therapist_ctx, therapist = await open_therapist(browser, live_server, visit_url)
+    await admit(therapist)
+    await patient.get_by_role("region", name="Video call").wait_for()
+    await video_flowing(patient)
+    await video_flowing(therapist)
+    assert await appointment_status(live_server, visit_url) == "in_progress"
+    await screenshot(patient, "visit-call-patient-phone")
+    await screenshot(therapist, "visit-call-therapist-desktop")
+    await assert_accessible(patient, axe_source)
+
+    # Mute and camera-off show on the other side.
+    await therapist.get_by_role("button", name="Mute").click()
+    await patient.wait_for_selector("#remote-state:has-text('muted')")
+    await therapist.get_by_role("button", name="Camera off").click()
+    await patient.wait_for_selector("#remote-state:has-text('camera off')")
+    await therapist.get_by_role("button", name="Unmute").click()
+    await therapist.get_by_role("button", name="Camera on").click()
+    await patient.wait_for_function("() => document.getElementById('remote-state').hidden")
+
+    # Chat arrives.
+    await patient.get_by_role("textbox", name="Message").fill("My hip feels better today")
+    await patient.get_by_role("button", name="Send").click()
+    await therapist.wait_for_selector("#chat-log:has-text('My hip feels better today')")
+
+    # The therapist ends the visit: the patient sees the ended page, the appointment is completed.
+    await therapist.get_by_role("button", name="End visit").click()
+    await patient.wait_for_url(re.compile(r".*/ended$"), timeout=30_000)
+    await patient.get_by_role("heading", name="Your visit has ended").wait_for()
+    await screenshot(patient, "visit-ended-phone")
+    await assert_accessible(patient, axe_source)
+    assert await appointment_status(live_server, visit_url) == "completed"
+    await therapist_ctx.close()
+    await patient_ctx.close()
+
+
+async def test_patient_reload_brings_the_video_back(live_server: LiveServer, browser: Any) -> None:
+    patient_ctx, patient, visit_url = await open_patient(browser, live_server, DESKTOP)
+    await precall_and_wait(patient)
+    therapist_ctx, therapist = await open_therapist(browser, live_server, visit_url)
+    await admit(therapist)
+    await video_flowing(therapist)
+
+    await patient.reload()
+    # Back on the page: the check passes, Continue goes straight to the call (consent is on file).
+    await patient.wait_for_selector('#camera-result[data-state="pass"]')
+    await patient.get_by_role("button", name="Continue").click()
+    await patient.wait_for_selector("#step-call:not([hidden])")
+    await video_flowing(patient)
+    await video_flowing(therapist)  # with nothing done on the therapist's side
+    await therapist_ctx.close()
+    await patient_ctx.close()
+
+
+async def test_a_stranger_cannot_join(live_server: LiveServer, browser: Any) -> None:
+    patient_ctx, _, visit_url = await open_patient(browser, live_server)
+    await patient_ctx.close()
+    context = await browser.new_context()
+    page = await context.new_page()
+    await sign_in(page, live_server.url, *JAMES)
+    response = await page.goto(visit_url)
+    assert response is not None and response.status == 404
+    appointment_id = visit_url.split("/")[-1]
+    ticket = await page.evaluate(
+        """async (id) => {
+            const token = document.querySelector('meta[name="csrf-token"]').content;
+            const r = await fetch(`/api/v1/visits/${id}/ticket`, {method: 'POST', headers: {'X-CSRF-Token': token}});
+            return r.status;
+        }""",
+        appointment_id,
+    )
+    assert ticket == 404
+    await context.close()
+
+
+@pytest.fixture
+async def turn_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """The real server configured with a real coturn, both on loopback."""
+    with running_coturn(TURN_SECRET) as turn_url:
+        server, running = await start_server(
+            tmp_path, {"TELEHEALTH_TURN_URLS": turn_url, "TELEHEALTH_TURN_SECRET": TURN_SECRET}
+        )
+        try:
+            yield server
+        finally:
+            running.stop()
+
+
+@pytest.mark.coturn
+async def test_relay_only_visit_through_coturn(turn_server: LiveServer, browser: Any) -> None:
+    patient_ctx, patient, visit_url = await open_patient(browser, turn_server, DESKTOP)
+    await patient.goto(visit_url + "?relay=1")
+    await precall_and_wait(patient)
+    therapist_ctx, therapist = await open_therapist(browser, turn_server, visit_url + "?relay=1")
+    await admit(therapist)
+    await video_flowing(patient)
+    await video_flowing(therapist)
+    for page in (patient, therapist):
+        diagnostics = await page.evaluate("window.visitDiagnostics()")
+        assert diagnostics[0]["local"] == "relay", diagnostics
+    await therapist_ctx.close()
+    await patient_ctx.close()
