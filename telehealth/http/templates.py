@@ -30,10 +30,20 @@ class Templates:
         self.env.filters["local_time"] = _local_time
         # When a video visit's room opens: the same rule the ticket service enforces.
         self.env.filters["room_opens"] = lambda start: start - OPENS_BEFORE
+        self.env.globals["agenda_label"] = agenda_label
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         """Render a template to a string."""
         return self.env.get_template(name).render(context)
+
+
+def agenda_label(status: str, modality: str) -> str:
+    """How a therapist's agenda names an appointment's status (agenda.js uses the same words)."""
+    if modality == "virtual" and status == "checked_in":
+        return "waiting in the visit room"
+    if status == "in_progress":
+        return "in the visit"
+    return status.replace("_", " ")
 
 
 def _local_time(value: datetime | None, zone: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:

@@ -234,3 +234,87 @@ async def test_relay_only_visit_through_coturn(turn_server: LiveServer, browser:
         assert diagnostics[0]["local"] == "relay", diagnostics
     await therapist_ctx.close()
     await patient_ctx.close()
+
+
+async def visit_local_day(server: LiveServer, visit_url: str) -> str:
+    """The visit's date on the therapist's (New York) calendar."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    appointment_id = visit_url.rstrip("/").split("/")[-1].split("?")[0]
+    async with aiohttp.ClientSession() as http:
+        login = await http.post(
+            f"{server.url}/api/v1/auth/login", json={"email": DANA[0], "password": DANA[1]}
+        )
+        token = (await login.json())["token"]
+        answer = await http.get(
+            f"{server.url}/api/v1/appointments/{appointment_id}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        start = datetime.fromisoformat((await answer.json())["start"])
+    return start.astimezone(ZoneInfo("America/New_York")).date().isoformat()
+
+
+async def test_the_agenda_shows_the_waiting_patient_live_and_admits(
+    live_server: LiveServer, browser: Any, axe_source: str
+) -> None:
+    patient_ctx, patient, visit_url = await open_patient(browser, live_server, DESKTOP)
+    day = await visit_local_day(live_server, visit_url)
+    therapist_ctx = await browser.new_context(viewport=DESKTOP)
+    therapist = await therapist_ctx.new_page()
+    await sign_in(therapist, live_server.url, *DANA)
+    await therapist.goto(f"{live_server.url}/agenda?day={day}")
+    row = therapist.locator("li", has_text="Maria Lopez").first
+    await row.get_by_text("booked").wait_for()
+    await assert_accessible(therapist, axe_source)
+
+    await precall_and_wait(patient)
+    # No reload: the agenda learns of the waiting patient by itself.
+    admit_link = therapist.get_by_role("link", name="Admit Maria Lopez")
+    await admit_link.wait_for(timeout=30_000)
+    await row.get_by_text("waiting in the visit room").wait_for()
+    await screenshot(therapist, "agenda-patient-waiting-desktop")
+    await admit_link.click()
+    await therapist.wait_for_selector('#camera-result[data-state="pass"]')
+    await therapist.get_by_role("button", name="Continue").click()
+    # Coming from "Admit", the room lets the patient in without another click.
+    await patient.get_by_role("region", name="Video call").wait_for(timeout=30_000)
+    await video_flowing(patient)
+    await therapist_ctx.close()
+    await patient_ctx.close()
+
+
+async def focus_by_tab(page: Any, name: str, limit: int = 60) -> None:
+    """Press Tab until the focused element's accessible text is `name` (keyboard only)."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        label = await page.evaluate(
+            "() => { const e = document.activeElement; return e ? (e.getAttribute('aria-label') || e.innerText || e.value || '').trim() : ''; }"
+        )
+        if label == name:
+            return
+    raise AssertionError(f"{name!r} is not reachable with the Tab key")
+
+
+async def test_the_patient_path_works_with_the_keyboard_alone(
+    live_server: LiveServer, browser: Any
+) -> None:
+    patient_ctx, patient, _ = await open_patient(browser, live_server, DESKTOP)
+    await patient.wait_for_selector('#camera-result[data-state="pass"]')
+    await focus_by_tab(patient, "Play a test sound")
+    await patient.keyboard.press("Enter")
+    await focus_by_tab(patient, "I heard it")
+    await patient.keyboard.press("Enter")
+    await patient.wait_for_selector('#speaker-result[data-state="pass"]')
+    await focus_by_tab(patient, "Continue")
+    await patient.keyboard.press("Enter")
+    await patient.get_by_role("heading", name="Consent to physical therapy by video").wait_for()
+    await patient.keyboard.press("Tab")  # the checkbox follows the consent text
+    await patient.keyboard.press("Space")
+    await focus_by_tab(patient, "Agree and continue")
+    await patient.keyboard.press("Enter")
+    await patient.get_by_role("heading", name="You are in the waiting room").wait_for()
+    # Focus moved to the new step's heading, so a screen reader announces where the person is.
+    focused = await patient.evaluate("document.activeElement.textContent")
+    assert focused == "You are in the waiting room"
+    await patient_ctx.close()

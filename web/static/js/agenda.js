@@ -1,7 +1,8 @@
-// Live statuses on the agenda: polls the appointments API every 10 s while the page is visible
-// and announces changes (a WebSocket may replace the polling later; the page works without it).
+// Live statuses on the agenda: polls the appointments API every 5 s while the page is visible,
+// announces changes, and shows "Admit" the moment a patient enters a visit's waiting room
+// (a WebSocket may replace the polling later; the page works without it).
 
-const POLL_MS = 10000;
+const POLL_MS = 5000;
 const agenda = document.getElementById("agenda");
 const status = document.getElementById("status");
 const labels = new Map();
@@ -9,6 +10,32 @@ const labels = new Map();
 function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
+}
+
+// The same words as the server's agenda_label().
+function labelFor(status, virtual) {
+  if (virtual && status === "checked_in") return "waiting in the visit room";
+  if (status === "in_progress") return "in the visit";
+  return status.replace("_", " ");
+}
+
+function renderActions(row, item) {
+  const actions = row.querySelector("[data-actions]");
+  if (!actions || actions.dataset.virtual !== "true") return;
+  actions.replaceChildren();
+  const link = document.createElement("a");
+  link.className = "button join";
+  if (item.status === "checked_in") {
+    link.className = "button button-primary join";
+    link.href = `/visits/${item.id}?admit=1`;
+    link.textContent = `Admit ${actions.dataset.patient}`;
+  } else if (item.status === "booked" || item.status === "in_progress") {
+    link.href = `/visits/${item.id}`;
+    link.textContent = item.status === "in_progress" ? "Return to visit" : "Open visit room";
+  } else {
+    return;
+  }
+  actions.append(link);
 }
 
 function announce(message) {
@@ -39,10 +66,12 @@ async function refresh() {
       continue;
     }
     const badge = row.querySelector("[data-status]");
-    const label = item.status.replace("_", " ");
-    if (badge && badge.textContent !== label) {
+    const actions = row.querySelector("[data-actions]");
+    const label = labelFor(item.status, actions && actions.dataset.virtual === "true");
+    if (badge && badge.textContent.trim() !== label) {
       badge.textContent = label;
       badge.className = `badge badge-${item.status} changed`;
+      renderActions(row, item);
       changes.push(`${item.patient.name}: ${label}`);
     }
     labels.set(item.id, label);

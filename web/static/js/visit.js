@@ -14,6 +14,8 @@ const visit = {
   consentNeeded: root.dataset.consentNeeded === "true",
   consentVersion: root.dataset.consentVersion,
   relayOnly: new URLSearchParams(location.search).get("relay") === "1",
+  // Arrived from the agenda's "Admit" button: let the waiting patient in as soon as we are inside.
+  admitOnArrival: new URLSearchParams(location.search).get("admit") === "1",
 };
 const state = {
   stream: null,
@@ -86,9 +88,10 @@ async function startPreview() {
 
 function bindCheck() {
   $("retry-media").addEventListener("click", startPreview);
-  $("speaker-test").addEventListener("click", async () => {
-    await playTestSound();
+  $("speaker-test").addEventListener("click", () => {
+    // The answers appear with the sound, so nobody has to wait or hunt for them afterwards.
     $("speaker-answer").hidden = false;
+    playTestSound().catch(() => setResult("speaker-result", false, "This browser could not play the test sound."));
   });
   $("speaker-answer").addEventListener("click", (event) => {
     const answer = event.target.dataset.heard;
@@ -314,6 +317,12 @@ function showQuality({ rttMs, lossPercent, level }) {
 function renderLobby(waiting) {
   const list = $("lobby-list");
   if (!list) return;
+  if (visit.admitOnArrival && waiting.length) {
+    visit.admitOnArrival = false;
+    for (const guest of waiting) state.signaling.send("admit", { participant: guest.participant });
+    announce(`Admitting ${waiting.map((g) => g.display_name).join(", ")}.`);
+    return;
+  }
   list.replaceChildren();
   $("lobby-empty").hidden = waiting.length > 0;
   for (const guest of waiting) {
