@@ -318,3 +318,27 @@ async def test_the_patient_path_works_with_the_keyboard_alone(
     focused = await patient.evaluate("document.activeElement.textContent")
     assert focused == "You are in the waiting room"
     await patient_ctx.close()
+
+
+async def test_a_blocked_camera_is_explained(live_server: LiveServer, chromium_path: str) -> None:
+    from playwright.async_api import async_playwright
+
+    from tests.e2e.conftest import CHROMIUM_ARGS
+
+    # Without the flag that auto-accepts the permission prompt, headless Chromium denies it.
+    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=args
+        )
+        try:
+            context, page, _ = await open_patient(browser, live_server, PHONE)
+            alert = page.get_by_role("alert")
+            await alert.wait_for()
+            text = await alert.inner_text()
+            assert "blocking the camera or microphone" in text and "Allow" in text
+            await page.wait_for_selector('#camera-result[data-state="fail"]')
+            await screenshot(page, "visit-camera-blocked-phone")
+            await context.close()
+        finally:
+            await browser.close()
