@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date
@@ -24,14 +22,10 @@ from telehealth.accounts.models import AuthSession, CareAssignment, LoginThrottl
 from telehealth.actors import Actor, Caller
 from telehealth.audit.chain import AuditRecord
 from telehealth.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from telehealth.tokens import hash_token, new_token
 from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
 
 INVALID_CREDENTIALS = "That email and password do not match an active account."
-
-
-def hash_token(token: str) -> str:
-    """SHA-256 of a session token: what the database stores and looks up."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def actor_of(user: User) -> Actor:
@@ -180,8 +174,8 @@ async def login(
 
 def _open_session(uow: UnitOfWork, user: User, services: Services) -> SignedIn:
     # 256 bits of randomness; only the hash is stored.
-    token = secrets.token_urlsafe(32)
-    csrf_token = secrets.token_urlsafe(32)
+    token = new_token()
+    csrf_token = new_token()
     uow.session.add(
         AuthSession(
             token_hash=hash_token(token),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -67,6 +66,7 @@ from telehealth.scheduling.validation import (
     validate_range,
     validate_search_range,
 )
+from telehealth.tokens import hash_token, new_token
 from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
 
 # A booking UI shows a few weeks at a time; a page of slots beyond this is never read by a person.
@@ -1361,11 +1361,6 @@ FEED_PAST = timedelta(days=30)
 FEED_FUTURE = timedelta(days=183)
 
 
-def hash_feed_token(token: str) -> str:
-    """SHA-256 of a feed token: what the database stores and looks up."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _event(
     services: Services, view: AppointmentView, *, name_patient: bool, name_therapist: bool
 ) -> CalendarEvent:
@@ -1420,10 +1415,8 @@ async def create_feed(services: Services, caller: Caller) -> NewFeed:
     async with unit_of_work(services, caller) as uow:
         if uow.actor.is_admin:
             raise PermissionDenied("Calendar feeds are for patients and therapists.")
-        token = secrets.token_urlsafe(32)
-        feed = CalendarFeed(
-            user_id=uow.actor.id, token_hash=hash_feed_token(token), created_at=uow.now
-        )
+        token = new_token()
+        feed = CalendarFeed(user_id=uow.actor.id, token_hash=hash_token(token), created_at=uow.now)
         uow.session.add(feed)
         await uow.session.flush()
         uow.audit(AuditRecord("calendar_feed.create", "calendar_feed", resource_id=str(feed.id)))
@@ -1462,7 +1455,7 @@ async def feed_ics(services: Services, caller: Caller, token: str) -> bytes:
             await uow.session.execute(
                 select(CalendarFeed, User)
                 .join(User, User.id == CalendarFeed.user_id)
-                .where(CalendarFeed.token_hash == hash_feed_token(token))
+                .where(CalendarFeed.token_hash == hash_token(token))
             )
         ).first()
         if found is None or found[0].revoked_at is not None or not found[1].is_active:

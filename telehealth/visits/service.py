@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +17,7 @@ from telehealth.scheduling import lifecycle
 from telehealth.scheduling import service as scheduling
 from telehealth.scheduling.access import get_visible_appointment
 from telehealth.scheduling.models import Appointment
+from telehealth.tokens import hash_token, new_token
 from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
 from telehealth.visits import rules
 from telehealth.visits.models import TelehealthConsent, VisitTicket
@@ -34,10 +33,6 @@ def _facts(appointment: Appointment) -> rules.VisitFacts:
         start_at=appointment.start_at,
         end_at=appointment.end_at,
     )
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- consent -------------------------------------------------------------------------------------
@@ -181,11 +176,11 @@ async def issue_ticket(services: Services, caller: Caller, appointment_id: uuid.
             raise Conflict(
                 "Please read and accept the telehealth consent first.", code="consent_required"
             )
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         expires_at = uow.now + rules.TICKET_LIFETIME
         uow.session.add(
             VisitTicket(
-                token_hash=_hash(token),
+                token_hash=hash_token(token),
                 appointment_id=appointment.id,
                 user_id=uow.actor.id,
                 role=role,
@@ -228,7 +223,7 @@ async def redeem_ticket(
         burned = await uow.session.execute(
             update(VisitTicket)
             .where(
-                VisitTicket.token_hash == _hash(token),
+                VisitTicket.token_hash == hash_token(token),
                 VisitTicket.used_at.is_(None),
                 VisitTicket.expires_at > now,
             )
@@ -297,8 +292,11 @@ async def record_visit_event(
         return
     who, action, _ = planned
     acting_id = appointment.patient_id if who == "patient" else appointment.therapist_id
-    if event == "join" and user_id != appointment.patient_id:
-        return  # the therapist entering does not check the patient in
+    # "join" and "admit" move the visit only when they concern the patient: the therapist entering
+    # the room is also reported as joined and admitted, and must neither check the patient in nor
+    # start a visit the patient has not been let into.
+    if event in ("join", "admit") and user_id != appointment.patient_id:
+        return
     async with services.sessions() as session:
         acting = await session.get(User, acting_id)
     if acting is None:

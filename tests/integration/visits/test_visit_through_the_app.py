@@ -245,3 +245,39 @@ async def test_in_clinic_visits_have_no_room(
     response = await client.post(f"/api/v1/visits/{visit}/ticket", headers=headers)
     assert response.status == 409
     assert (await response.json())["error"]["code"] == "not_virtual"
+
+
+async def test_the_therapist_entering_does_not_start_the_visit(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=10))
+    patient_ticket = await ticket_for(client, patient, visit)
+    therapist_ticket = await ticket_for(client, therapist, visit, consent=False)
+    async with aiohttp.ClientSession() as http:
+        # The patient waits first; then the therapist comes in (and is admitted, as hosts are).
+        patient_ch = await _channel(http, client, visit, patient_ticket)
+        await patient_ch.send("join")
+        await patient_ch.receive_type("waiting")
+        await _until(lambda: _is(services, visit, "checked_in"))
+        therapist_ch = await _channel(http, client, visit, therapist_ticket)
+        await therapist_ch.send("join")
+        lobby = await therapist_ch.receive_type("lobby")
+        assert lobby["waiting"], "the therapist sees the patient waiting"
+        await _until(lambda: _has_audit(services, visit, "visit.admit", therapist.id))
+        # Still only checked in: nobody has let the patient into the visit.
+        assert await _status(services, visit) == "checked_in"
+        await patient_ch.close()
+        await therapist_ch.close()
+
+
+async def _has_audit(services: Services, visit: object, action: str, actor: object) -> bool:
+    async with services.sessions() as session:
+        found = await session.scalar(
+            select(AuditEvent.seq).where(
+                AuditEvent.resource_id == str(visit),
+                AuditEvent.action == action,
+                AuditEvent.actor_id == actor,
+            )
+        )
+    return found is not None
