@@ -63,6 +63,32 @@ def _parse_token(token: str) -> tuple[int, int]:
 class Connection:
     """Serves one WebSocket from the handshake to the close."""
 
+    # One per open socket: slots keep idle connections small.
+    __slots__ = (
+        "attached",
+        "bucket",
+        "bus",
+        "conn",
+        "finished",
+        "frames_since_ack",
+        "gen",
+        "hub",
+        "in_seq",
+        "outlet",
+        "pid",
+        "replaying",
+        "role",
+        "room_id",
+        "sent_seq",
+        "stash",
+        "subscription",
+        "token",
+        "url_room",
+        "user_id",
+        "violations",
+        "ws",
+    )
+
     def __init__(self, hub: Hub, ws: web.WebSocketResponse, url_room: str | None) -> None:
         self.hub = hub
         self.bus = hub.bus
@@ -92,7 +118,6 @@ class Connection:
     # --- lifetime ------------------------------------------------------------------------
     async def serve(self) -> None:
         """Run until the socket closes."""
-        writer = asyncio.create_task(self.outlet.run())
         self.hub.outlets.add(self.outlet)
         try:
             if await self._handshake():
@@ -110,12 +135,10 @@ class Connection:
             if self.attached and not self.finished:
                 await self._disconnected()
             self.outlet.close(CloseCode.NORMAL, "")
-            try:
-                await asyncio.wait_for(writer, self.hub.limits.handshake_timeout)
-            except (TimeoutError, asyncio.CancelledError):
-                writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await writer
+            # Bounded: a peer that stops reading must not hold this handler forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.hub.limits.handshake_timeout):
+                    await self.outlet.wait_closed()
 
     async def _handshake(self) -> bool:
         try:
