@@ -99,9 +99,9 @@ class Leave:
     seq: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per relayed frame, and frozen init is slower
 class Relay:
-    """offer, answer or candidate for one peer; `body` is the frame to forward, `from` included."""
+    """offer, answer or candidate for one peer; `payload` is the validated sdp or candidate."""
 
     seq: int
     kind: str
@@ -216,15 +216,28 @@ def parse_frame(raw: str) -> ClientFrame:
     raise UnknownType(f"unknown type {kind[:40]!r}", seq)
 
 
+# Built once: json.dumps with options constructs a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_encode_value = _ENCODER.encode
+# Relay frames are assembled from pieces; `kind` is one of RELAY_KINDS, so needs no escaping.
+_RELAY_KEYS: Final = {"offer": "sdp", "answer": "sdp", "candidate": "candidate"}
+
+
 def encode(frame: dict[str, Any]) -> str:
     """Serialize a server frame compactly."""
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    return _encode_value(frame)
 
 
 def relay_body(frame: Relay, sender: str) -> str:
-    """The frame the recipient of a relay receives (without its `seq`)."""
-    key = "candidate" if frame.kind == "candidate" else "sdp"
-    return encode({"type": frame.kind, "from": sender, key: frame.payload})
+    """The frame the recipient of a relay receives (without its `seq`).
+
+    Same text as encode({"type", "from", sdp|candidate}), without building the dict.
+    """
+    kind = frame.kind
+    return (
+        f'{{"type":"{kind}","from":{_encode_value(sender)},'
+        f'"{_RELAY_KEYS[kind]}":{_encode_value(frame.payload)}}}'
+    )
 
 
 def with_seq(seq: int, body: str) -> str:
