@@ -17,8 +17,10 @@ async def serve_socket(hub: Hub, request: web.Request) -> web.StreamResponse:
     # Refuse before upgrading: a foreign page must never get a socket to try tickets on.
     if request.headers.get("Origin") not in hub.config.allowed_origins:
         raise web.HTTPForbidden(text="origin not allowed")
+    # No permessage-deflate: signaling frames are small, and a zlib stream pair costs
+    # hundreds of KB per connection (the PeerJS server does without it too).
     ws = web.WebSocketResponse(
-        max_msg_size=hub.limits.max_message_bytes, heartbeat=hub.config.heartbeat
+        max_msg_size=hub.limits.max_message_bytes, heartbeat=hub.config.heartbeat, compress=False
     )
     if not ws.can_prepare(request).ok:
         raise web.HTTPBadRequest(text="a WebSocket upgrade is required")
