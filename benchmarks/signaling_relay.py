@@ -64,9 +64,16 @@ def serve_ours(port: int) -> None:
         heartbeat=None,
     )
     setup_signaling(app, config)
-    uvloop.install()
     print("READY", flush=True)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    # The loop `telehealth serve` uses.
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        print=None,
+        access_log=None,
+        loop=uvloop.new_event_loop(),
+    )
 
 
 def raise_fd_limit() -> None:
