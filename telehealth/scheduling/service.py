@@ -524,17 +524,9 @@ async def remove_closure(services: Services, caller: Caller, day: date) -> None:
         uow.audit(AuditRecord("closure.remove", "clinic", resource_id=day.isoformat()))
 
 
-async def _rules_for(
-    session: AsyncSession,
-    therapist_ids: Sequence[uuid.UUID],
-    start: datetime,
-    end: datetime,
-    known: Sequence[User] = (),
-) -> tuple[dict[uuid.UUID, WeeklyAvailability], list[date]]:
+def _days_around(start: datetime, end: datetime) -> tuple[date, date]:
     # Local dates differ from UTC dates by at most a day either side.
-    first, last = start.date() - _DAY, end.date() + _DAY
-    rules = await repository.availability_of(session, therapist_ids, first, last, known)
-    return rules, await repository.closed_days(session, first, last)
+    return start.date() - _DAY, end.date() + _DAY
 
 
 # --- slot search ---------------------------------------------------------------------------------
@@ -589,13 +581,20 @@ async def search_slots(services: Services, caller: Caller, query: SlotQuery) -> 
         start = _within_reach(query.start or uow.now, uow.now, "start")
         end = _within_reach(query.end or start + DEFAULT_SEARCH_SPAN, uow.now, "end")
         start, end = validate_search_range(start, end, now=uow.now)
-        _, t = await repository.bookable_type(uow.session, query.type_key)
+        # The type and the therapist(s) in one statement, the rules and busy times in another.
+        subjects = await repository.type_and_therapists(
+            uow.session, query.type_key, query.therapist_id
+        )
+        if subjects is None:
+            raise await repository.unknown_type(uow.session, query.type_key)
+        type_row, therapists = subjects
+        t = repository.type_of(type_row)
         parse_modality(query.modality, t)
-        if query.therapist_id is not None:
-            therapists = [await access.get_active_therapist(uow.session, query.therapist_id)]
-        else:
-            therapists = await repository.active_therapists(uow.session)
+        if query.therapist_id is not None and not therapists:
+            raise NotFound("No such therapist.")
+        ids = [th.id for th in therapists]
         found: list[FoundSlot] = []
+        calendars: repository.Calendars | None = None
         # Day-window pagination: the earliest `limit` slots usually lie in the first days, so
         # read busy times a window at a time (1, 2, 4 ... days) and stop once the page is full.
         # Every slot of a later window is later than every slot of an earlier one.
@@ -603,8 +602,20 @@ async def search_slots(services: Services, caller: Caller, query: SlotQuery) -> 
         cursor = start
         while cursor < end and len(found) <= query.limit:
             stop = min(end, cursor + span)
-            found += await _slots_between(
-                uow, t, therapists, cursor, stop, viewer_zone, query.limit + 1
+            low, high = cursor - t.buffer_before, stop + t.duration + t.buffer_after
+            if calendars is None:
+                # The rules of the whole search come with the first window's busy times.
+                first, last = _days_around(
+                    start - t.buffer_before, end + t.duration + t.buffer_after
+                )
+                calendars = await repository.calendars(
+                    uow.session, ids, first, last, known=therapists, busy=(low, high)
+                )
+                busy = calendars.busy
+            else:
+                busy = await repository.therapist_busy(uow.session, ids, low, high)
+            found += _slots_between(
+                uow.now, t, therapists, calendars, busy, cursor, stop, viewer_zone, query.limit + 1
             )
             cursor, span = stop, span * 2
         found.sort(key=lambda f: (f.slot.start, f.therapist_name))
@@ -618,28 +629,27 @@ async def search_slots(services: Services, caller: Caller, query: SlotQuery) -> 
         )
 
 
-async def _slots_between(
-    uow: UnitOfWork,
+def _slots_between(
+    now: datetime,
     t: AppointmentType,
     therapists: Sequence[User],
+    calendars: repository.Calendars,
+    busy: dict[uuid.UUID, list[Interval]],
     start: datetime,
     end: datetime,
     viewer_zone: ZoneInfo,
     limit: int,
 ) -> list[FoundSlot]:
-    ids = [th.id for th in therapists]
     low, high = start - t.buffer_before, end + t.duration + t.buffer_after
-    rules, closed = await _rules_for(uow.session, ids, low, high, therapists)
-    busy = await repository.therapist_busy(uow.session, ids, low, high)
     found: list[FoundSlot] = []
     for th in therapists:
-        availability = rules[th.id]
-        open_ = expand(availability, low, high, closed_dates=closed)
+        availability = calendars.rules[th.id]
+        open_ = expand(availability, low, high, closed_dates=calendars.closed)
         for slot in find_slots(
             appointment_type=t,
             availability=open_,
             busy=busy.get(th.id, ()),
-            now=uow.now,
+            now=now,
             window_start=start,
             window_end=end,
             align_zone=availability.tz,
@@ -857,13 +867,22 @@ async def _check_rules(
     _within_reach(start, uow.now, "start")
     blocked_low = start - t.buffer_before
     blocked_high = start + t.duration + t.buffer_after
-    rules, closed = await _rules_for(uow.session, [therapist_id], blocked_low, blocked_high)
+    first, last = _days_around(blocked_low, blocked_high)
+    calendars = await repository.calendars(
+        uow.session,
+        [therapist_id],
+        first,
+        last,
+        busy=(blocked_low, blocked_high),
+        exclude=exclude,
+    )
     open_ = expand(
-        rules[therapist_id], blocked_low - _DAY, blocked_high + _DAY, closed_dates=closed
+        calendars.rules[therapist_id],
+        blocked_low - _DAY,
+        blocked_high + _DAY,
+        closed_dates=calendars.closed,
     )
-    busy = await repository.therapist_busy(
-        uow.session, [therapist_id], blocked_low, blocked_high, exclude=exclude
-    )
+    busy = calendars.busy
     blocked = ensure_bookable(
         start=start,
         appointment_type=t,
@@ -1235,11 +1254,13 @@ async def _book_series_once(
             weeks=request.weeks,
         )
         low, high = series_window(rule)
-        rules, closed = await _rules_for(uow.session, [therapist.id], low, high)
-        availability = rules[therapist.id]
-        busy = (await repository.therapist_busy(uow.session, [therapist.id], low, high)).get(
-            therapist.id, []
+        first, last = _days_around(low, high)
+        calendars = await repository.calendars(
+            uow.session, [therapist.id], first, last, known=[therapist], busy=(low, high)
         )
+        availability = calendars.rules[therapist.id]
+        closed = calendars.closed
+        busy = calendars.busy.get(therapist.id, [])
         # The patient's own visits count as busy too (conservatively widened by our buffers).
         busy = busy + await repository.patient_busy(uow.session, patient.id, low, high)
         plan = plan_series(
