@@ -85,11 +85,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:
-    from telehealth.app import create_app
+    from telehealth.app import create_app, freeze_startup_objects
     from telehealth.logs import setup_logging
 
     setup_logging(settings)
     app = create_app(settings)
+    app.on_startup.append(freeze_startup_objects)  # after the resources: they are long-lived too
     web.run_app(
         app,
         host=host or settings.host,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -84,6 +85,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     notes_pages.setup_routes(app)
     app.router.add_static("/static", web_dir() / "static", append_version=False)
     return app
+
+
+async def freeze_startup_objects(_app: web.Application) -> None:
+    """Leave what start-up built out of every later garbage collection (an on_startup hook).
+
+    Modules, routes, ORM mappers, schemas and templates live as long as the process; a full
+    collection walks all of them (about 180,000 objects, 100 ms on a 2-core machine) every few
+    hundred requests, which is a slot search's p95. Frozen, they are skipped; whatever requests
+    leave behind is still collected. Registered by ``telehealth serve``, not by ``create_app``:
+    a test process builds many apps, and each freeze would keep the previous ones' cycles.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _database(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
