@@ -12,6 +12,14 @@ Measured through the real app over loopback HTTP (aiohttp server and client in t
   against the bare indexed read of every therapist's appointments in that window;
 * booking throughput: 100 concurrent clients booking distinct free hours (all must succeed).
 
+The bare read is the floor a search is compared with: the same range scan of the
+(therapist_id, blocked_start) index the search makes, run the cheapest way the application could
+run it: a session from the same pool, one statement built once, rows fetched, nothing else (no
+HTTP, no sign-in, no rules, no slot arithmetic). A search is one HTTP request: the session
+lookup (its own transaction) and the search's transaction of two statements. The server runs as
+``telehealth serve`` runs it: on uvloop when installed, with start-up objects frozen out of the
+garbage collector (``freeze_startup_objects``).
+
     .venv/bin/python -m benchmarks.scheduling                      # both engines, full size
     .venv/bin/python -m benchmarks.scheduling --engine sqlite --tiny
 """
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import random
 import statistics
@@ -35,12 +44,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import insert, select, text
+from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from telehealth.accounts.models import Role, User
-from telehealth.app import create_app
+from telehealth.app import create_app, freeze_startup_objects
 from telehealth.clock import ManualClock
 from telehealth.config import Settings
 from telehealth.http.keys import SERVICES
@@ -223,25 +232,28 @@ async def timed(samples: list[float], work: Callable[[], Awaitable[Any]]) -> Any
     return result
 
 
+@functools.cache
+def bare_statement() -> Select[uuid.UUID, datetime, datetime]:
+    """The busy read of the search, as a statement built once."""
+    return select(
+        Appointment.therapist_id, Appointment.blocked_start, Appointment.blocked_end
+    ).where(
+        Appointment.therapist_id.in_(bindparam("ids", expanding=True)),
+        Appointment.blocked_start >= bindparam("floor"),
+        Appointment.blocked_start < bindparam("high"),
+        Appointment.blocked_end > bindparam("low"),
+        Appointment.status.not_in(INACTIVE_STATUSES),
+    )
+
+
 async def bare_read(
     services: Services, therapist_ids: list[uuid.UUID], window: timedelta = WINDOW
 ) -> int:
     """The indexed read the search itself makes of busy intervals: nothing else."""
     low, high = NOW, NOW + window
+    params = {"ids": therapist_ids, "floor": low - LONGEST_BLOCK, "low": low, "high": high}
     async with services.sessions() as session:
-        rows = (
-            await session.execute(
-                select(
-                    Appointment.therapist_id, Appointment.blocked_start, Appointment.blocked_end
-                ).where(
-                    Appointment.therapist_id.in_(therapist_ids),
-                    Appointment.blocked_start >= low - LONGEST_BLOCK,
-                    Appointment.blocked_start < high,
-                    Appointment.blocked_end > low,
-                    Appointment.status.not_in(INACTIVE_STATUSES),
-                )
-            )
-        ).all()
+        rows = (await session.execute(bare_statement(), params)).all()
     return len(rows)
 
 
@@ -279,6 +291,7 @@ async def run_engine(engine: str, size: Size) -> dict[str, float]:
 
 async def _measure(engine: str, settings: Settings, size: Size) -> dict[str, float]:
     app = create_app(settings, ManualClock(NOW))
+    app.on_startup.append(freeze_startup_objects)  # as `telehealth serve` does
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     try:
@@ -437,9 +450,32 @@ def main(argv: list[str] | None = None) -> int:
         else Size(args.therapists, args.appointments, args.searches, args.bookings)
     )
     engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
+    results: dict[str, dict[str, float]] = {}
     for engine in engines:
-        asyncio.run(run_engine(engine, size))
+        with asyncio.Runner(loop_factory=event_loop) as runner:
+            results[engine] = runner.run(run_engine(engine, size))
+    print(f"\n== summary ({type(event_loop()).__module__.split('.')[0]} loop)")
+    print(
+        "engine      one therapist p50 / p95   its bare read p50   ratio"
+        "   all therapists p50 / p95   bare read of 4 weeks p50"
+    )
+    for engine, f in results.items():
+        print(
+            f"{engine:<11} {f['search_one_p50']:6.2f} / {f['search_one_p95']:6.2f} ms"
+            f"       {f['bare_one_p50']:6.2f} ms      {f['search_one_p50'] / f['bare_one_p50']:4.1f}x"
+            f"   {f['search_all_p50']:6.1f} / {f['search_all_p95']:6.1f} ms"
+            f"          {f['bare_all_p50']:6.2f} ms"
+        )
     return 0
+
+
+def event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed, as `telehealth serve` runs, else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 if __name__ == "__main__":
