@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -137,6 +138,9 @@ def _refuse_overlaps(spans: list[tuple[time, time]], what: str) -> None:
             )
 
 
+# A pure function of its arguments, asked the same (date, block, zone) by every search that covers
+# that date: remembered instead of redone (two zone conversions per block per day).
+@lru_cache(maxsize=16_384)
 def _local_interval(day: date, start: time, end: time, zone: ZoneInfo) -> Interval | None:
     utc_start, utc_end = local_to_utc(day, start, zone), local_to_utc(day, end, zone)
     # Both ends inside one spring-forward gap map to the same instant: nothing of the block exists.
