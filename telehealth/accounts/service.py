@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Select, bindparam, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -191,6 +192,17 @@ def _open_session(uow: UnitOfWork, user: User, services: Services) -> SignedIn:
     return SignedIn(token=token, csrf_token=csrf_token, actor=actor_of(user))
 
 
+@cache
+def _session_lookup() -> Select[AuthSession, User]:
+    # Every authenticated request runs it: built once, bound per request (composing it cost about
+    # as much as running it).
+    return (
+        select(AuthSession, User)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.token_hash == bindparam("token_hash"))
+    )
+
+
 async def resolve_session(services: Services, token: str) -> CurrentSession | None:
     """The session behind a token, or None when unknown, expired or its person is deactivated.
 
@@ -199,13 +211,7 @@ async def resolve_session(services: Services, token: str) -> CurrentSession | No
     token_hash = hash_token(token)
     now = services.clock.now()
     async with services.sessions() as session:
-        row = (
-            await session.execute(
-                select(AuthSession, User)
-                .join(User, User.id == AuthSession.user_id)
-                .where(AuthSession.token_hash == token_hash)
-            )
-        ).first()
+        row = (await session.execute(_session_lookup(), {"token_hash": token_hash})).first()
         if row is None:
             return None
         auth, user = row
