@@ -7,7 +7,8 @@ over the past year and the next four weeks (about five in six working hours take
 Measured through the real app over loopback HTTP (aiohttp server and client in this process):
 
 * slot search, one therapist, four weeks (what the booking page asks when a therapist is chosen),
-  against the bare indexed read of that therapist's appointments in the same window;
+  against the bare indexed read of that therapist's appointments in the same window, and against
+  the cheapest signed-in request (``GET /api/v1/me``: session lookup, one-row transaction);
 * slot search, all therapists, four weeks, ``limit=50`` earliest (the "anyone available" page),
   against the bare indexed read of every therapist's appointments in that window;
 * booking throughput: 100 concurrent clients booking distinct free hours (all must succeed).
@@ -328,9 +329,18 @@ async def _measure(engine: str, settings: Settings, size: Size) -> dict[str, flo
 
         bare_one: list[float] = []
         search_one: list[float] = []
+        floor: list[float] = []
         slots_seen = 0
         for n in range(size.searches):
             tid = therapists[n % len(therapists)]
+
+            async def me() -> None:
+                # The cheapest signed-in request: the session lookup and a one-row transaction.
+                response = await client.get("/api/v1/me", headers=headers)
+                assert response.status == 200, await response.text()
+                await response.read()
+
+            await timed(floor, me)
 
             async def bare(tid: uuid.UUID = tid) -> int:
                 return await bare_read(services, [tid])
@@ -402,6 +412,7 @@ async def _measure(engine: str, settings: Settings, size: Size) -> dict[str, flo
     figures = {
         "fill_s": fill_s,
         "bare_one_p50": statistics.median(bare_one),
+        "floor_p50": statistics.median(floor),
         "search_one_p50": statistics.median(search_one),
         "search_one_p95": percentile(search_one, 0.95),
         "bare_all_p50": statistics.median(bare_all),
@@ -416,7 +427,8 @@ async def _measure(engine: str, settings: Settings, size: Size) -> dict[str, flo
     print(
         f"slot search, one therapist, 4 weeks ({size.searches} requests, ~{slots_seen // max(1, size.searches)} slots each):"
         f" p50 {figures['search_one_p50']:.1f} ms, p95 {figures['search_one_p95']:.1f} ms;"
-        f" bare read p50 {figures['bare_one_p50']:.2f} ms; ratio {figures['search_one_p50'] / figures['bare_one_p50']:.1f}x"
+        f" bare read p50 {figures['bare_one_p50']:.2f} ms; ratio {figures['search_one_p50'] / figures['bare_one_p50']:.1f}x;"
+        f" signed-in GET /api/v1/me p50 {figures['floor_p50']:.2f} ms"
     )
     print(
         f"slot search, all therapists, 4 weeks, limit 50 ({len(search_all)} requests, {rows_all:,} busy rows read):"
@@ -456,13 +468,14 @@ def main(argv: list[str] | None = None) -> int:
             results[engine] = runner.run(run_engine(engine, size))
     print(f"\n== summary ({type(event_loop()).__module__.split('.')[0]} loop)")
     print(
-        "engine      one therapist p50 / p95   its bare read p50   ratio"
+        "engine      one therapist p50 / p95   its bare read p50   ratio   GET /me p50"
         "   all therapists p50 / p95   bare read of 4 weeks p50"
     )
     for engine, f in results.items():
         print(
             f"{engine:<11} {f['search_one_p50']:6.2f} / {f['search_one_p95']:6.2f} ms"
             f"       {f['bare_one_p50']:6.2f} ms      {f['search_one_p50'] / f['bare_one_p50']:4.1f}x"
+            f"   {f['floor_p50']:6.2f} ms"
             f"   {f['search_all_p50']:6.1f} / {f['search_all_p95']:6.1f} ms"
             f"          {f['bare_all_p50']:6.2f} ms"
         )
