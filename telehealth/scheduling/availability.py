@@ -178,17 +178,15 @@ def expand(
                 for e in todays
                 if e.kind is ExceptionKind.EXTRA_HOURS and e.start is not None and e.end is not None
             ]
-            open_ = merge(_present(_local_interval(day, s, e, zone) for s, e in spans))
-            off = merge(
-                _present(
-                    _local_interval(day, e.start, e.end, zone)
-                    for e in todays
-                    if e.kind is ExceptionKind.TIME_OFF
-                    and e.start is not None
-                    and e.end is not None
-                )
+            open_ = _present(_local_interval(day, s, e, zone) for s, e in spans)
+            off = _present(
+                _local_interval(day, e.start, e.end, zone)
+                for e in todays
+                if e.kind is ExceptionKind.TIME_OFF and e.start is not None and e.end is not None
             )
-            pieces.extend(subtract(open_, off) if off else open_)
+            # subtract() needs sorted, disjoint inputs; a day without time off needs no merge of
+            # its own, the final merge of every piece gives the same union.
+            pieces.extend(subtract(merge(open_), merge(off)) if off else open_)
         day += _DAY
     return merge(clip(pieces, Interval(start, end)))
 
