@@ -173,11 +173,19 @@ class RedisBus:
         """One script call per recipient, pipelined."""
         if not recipients:
             return
+        # int(): redis-py encodes integers with repr(), which for a CloseCode is '<CloseCode...>'.
+        close_code = int(close)
         async with self._redis.pipeline(transaction=False) as pipe:
             for pid in recipients:
                 await self._deliver(
                     keys=[self._p(room_id, pid), self._q(room_id, pid)],
-                    args=[self._channel(room_id, pid), close, body, self._max_unacked, self._ttl],
+                    args=[
+                        self._channel(room_id, pid),
+                        close_code,
+                        body,
+                        self._max_unacked,
+                        self._ttl,
+                    ],
                     client=pipe,
                 )
             await pipe.execute()

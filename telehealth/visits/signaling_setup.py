@@ -90,7 +90,8 @@ def setup_visit_signaling(app: web.Application, settings: Settings, clock: Clock
     app.cleanup_ctx.append(network_tests_context)
     bus: RedisBus | None = None
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
+        # The bus works with text, as its Lua scripts and channel names do.
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
         bus = RedisBus(redis, prefix="visit:")
 
         async def close_redis(_: web.Application) -> AsyncIterator[None]:
