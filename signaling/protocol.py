@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -179,7 +180,22 @@ def decode(raw: str) -> dict[str, Any]:
             raise MalformedJson("frame is not valid JSON") from exc
         if not isinstance(data, dict):
             raise MalformedJson("frame is not a JSON object")
+    # JSON may escape half of a surrogate pair ("\ud800"): it parses, but is not Unicode and could
+    # not be sent on. Only frames that escape a surrogate at all pay for the check.
+    if "\\u" in raw and _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(data):
+        raise MalformedJson("frame contains text that is not valid Unicode")
     return data
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(data: dict[str, Any]) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def parse_handshake(raw: str) -> Hello | Resume:

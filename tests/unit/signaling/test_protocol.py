@@ -76,3 +76,14 @@ def test_rejections_name_the_fault(raw: str, error: type[Exception], code: Error
 def test_chat_length_is_bounded() -> None:
     with pytest.raises(InvalidField):
         parse_frame(json.dumps({"type": "chat", "seq": 1, "text": "x" * 4001}))
+
+
+def test_an_unpaired_surrogate_is_malformed_but_escaped_pairs_are_fine() -> None:
+    from signaling.protocol import MalformedJson, decode
+
+    with pytest.raises(MalformedJson):
+        decode('{"type": "chat", "seq": 1, "text": "\\ud800"}')
+    with pytest.raises(MalformedJson):
+        decode('{"type": "chat", "seq": 1, "text": "x\\uDFFFy"}')
+    # An emoji written as an escaped surrogate pair is ordinary Unicode.
+    assert decode('{"type": "chat", "seq": 1, "text": "\\ud83d\\ude00"}')["text"] == "\U0001f600"
