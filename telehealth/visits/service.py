@@ -276,8 +276,10 @@ async def record_visit_event(
     async with services.sessions() as session:
         appointment = await session.get(Appointment, appointment_id)
         participant = await session.get(User, user_id)
-    if appointment is None or participant is None:
-        return
+        if appointment is None or participant is None:
+            return
+        patient = await session.get(User, appointment.patient_id)
+        therapist = await session.get(User, appointment.therapist_id)
     async with unit_of_work(services, Caller(actor=actor_of(participant), ip="signaling")) as uow:
         uow.audit(
             AuditRecord(
@@ -291,14 +293,12 @@ async def record_visit_event(
     if planned is None or appointment.status not in planned[2]:
         return
     who, action, _ = planned
-    acting_id = appointment.patient_id if who == "patient" else appointment.therapist_id
     # "join" and "admit" move the visit only when they concern the patient: the therapist entering
     # the room is also reported as joined and admitted, and must neither check the patient in nor
     # start a visit the patient has not been let into.
     if event in ("join", "admit") and user_id != appointment.patient_id:
         return
-    async with services.sessions() as session:
-        acting = await session.get(User, acting_id)
+    acting = patient if who == "patient" else therapist
     if acting is None:
         return
     await scheduling.act(

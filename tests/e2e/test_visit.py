@@ -104,8 +104,8 @@ async def video_flowing(page: Any) -> None:
     assert diagnostics[0]["framesDecoded"] > 0
 
 
-async def appointment_status(server: LiveServer, visit_url: str) -> str:
-    """The appointment's status, read through the API as the therapist."""
+async def appointment_as_therapist(server: LiveServer, visit_url: str) -> dict[str, Any]:
+    """The visit's appointment, read through the API as the therapist."""
     appointment_id = visit_url.rstrip("/").split("/")[-1].split("?")[0]
     async with aiohttp.ClientSession() as http:
         login = await http.post(
@@ -116,7 +116,13 @@ async def appointment_status(server: LiveServer, visit_url: str) -> str:
             f"{server.url}/api/v1/appointments/{appointment_id}",
             headers={"Authorization": f"Bearer {token}"},
         )
-        return str((await answer.json())["status"])
+        body: dict[str, Any] = await answer.json()
+        return body
+
+
+async def appointment_status(server: LiveServer, visit_url: str) -> str:
+    """The appointment's status."""
+    return str((await appointment_as_therapist(server, visit_url))["status"])
 
 
 async def admit(therapist: Any) -> None:
@@ -241,17 +247,7 @@ async def visit_local_day(server: LiveServer, visit_url: str) -> str:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    appointment_id = visit_url.rstrip("/").split("/")[-1].split("?")[0]
-    async with aiohttp.ClientSession() as http:
-        login = await http.post(
-            f"{server.url}/api/v1/auth/login", json={"email": DANA[0], "password": DANA[1]}
-        )
-        token = (await login.json())["token"]
-        answer = await http.get(
-            f"{server.url}/api/v1/appointments/{appointment_id}",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        start = datetime.fromisoformat((await answer.json())["start"])
+    start = datetime.fromisoformat((await appointment_as_therapist(server, visit_url))["start"])
     return start.astimezone(ZoneInfo("America/New_York")).date().isoformat()
 
 

@@ -72,3 +72,11 @@ async def ticket_for(
     response = await client.post(f"/api/v1/visits/{appointment_id}/ticket", headers=headers)
     assert response.status == 201, await response.text()
     return str((await response.json())["ticket"])
+
+
+async def status_of(services: Services, appointment_id: uuid.UUID) -> str:
+    """An appointment's status, read straight from the database."""
+    async with services.sessions() as session:
+        row = await session.get(Appointment, appointment_id)
+        assert row is not None
+        return row.status

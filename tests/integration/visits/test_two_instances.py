@@ -18,21 +18,11 @@ from telehealth.app import create_app
 from telehealth.clock import ManualClock
 from telehealth.config import Settings
 from telehealth.http.keys import SERVICES
-from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.visits.support import ORIGIN, pair, ticket_for, virtual_visit
+from tests.integration.visits.support import ORIGIN, pair, status_of, ticket_for, virtual_visit
 from tests.services import REDIS_URL, service_missing, tcp_reachable
 
 NO_ICE: list[RTCIceServer] = []
-
-
-async def _status(services: Services, appointment_id: object) -> str:
-    from telehealth.scheduling.models import Appointment
-
-    async with services.sessions() as session:
-        row = await session.get(Appointment, appointment_id)
-        assert row is not None
-        return row.status
 
 
 async def test_a_visit_across_two_instances(
@@ -80,10 +70,10 @@ async def test_a_visit_across_two_instances(
             marker = secrets.token_hex(4)
             therapist_peer.data.send(marker)
             assert await asyncio.wait_for(patient_peer.messages.get(), 30) == marker
-            assert await _status(services, visit) == "in_progress"
+            assert await status_of(services, visit) == "in_progress"
             await therapist_ch.send("end")
             async with asyncio.timeout(30):
-                while await _status(services, visit) != "completed":  # noqa: ASYNC110 - database state
+                while await status_of(services, visit) != "completed":  # noqa: ASYNC110 - database state
                     await asyncio.sleep(0.02)
         finally:
             for run in runs:

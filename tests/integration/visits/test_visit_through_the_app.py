@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -15,10 +16,9 @@ from sqlalchemy import select
 from signaling.client import ChannelClosed, SignalingChannel, VisitPeer
 from telehealth.audit.models import AuditEvent
 from telehealth.clock import ManualClock
-from telehealth.scheduling.models import Appointment
 from telehealth.unit_of_work import Services
 from tests.conftest import People, login
-from tests.integration.visits.support import ORIGIN, pair, ticket_for, virtual_visit
+from tests.integration.visits.support import ORIGIN, pair, status_of, ticket_for, virtual_visit
 
 NO_ICE: list[RTCIceServer] = []
 
@@ -31,13 +31,6 @@ async def _channel(
     )
     await channel.hello(ticket)
     return channel
-
-
-async def _status(services: Services, appointment_id: object) -> str:
-    async with services.sessions() as session:
-        row = await session.get(Appointment, appointment_id)
-        assert row is not None
-        return row.status
 
 
 async def _until(predicate: Callable[[], Awaitable[bool]]) -> None:
@@ -79,7 +72,7 @@ async def test_patient_and_therapist_complete_a_visit(
             assert therapist_peer.data is not None
             therapist_peer.data.send("lift your left leg")
             assert await asyncio.wait_for(patient_peer.messages.get(), 30) == "lift your left leg"
-            assert await _status(services, visit) == "in_progress"
+            assert await status_of(services, visit) == "in_progress"
             await therapist_ch.send("end")
             await _until(lambda: _is(services, visit, "completed"))
         finally:
@@ -107,8 +100,8 @@ async def test_patient_and_therapist_complete_a_visit(
     } <= actions
 
 
-async def _is(services: Services, visit: object, status: str) -> bool:
-    return await _status(services, visit) == status
+async def _is(services: Services, visit: uuid.UUID, status: str) -> bool:
+    return await status_of(services, visit) == status
 
 
 async def _has_lobby(peer: VisitPeer) -> bool:
@@ -266,7 +259,7 @@ async def test_the_therapist_entering_does_not_start_the_visit(
         assert lobby["waiting"], "the therapist sees the patient waiting"
         await _until(lambda: _has_audit(services, visit, "visit.admit", therapist.id))
         # Still only checked in: nobody has let the patient into the visit.
-        assert await _status(services, visit) == "checked_in"
+        assert await status_of(services, visit) == "checked_in"
         await patient_ch.close()
         await therapist_ch.close()
 
