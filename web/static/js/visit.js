@@ -292,7 +292,23 @@ function ensurePeer(participant, fresh = false) {
     if (e.detail.connection === "failed") announce("The connection failed. Trying again…");
   });
   link.addEventListener("quality", (e) => showQuality(e.detail));
+  watchConnection(participant, link);
   return link;
+}
+
+// A negotiation can stall (a lost answer, a glare the browsers did not settle). The host drives
+// recovery: a link that has not connected in time is replaced by a fresh one, and the patient's
+// side follows when it sees an offer with a new DTLS fingerprint.
+const CONNECT_WITHIN_MS = 12000;
+
+function watchConnection(participant, link) {
+  if (state.welcome.polite) return;
+  setTimeout(() => {
+    if (state.peers.get(participant) !== link || link.closed) return;
+    if (link.pc.connectionState === "connected") return;
+    announce("The video did not connect. Trying again…");
+    ensurePeer(participant, true);
+  }, CONNECT_WITHIN_MS);
 }
 
 function showQuality({ rttMs, lossPercent, level }) {
