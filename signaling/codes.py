@@ -14,6 +14,7 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001
     POLICY = 1008
     TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
     REPLACED = 4001
     UNAUTHORIZED = 4002
     DENIED = 4003

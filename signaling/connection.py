@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType
 
 from signaling.admission import Admission, Role
 from signaling.bus import RelayOutcome, SessionRecord, Subscription
@@ -17,6 +18,7 @@ from signaling.outlet import Outlet
 from signaling.protocol import (
     Ack,
     Chat,
+    ClientFrame,
     End,
     Hello,
     HostAction,
@@ -47,6 +49,9 @@ from signaling.room import (
     UnknownParticipant,
 )
 from signaling.turn import credential_expiry, ice_servers_for
+from signaling.websocket import DirectWebSocket
+
+logger = logging.getLogger(__name__)
 
 CLOSE_REASONS = {
     CloseCode.DENIED: "denied",
@@ -73,9 +78,11 @@ class Connection:
         "bucket",
         "bus",
         "conn",
+        "direct",
         "finished",
         "frames_since_ack",
         "gen",
+        "handed",
         "hub",
         "in_seq",
         "outlet",
@@ -93,12 +100,14 @@ class Connection:
         "ws",
     )
 
-    def __init__(self, hub: Hub, ws: web.WebSocketResponse, url_room: str | None) -> None:
+    def __init__(self, hub: Hub, ws: DirectWebSocket, outlet: Outlet, url_room: str | None) -> None:
         self.hub = hub
         self.bus = hub.bus
+        # Relays and acks are handled on the socket's read callback when the bus needs no I/O.
+        self.direct = hub.bus.direct
         self.ws = ws
         self.url_room = url_room
-        self.outlet = Outlet(ws, hub.limits.send_queue_frames)
+        self.outlet = outlet
         limits = hub.limits
         self.bucket = TokenBucket(limits.rate_per_second, limits.rate_burst, time.monotonic())
         self.violations = 0
@@ -118,6 +127,8 @@ class Connection:
         self.replaying = False
         self.stash: list[tuple[int, int, str]] = []
         self.subscription: Subscription | None = None
+        # A frame on_text_now checked and parsed but left to on_text, with its text.
+        self.handed: tuple[str, ClientFrame] | None = None
 
     # --- lifetime ------------------------------------------------------------------------
     async def serve(self) -> None:
@@ -139,21 +150,31 @@ class Connection:
                     await self.outlet.wait_closed()
 
     async def _read_frames(self) -> None:
-        # receive() in a plain loop: `async for` adds a coroutine and a tuple test per frame.
-        receive = self.ws.receive
+        # Frames on_text_now takes never reach this loop; the rest arrive here in order.
+        ws = self.ws
+        receive = ws.receive
         on_text = self.on_text
         outlet = self.outlet
-        while True:
-            msg = await receive()
-            kind = msg.type
-            if kind is WSMsgType.TEXT:
-                await on_text(msg.data)
-            elif kind is WSMsgType.BINARY:
-                self._error(ErrorCode.BAD_JSON, "binary frames are not accepted", None)
-            elif kind in _SOCKET_DONE:
-                return
-            if outlet.closing:
-                return
+        ws.take_text(self.on_text_now)
+        try:
+            while True:
+                ws.holding(False)
+                msg = await receive()
+                ws.holding(True)
+                # A close requested while this frame waited (by the previous frame, or by one
+                # handled on the read callback): nothing after it is handled. (Once the socket
+                # is closed, receive() returns CLOSED at once, so coming back here is safe.)
+                if outlet.closing:
+                    return
+                kind = msg.type
+                if kind is WSMsgType.TEXT:
+                    await on_text(msg.data)
+                elif kind is WSMsgType.BINARY:
+                    self._error(ErrorCode.BAD_JSON, "binary frames are not accepted", None)
+                elif kind in _SOCKET_DONE:
+                    return
+        finally:
+            ws.take_text(None)
 
     async def _handshake(self) -> bool:
         try:
@@ -339,21 +360,65 @@ class Connection:
             self.outlet.close(close, CLOSE_REASONS.get(CloseCode(close), "closed"))
 
     # --- incoming frames -----------------------------------------------------------------
-    async def on_text(self, raw: str) -> None:
-        """Handle one text frame after the handshake."""
+    def _accept(self, raw: str) -> ClientFrame | None:
+        """Rate-limit and parse a frame; None when it was refused (and answered)."""
         if not self.bucket.take(time.monotonic()):
             self.violations += 1
             if self.violations > self.hub.limits.max_rate_violations:
                 self.outlet.close(CloseCode.POLICY, "rate limit")
             else:
                 self._error(ErrorCode.RATE_LIMITED, "too many frames", None)
-            return
+            return None
         self.violations = 0
         try:
-            frame = parse_frame(raw)
+            return parse_frame(raw)
         except ProtocolError as exc:
             self._error(exc.code, exc.message, exc.ref)
-            return
+            return None
+
+    def on_text_now(self, raw: str) -> bool:
+        """Handle a frame on the read callback if nothing in it waits; False leaves it to on_text.
+
+        Relays and acks on a bus with a direct path, and refused frames, are handled here;
+        anything else is checked and parsed once, and handed to on_text with its text.
+        """
+        direct = self.direct
+        if direct is None or self.outlet.closing:
+            return False
+        try:
+            frame = self._accept(raw)
+            if frame is None:
+                return True
+            if type(frame) is Relay:
+                if frame.seq > self.in_seq:
+                    outcome = direct.relay_now(
+                        self.room_id, self.pid, frame.seq, frame.to, relay_body(frame, self.pid)
+                    )
+                    self._relayed(outcome, frame.seq)
+                return True
+            if type(frame) is Ack:
+                if frame.ack <= self.sent_seq:
+                    direct.ack_now(self.room_id, self.pid, frame.ack)
+                return True
+            self.handed = (raw, frame)
+            return False
+        except Exception:
+            # Raised into aiohttp's parser, this would leave the socket half-handled.
+            logger.exception("signaling frame failed")
+            self.outlet.close(CloseCode.INTERNAL_ERROR, "internal_error")
+            return True
+
+    async def on_text(self, raw: str) -> None:
+        """Handle one text frame after the handshake."""
+        handed = self.handed
+        if handed is not None and handed[0] is raw:
+            self.handed = None
+            frame = handed[1]
+        else:
+            accepted = self._accept(raw)
+            if accepted is None:
+                return
+            frame = accepted
         if isinstance(frame, Ack):
             if frame.ack <= self.sent_seq:
                 await self.bus.ack(self.room_id, self.pid, frame.ack)
@@ -361,14 +426,12 @@ class Connection:
         if frame.seq <= self.in_seq:
             return  # a resend of a frame processed before a resume
         if type(frame) is Relay:
-            # Inline rather than a method: one coroutine less on the path of most frames.
             outcome = await self.bus.relay(
                 self.room_id, self.pid, frame.seq, frame.to, relay_body(frame, self.pid)
             )
-            self.in_seq = frame.seq
-            if outcome is not RelayOutcome.DELIVERED and outcome is not RelayOutcome.DUPLICATE:
-                self._relay_refused(outcome, frame.seq)
-        elif await self.bus.mark_processed(self.room_id, self.pid, frame.seq):
+            self._relayed(outcome, frame.seq)
+            return
+        if await self.bus.mark_processed(self.room_id, self.pid, frame.seq):
             self.in_seq = frame.seq
             try:
                 await self._dispatch(frame)
@@ -378,6 +441,15 @@ class Connection:
                 self._error(ErrorCode.UNKNOWN_PARTICIPANT, "no such participant", frame.seq)
             except RoomError:
                 self._error(ErrorCode.BAD_MESSAGE, "not possible now", frame.seq)
+        self._processed_one()
+
+    def _relayed(self, outcome: RelayOutcome, seq: int) -> None:
+        self.in_seq = seq
+        if outcome is not RelayOutcome.DELIVERED and outcome is not RelayOutcome.DUPLICATE:
+            self._relay_refused(outcome, seq)
+        self._processed_one()
+
+    def _processed_one(self) -> None:
         self.frames_since_ack += 1
         if self.frames_since_ack >= self.hub.limits.server_ack_every:
             self.frames_since_ack = 0

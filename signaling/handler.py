@@ -8,6 +8,8 @@ from aiohttp import web
 
 from signaling.connection import Connection
 from signaling.hub import Hub
+from signaling.outlet import Outlet
+from signaling.websocket import DirectWebSocket, TextFrameWriter
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -19,13 +21,22 @@ async def serve_socket(hub: Hub, request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="origin not allowed")
     # No permessage-deflate: signaling frames are small, and a zlib stream pair costs
     # hundreds of KB per connection (the PeerJS server does without it too).
-    ws = web.WebSocketResponse(
+    ws = DirectWebSocket(
         max_msg_size=hub.limits.max_message_bytes, heartbeat=hub.config.heartbeat, compress=False
     )
     if not ws.can_prepare(request).ok:
         raise web.HTTPBadRequest(text="a WebSocket upgrade is required")
-    await ws.prepare(request)
-    await Connection(hub, ws, request.match_info.get("room")).serve()
+    stream = await ws.prepare(request)
+    transport = request.transport
+    if transport is None:  # the client left during the upgrade
+        return ws
+
+    async def close(code: int, reason: str) -> None:
+        await ws.close(code=code, message=reason.encode())
+
+    writer = TextFrameWriter(transport, stream.drain)
+    outlet = Outlet(writer, close, hub.limits.send_queue_frames)
+    await Connection(hub, ws, outlet, request.match_info.get("room")).serve()
     return ws
 
 

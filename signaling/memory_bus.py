@@ -6,7 +6,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from signaling.bus import FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
+from signaling.bus import DirectBus, FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
 from signaling.room import RoomState, Status
 
 
@@ -41,6 +41,8 @@ class InProcessBus:
     """Rooms, resume buffers and deliveries in dictionaries; for a single server process."""
 
     def __init__(self, max_unacked: int = 1024) -> None:
+        # Nothing here waits: connections may relay and ack through the synchronous methods.
+        self.direct: DirectBus | None = self
         self._max_unacked = max_unacked
         self._rooms: dict[str, RoomState] = {}
         self._routes: dict[tuple[str, str], _Route] = {}
@@ -122,6 +124,12 @@ class InProcessBus:
         self, room_id: str, sender: str, sender_seq: int, to: str, body: str
     ) -> RelayOutcome:
         """Deliver between admitted participants of one room, once per sender seq."""
+        return self.relay_now(room_id, sender, sender_seq, to, body)
+
+    def relay_now(
+        self, room_id: str, sender: str, sender_seq: int, to: str, body: str
+    ) -> RelayOutcome:
+        """`relay` without a coroutine."""
         source = self._routes.get((room_id, sender))
         if source is None or not source.admitted:
             return RelayOutcome.SENDER_NOT_ADMITTED
@@ -172,6 +180,10 @@ class InProcessBus:
 
     async def ack(self, room_id: str, pid: str, seq: int) -> None:
         """Drop acknowledged frames."""
+        self.ack_now(room_id, pid, seq)
+
+    def ack_now(self, room_id: str, pid: str, seq: int) -> None:
+        """`ack` without a coroutine."""
         route = self._routes.get((room_id, pid))
         if route is None:
             return

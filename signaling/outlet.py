@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Coroutine
-from typing import Any
-
-from aiohttp import web
+from collections.abc import Awaitable, Callable
 
 from signaling.codes import CloseCode
+from signaling.websocket import TextFrameWriter
 
 _BROKEN = (ConnectionError, RuntimeError)
+
+Closer = Callable[[int, str], Awaitable[object]]
 
 
 class Outlet:
     """Writes frames to one WebSocket in order, at once while the socket keeps up.
 
-    An idle connection owns no task, event or buffer: a frame is written synchronously when
-    nothing is waiting, which saves a task wake-up per relayed frame. Only when aiohttp has to
-    wait for the socket to drain does a task take over, and later frames queue behind it.
+    An idle connection owns no task, event or buffer: a frame is written synchronously while the
+    transport's buffer is under its high-water mark. Past it, a task waits for the socket to
+    drain and later frames queue behind it, up to `limit` of them.
     """
 
-    __slots__ = ("_backlog", "_closing", "_limit", "_task", "_ws")
+    __slots__ = ("_backlog", "_close", "_closing", "_limit", "_task", "_writer")
 
-    def __init__(self, ws: web.WebSocketResponse, limit: int) -> None:
-        self._ws = ws
+    def __init__(self, writer: TextFrameWriter, close: Closer, limit: int) -> None:
+        self._writer = writer
+        self._close = close
         self._limit = limit
         self._backlog: deque[str] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -36,12 +37,23 @@ class Outlet:
         """Whether a close has been requested."""
         return self._closing is not None
 
+    @property
+    def backlogged(self) -> bool:
+        """Whether a task is waiting for the socket to drain (later frames queue behind it)."""
+        return self._task is not None
+
     def send(self, frame: str) -> None:
         """Write or queue a frame; overflowing the queue closes the connection as a slow consumer."""
         if self._closing is not None:
             return
         if self._task is None:
-            self._write_now(frame)
+            try:
+                if self._writer.write(frame):
+                    return
+            except _BROKEN:
+                self._broken()
+                return
+            self._task = asyncio.ensure_future(self._drain())
             return
         backlog = self._backlog
         if backlog is None:
@@ -59,44 +71,30 @@ class Outlet:
             return
         self._closing = (code, reason)
         if self._task is None:
-            self._task = asyncio.ensure_future(self._drain(None))
+            self._task = asyncio.ensure_future(self._drain())
 
     async def wait_closed(self) -> None:
         """Wait until queued frames and the close are written (cancelling this stops them)."""
         if self._task is not None:
             await self._task
 
-    def _write_now(self, frame: str) -> None:
-        # Run aiohttp's send up to its first suspension. An uncompressed frame is handed to
-        # the transport synchronously; aiohttp only suspends for flow control, and then the
-        # rest of that send and everything after it belongs to a task.
-        if self._ws.closed:
-            return
-        write = self._ws.send_str(frame)
+    async def _drain(self) -> None:
+        writer = self._writer
         try:
-            waiter = write.send(None)
-        except StopIteration:
-            return
-        except _BROKEN:
-            self._broken()
-            return
-        self._task = asyncio.ensure_future(self._drain(_Suspended(write, waiter)))
-
-    async def _drain(self, pending: _Suspended | None) -> None:
-        ws = self._ws
-        try:
-            if pending is not None:
-                await pending.finish()
-            while self._backlog:
-                if ws.closed:
+            while True:
+                await writer.drain()
+                backlog = self._backlog
+                # Write until the transport is full again or the backlog is empty.
+                while backlog and writer.write(backlog.popleft()):
+                    pass
+                if not backlog:
                     break
-                await ws.send_str(self._backlog.popleft())
             self._backlog = None
             if self._closing is None:
                 self._task = None  # caught up: back to writing directly
                 return
             code, reason = self._closing
-            await ws.close(code=code, message=reason.encode())
+            await self._close(code, reason)
         except _BROKEN:
             self._broken()
 
@@ -106,30 +104,3 @@ class Outlet:
         self._backlog = None
         if self._closing is None:
             self._closing = (CloseCode.NORMAL, "")
-
-
-class _Suspended:
-    """A coroutine that `send(None)` left waiting on `waiter`; `finish` resumes it as a task would."""
-
-    __slots__ = ("_coro", "_waiter")
-
-    def __init__(self, coro: Coroutine[Any, Any, None], waiter: Any) -> None:
-        self._coro = coro
-        self._waiter = waiter
-
-    async def finish(self) -> None:
-        coro = self._coro
-        waiter = self._waiter
-        try:
-            while True:
-                if waiter is None:
-                    await asyncio.sleep(0)  # a bare yield asks for one loop iteration
-                else:
-                    # Wait without raising: the coroutine itself sees the outcome on resume.
-                    await asyncio.wait((waiter,))
-                try:
-                    waiter = coro.send(None)
-                except StopIteration:
-                    return
-        finally:
-            coro.close()  # no-op once finished; stops it cleanly when we are cancelled

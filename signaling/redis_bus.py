@@ -11,7 +11,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from signaling.bus import FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
+from signaling.bus import DirectBus, FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
 from signaling.room import Participant, RoomState, Status
 
 # Append a frame to a present participant's buffer and publish it to its owner.
@@ -87,6 +87,8 @@ class RedisBus:
         max_unacked: int = 1024,
         state_ttl: int = 12 * 3600,
     ) -> None:
+        # Every relay is a Redis round trip: connections await `relay`.
+        self.direct: DirectBus | None = None
         self._redis = redis
         self._prefix = prefix
         self._max_unacked = max_unacked
