@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -422,7 +424,7 @@ async def _idle_one(server: Server, http: aiohttp.ClientSession, n: int) -> Clie
     return peer
 
 
-async def measure(server: Server, args: argparse.Namespace) -> Result:
+async def measure(server: Server, args: argparse.Namespace, *, idle: bool) -> Result:
     """All measurements against one server."""
     result = Result(server.name)
     connector = aiohttp.TCPConnector(limit=0)
@@ -434,54 +436,82 @@ async def measure(server: Server, args: argparse.Namespace) -> Result:
         await asyncio.gather(
             *(c.ws.close() for pair in pairs for c in pair), return_exceptions=True
         )
-    if args.idle:
+    if args.idle and idle:
         await idle_connections(server, args.idle, result)
     return result
 
 
-def report(results: list[Result]) -> None:
-    """Print the figures and the ratios ours/PeerJS."""
+def _ratio(ours: float, theirs: float) -> float:
+    return ours / theirs if theirs else float("nan")
+
+
+# Figures compared as ours/PeerJS: (label, how to read it off a Result).
+RATIOS: list[tuple[str, Callable[[Result], float]]] = [
+    ("p50", lambda r: r.p(r.latencies, 0.5)),
+    ("p99", lambda r: r.p(r.latencies, 0.99)),
+    ("CPU/msg", lambda r: r.cpu_us_per_msg),
+    ("mem/conn", lambda r: r.mem_per_conn),
+    ("hello", lambda r: r.p(r.hello_latencies, 0.5)),
+    ("idle mem/conn", lambda r: r.idle_mem_per_conn if r.idle_conns else float("nan")),
+]
+
+
+def report(rounds: list[list[Result]]) -> None:
+    """Print each round's figures and ratios ours/PeerJS, then the medians over the rounds."""
     print(
-        f"{'server':8} {'sent':>7} {'relayed':>8} {'p50 us':>9} {'p99 us':>9} "
+        f"{'round':5} {'server':8} {'sent':>7} {'relayed':>8} {'p50 us':>9} {'p99 us':>9} "
         f"{'CPU us/msg':>11} {'B/conn':>9} {'hello p50 us':>13} {'idle B/conn':>12}"
     )
-    for r in results:
-        print(
-            f"{r.name:8} {r.sent:7d} {r.relayed:8d} {r.p(r.latencies, 0.5):9.0f} "
-            f"{r.p(r.latencies, 0.99):9.0f} {r.cpu_us_per_msg:11.1f} {r.mem_per_conn:9.0f} "
-            f"{r.p(r.hello_latencies, 0.5):13.0f} {r.idle_mem_per_conn:12.0f}"
-            f"  (idle conns: {r.idle_conns})"
+    for number, results in enumerate(rounds, 1):
+        for r in results:
+            print(
+                f"{number:5d} {r.name:8} {r.sent:7d} {r.relayed:8d} {r.p(r.latencies, 0.5):9.0f} "
+                f"{r.p(r.latencies, 0.99):9.0f} {r.cpu_us_per_msg:11.1f} {r.mem_per_conn:9.0f} "
+                f"{r.p(r.hello_latencies, 0.5):13.0f} {r.idle_mem_per_conn:12.0f}"
+                + (f"  (idle conns: {r.idle_conns})" if r.idle_conns else "")
+            )
+    if not rounds or any(len(results) != 2 for results in rounds):
+        return
+    per_round = {
+        label: [_ratio(figure(ours), figure(theirs)) for ours, theirs in rounds]
+        for label, figure in RATIOS
+    }
+    for number in range(len(rounds)):
+        shown = ", ".join(
+            f"{label} {values[number]:.2f}"
+            for label, values in per_round.items()
+            if not math.isnan(values[number])  # the idle pass runs in the first round only
         )
-    if len(results) == 2:
-        ours, theirs = results
-
-        def ratio(a: float, b: float) -> str:
-            return f"{a / b:.2f}" if b else "n/a"
-
-        print(
-            "ratios ours/peerjs: "
-            f"p50 {ratio(ours.p(ours.latencies, 0.5), theirs.p(theirs.latencies, 0.5))}, "
-            f"p99 {ratio(ours.p(ours.latencies, 0.99), theirs.p(theirs.latencies, 0.99))}, "
-            f"CPU/msg {ratio(ours.cpu_us_per_msg, theirs.cpu_us_per_msg)}, "
-            f"mem/conn {ratio(ours.mem_per_conn, theirs.mem_per_conn)}, "
-            f"hello {ratio(ours.p(ours.hello_latencies, 0.5), theirs.p(theirs.hello_latencies, 0.5))}, "
-            f"idle mem/conn {ratio(ours.idle_mem_per_conn, theirs.idle_mem_per_conn)}"
-        )
+        print(f"round {number + 1} ratios ours/peerjs: {shown}")
+    medians = ", ".join(
+        f"{label} {statistics.median(finite):.2f}"
+        for label, values in per_round.items()
+        if (finite := [v for v in values if not math.isnan(v)])
+    )
+    print(f"median of {len(rounds)} rounds, ratios ours/peerjs: {medians}")
 
 
-async def run(args: argparse.Namespace) -> list[Result]:
-    """Benchmark each server in turn (never both under load at once)."""
+async def run(args: argparse.Namespace) -> list[list[Result]]:
+    """Benchmark each server in turn (never both under load at once), for `args.rounds` rounds.
+
+    The servers alternate which goes first, so a drift in the machine's load during a run
+    favours neither; only the first round opens the idle connections.
+    """
     starters: list[Callable[[], Server]] = [start_ours]
     if not args.tiny and not args.skip_peerjs:
         starters.append(start_peerjs)
-    results = []
-    for starter in starters:
-        server = starter()
-        try:
-            results.append(await measure(server, args))
-        finally:
-            server.stop()
-    return results
+    rounds: list[list[Result]] = []
+    for number in range(args.rounds):
+        order = starters if number % 2 == 0 else starters[::-1]
+        results: dict[str, Result] = {}
+        for starter in order:
+            server = starter()
+            try:
+                results[server.name] = await measure(server, args, idle=number == 0)
+            finally:
+                server.stop()
+        rounds.append([results[name] for name in ("ours", "peerjs") if name in results])
+    return rounds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -492,6 +522,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=3000, help="relayed messages per second")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the relay phase")
     parser.add_argument("--idle", type=int, default=10_000, help="idle connections (0: skip)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of both servers; medians are reported"
+    )
     parser.add_argument("--skip-peerjs", action="store_true", help="only our server")
     parser.add_argument("--tiny", action="store_true", help="ours only, a few connections, 1 s")
     args = parser.parse_args(argv)
@@ -499,13 +532,13 @@ def main(argv: list[str] | None = None) -> int:
         serve_ours(args.serve_ours)
         return 0
     if args.tiny:
-        args.connections, args.rate, args.seconds, args.idle = 4, 50, 1.0, 10
+        args.connections, args.rate, args.seconds, args.idle, args.rounds = 4, 50, 1.0, 10, 1
     raise_fd_limit()
     import uvloop
 
-    results = uvloop.run(run(args))
-    report(results)
-    ok = all(r.relayed == r.sent and r.sent > 0 for r in results)
+    rounds = uvloop.run(run(args))
+    report(rounds)
+    ok = all(r.relayed == r.sent and r.sent > 0 for results in rounds for r in results)
     return 0 if ok else 1
 
 

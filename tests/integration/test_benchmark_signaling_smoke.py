@@ -19,6 +19,8 @@ def test_tiny_benchmark_relays_every_message() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("ours"))
-    sent, relayed = line.split()[1:3]
+    # "round server sent relayed ...": the one round of our server.
+    rows = [ln.split() for ln in done.stdout.splitlines()]
+    row = next(r for r in rows if r[:2] == ["1", "ours"])
+    sent, relayed = row[2:4]
     assert int(sent) > 0 and sent == relayed
