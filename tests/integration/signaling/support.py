@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from signaling import Admission, Role, SignalingConfig, setup_signaling
-from signaling.client import SignalingChannel
+from signaling.client import ChannelClosed, SignalingChannel
 
 ORIGIN = "https://clinic.test"
 
@@ -102,3 +103,26 @@ async def connect(
     channel = SignalingChannel(http, url, origin)
     await channel.hello(ticket)
     return channel
+
+
+async def closed_with(channel: SignalingChannel) -> int | None:
+    """Read until the server closes; return the close code."""
+    with pytest.raises(ChannelClosed) as closed:
+        while True:
+            await channel.receive()
+    return closed.value.code
+
+
+async def admitted_pair(
+    http: aiohttp.ClientSession, url: str, tickets: TicketBook, room: str = "v"
+) -> tuple[SignalingChannel, SignalingChannel]:
+    """A host and a guest in `room`, both admitted (the host let the guest in)."""
+    host = await connect(http, url, tickets.issue(room, "therapist", Role.HOST))
+    guest = await connect(http, url, tickets.issue(room, "patient"))
+    await host.send("join")
+    await host.receive_type("admitted")
+    await guest.send("join")
+    await guest.receive_type("waiting")
+    await host.send("admit", participant=guest.welcome.participant)  # type: ignore[union-attr]
+    await guest.receive_type("admitted")
+    return host, guest

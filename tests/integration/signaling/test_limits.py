@@ -14,7 +14,13 @@ from signaling import CloseCode, Limits, Role
 from signaling.client import ChannelClosed, SignalingChannel
 from signaling.redis_bus import RedisBus
 from tests.integration.signaling.conftest import ServerFactory
-from tests.integration.signaling.support import TicketBook, connect
+from tests.integration.signaling.support import (
+    ORIGIN,
+    TicketBook,
+    admitted_pair,
+    closed_with,
+    connect,
+)
 
 BURST = 12
 MAX_VIOLATIONS = 3
@@ -44,14 +50,6 @@ def _fields(limits: Limits) -> dict[str, Any]:
     return {name: getattr(limits, name) for name in limits.__dataclass_fields__}
 
 
-async def closed_with(channel: SignalingChannel) -> int | None:
-    """Read until the server closes; return the close code."""
-    with pytest.raises(ChannelClosed) as closed:
-        while True:
-            await channel.receive()
-    return closed.value.code
-
-
 async def test_a_flood_is_refused_then_closed_with_1008_and_others_carry_on(
     http: aiohttp.ClientSession, limited_server: Callable[..., Awaitable[str]], tickets: TicketBook
 ) -> None:
@@ -59,15 +57,7 @@ async def test_a_flood_is_refused_then_closed_with_1008_and_others_carry_on(
     flooder = await connect(http, url, tickets.issue("flood", "flooder", Role.HOST))
     await flooder.send("join")
     await flooder.receive_type("admitted")
-    # A visit in another room on the same server.
-    host = await connect(http, url, tickets.issue("calm", "therapist", Role.HOST))
-    guest = await connect(http, url, tickets.issue("calm", "patient"))
-    await host.send("join")
-    await host.receive_type("admitted")
-    await guest.send("join")
-    await guest.receive_type("waiting")
-    await host.send("admit", participant=guest.welcome.participant)  # type: ignore[union-attr]
-    await guest.receive_type("admitted")
+    host, guest = await admitted_pair(http, url, tickets, room="calm")  # a visit next door
 
     # The flooder has BURST - 2 tokens left after its join and its ack of `admitted`. Each
     # accepted candidate to nobody is answered unknown_participant; each refused one
@@ -93,22 +83,14 @@ async def test_a_full_room_refuses_one_more_with_4009(
     http: aiohttp.ClientSession, limited_server: Callable[..., Awaitable[str]], tickets: TicketBook
 ) -> None:
     url = await limited_server(max_participants=2, rate_burst=200)
-    host = await connect(http, url, tickets.issue("v", "therapist", Role.HOST))
-    guest = await connect(http, url, tickets.issue("v", "patient"))
-    third = SignalingChannel(http, url, "https://clinic.test")
+    host, guest = await admitted_pair(http, url, tickets)
+    third = SignalingChannel(http, url, ORIGIN)
     with pytest.raises(ChannelClosed) as refused:
         await third.hello(tickets.issue("v", "relative"))
     assert refused.value.code == CloseCode.ROOM_FULL
     assert [error["code"] for error in third.errors] == ["room_full"]
     await third.close()
-    # The two inside are unaffected.
-    await host.send("join")
-    await host.receive_type("admitted")
-    await guest.send("join")
-    await guest.receive_type("waiting")
-    await host.send("admit", participant=guest.welcome.participant)  # type: ignore[union-attr]
-    await guest.receive_type("admitted")
-    await host.send("chat", text="welcome")
+    await host.send("chat", text="welcome")  # the two inside are unaffected
     assert (await guest.receive_type("chat"))["text"] == "welcome"
     await host.close()
     await guest.close()

@@ -16,16 +16,10 @@ from tests.integration.signaling.support import (
     HandClock,
     Recorder,
     TicketBook,
+    admitted_pair,
+    closed_with,
     connect,
 )
-
-
-async def closed_with(channel: SignalingChannel) -> int | None:
-    """Read until the server closes; return the close code."""
-    with pytest.raises(ChannelClosed) as closed:
-        while True:
-            await channel.receive()
-    return closed.value.code
 
 
 async def hello_rejected(http: aiohttp.ClientSession, url: str, ticket: str) -> int | None:
@@ -36,20 +30,6 @@ async def hello_rejected(http: aiohttp.ClientSession, url: str, ticket: str) -> 
     finally:
         await channel.close()
     return closed.value.code
-
-
-async def admitted_pair(
-    http: aiohttp.ClientSession, url: str, tickets: TicketBook, room: str = "v"
-) -> tuple[SignalingChannel, SignalingChannel]:
-    host = await connect(http, url, tickets.issue(room, "therapist", Role.HOST))
-    guest = await connect(http, url, tickets.issue(room, "patient"))
-    await host.send("join")
-    await host.receive_type("admitted")
-    await guest.send("join")
-    await guest.receive_type("waiting")
-    await host.send("admit", participant=guest.welcome.participant)  # type: ignore[union-attr]
-    await guest.receive_type("admitted")
-    return host, guest
 
 
 async def test_foreign_origin_is_refused_before_upgrade(
