@@ -9,10 +9,11 @@ with "success" outcomes turned into "failure".
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,7 +23,7 @@ from telehealth.audit import trail
 from telehealth.audit.chain import AuditRecord
 from telehealth.clock import Clock
 from telehealth.config import Settings
-from telehealth.errors import DomainError
+from telehealth.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ class Services:
     clock: Clock
     sessions: async_sessionmaker[AsyncSession]
     passwords: Passwords
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -54,6 +58,19 @@ class UnitOfWork:
     def audit(self, record: AuditRecord) -> None:
         """Record an audited action of this call."""
         self.records.append(record)
+
+    async def guarded(
+        self, fetch: Awaitable[T], action: str, resource_type: str, resource_id: str
+    ) -> T:
+        """Await an access-checked fetch; a refusal (NotFound) is itself audited as denied
+        before the 404 goes out."""
+        try:
+            return await fetch
+        except NotFound:
+            self.audit(
+                AuditRecord(action, resource_type, outcome="denied", resource_id=resource_id)
+            )
+            raise
 
 
 def _origin(caller: Caller) -> trail.Origin:

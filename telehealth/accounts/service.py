@@ -437,15 +437,12 @@ async def list_patients(services: Services, caller: Caller) -> list[User]:
 async def get_patient(services: Services, caller: Caller, patient_id: uuid.UUID) -> User:
     """One patient's profile, if the actor may see it (404 otherwise, and audited as denied)."""
     async with unit_of_work(services, caller) as uow:
-        try:
-            patient = await get_visible_patient(uow.session, uow.actor, patient_id)
-        except NotFound:
-            uow.audit(
-                AuditRecord(
-                    "patient.read", "patient", outcome="denied", resource_id=str(patient_id)
-                )
-            )
-            raise
+        patient = await uow.guarded(
+            get_visible_patient(uow.session, uow.actor, patient_id),
+            "patient.read",
+            "patient",
+            str(patient_id),
+        )
         uow.audit(
             AuditRecord(
                 "patient.read", "patient", resource_id=str(patient.id), patient_id=patient.id
@@ -457,15 +454,12 @@ async def get_patient(services: Services, caller: Caller, patient_id: uuid.UUID)
 async def care_team(services: Services, caller: Caller, patient_id: uuid.UUID) -> list[User]:
     """The therapists on a patient's care team."""
     async with unit_of_work(services, caller) as uow:
-        try:
-            patient = await get_visible_patient(uow.session, uow.actor, patient_id)
-        except NotFound:
-            uow.audit(
-                AuditRecord(
-                    "care_team.read", "patient", outcome="denied", resource_id=str(patient_id)
-                )
-            )
-            raise
+        patient = await uow.guarded(
+            get_visible_patient(uow.session, uow.actor, patient_id),
+            "care_team.read",
+            "patient",
+            str(patient_id),
+        )
         therapists = list(
             (
                 await uow.session.scalars(

@@ -8,10 +8,10 @@ counts only, never clinical text.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -25,7 +25,7 @@ from telehealth.catalog.loader import KINDS, Catalog, CatalogKind
 from telehealth.catalog.models import CatalogExtrasVersion
 from telehealth.catalog.store import CatalogStore
 from telehealth.catalog.validation import FieldError
-from telehealth.errors import Conflict, InvalidInput, NotFound
+from telehealth.errors import Conflict, InvalidInput
 from telehealth.notes.access import (
     appointment_for_writing,
     note_for_writing,
@@ -51,8 +51,6 @@ from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
 RESOURCE = "visit_note"
 MAX_ADDENDUM_CHARS = 10_000
 MAX_REASON_CHARS = 500
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -92,15 +90,6 @@ class CurrentExercise:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-async def _guarded(uow: UnitOfWork, action: str, resource_id: str, fetch: Awaitable[T]) -> T:
-    """Run an access check; a refusal is itself recorded (as denied) before the 404 goes out."""
-    try:
-        return await fetch
-    except NotFound:
-        uow.audit(AuditRecord(action, RESOURCE, outcome="denied", resource_id=resource_id))
-        raise
 
 
 def _record(uow: UnitOfWork, action: str, note: VisitNote, **details: Any) -> None:
@@ -245,11 +234,11 @@ async def open_note(
 ) -> tuple[NoteView, bool]:
     """The visit's note for its therapist, created as an empty draft the first time (created=True)."""
     async with unit_of_work(services, caller) as uow:
-        appointment = await _guarded(
-            uow,
-            "note.open",
-            str(appointment_id),
+        appointment = await uow.guarded(
             appointment_for_writing(uow.session, uow.actor, appointment_id),
+            "note.open",
+            RESOURCE,
+            str(appointment_id),
         )
         catalog = await catalogs.current(uow.session)
         note = await uow.session.scalar(
@@ -294,11 +283,11 @@ async def get_note(
 ) -> NoteView:
     """Read a visit's clinical note (its therapist; others only as the settings allow)."""
     async with unit_of_work(services, caller) as uow:
-        appointment, note = await _guarded(
-            uow,
-            "note.read",
-            str(appointment_id),
+        appointment, note = await uow.guarded(
             readable_note(uow.session, uow.actor, services.settings, appointment_id),
+            "note.read",
+            RESOURCE,
+            str(appointment_id),
         )
         _record(uow, "note.read", note, status=note.status)
         catalog = await catalogs.current(uow.session)
@@ -315,11 +304,11 @@ async def save_draft(
 ) -> NoteView:
     """Autosave: replace the draft's content if `version` is still current (else 409 + current)."""
     async with unit_of_work(services, caller) as uow:
-        appointment, note = await _guarded(
-            uow,
-            "note.save",
-            str(appointment_id),
+        appointment, note = await uow.guarded(
             note_for_writing(uow.session, uow.actor, appointment_id),
+            "note.save",
+            RESOURCE,
+            str(appointment_id),
         )
         _record(uow, "note.save", note, based_on=version)
         _require_draft(note)
@@ -346,11 +335,11 @@ async def sign_note(
 ) -> NoteView:
     """Sign the draft the therapist last saw: signer, UTC time, content hash and seal; then locked."""
     async with unit_of_work(services, caller) as uow:
-        appointment, note = await _guarded(
-            uow,
-            "note.sign",
-            str(appointment_id),
+        appointment, note = await uow.guarded(
             note_for_writing(uow.session, uow.actor, appointment_id),
+            "note.sign",
+            RESOURCE,
+            str(appointment_id),
         )
         _record(uow, "note.sign", note, based_on=version)
         _require_draft(note)
@@ -390,11 +379,11 @@ async def write_addendum(
 ) -> NoteView:
     """Add a dated, hashed addendum to a signed note; the signed original stays as it was."""
     async with unit_of_work(services, caller) as uow:
-        appointment, note = await _guarded(
-            uow,
-            "note.addendum",
-            str(appointment_id),
+        appointment, note = await uow.guarded(
             note_for_writing(uow.session, uow.actor, appointment_id),
+            "note.addendum",
+            RESOURCE,
+            str(appointment_id),
         )
         _record(uow, "note.addendum", note)
         signature = signature_of(note)
@@ -439,11 +428,11 @@ async def visit_summary(
 ) -> SummaryView:
     """The plain-language summary of a signed visit note (never a draft, never the SOAP text)."""
     async with unit_of_work(services, caller) as uow:
-        appointment, note = await _guarded(
-            uow,
-            "note.summary.read",
-            str(appointment_id),
+        appointment, note = await uow.guarded(
             signed_note_for_summary(uow.session, uow.actor, services.settings, appointment_id),
+            "note.summary.read",
+            RESOURCE,
+            str(appointment_id),
         )
         _record(uow, "note.summary.read", note)
         catalog = await catalogs.current(uow.session)
@@ -611,11 +600,11 @@ async def visit_for_editor(
 ) -> EditorVisit:
     """The visit whose note the actor may write (its therapist), for the editor page."""
     async with unit_of_work(services, caller) as uow:
-        appointment = await _guarded(
-            uow,
-            "note.editor.open",
-            str(appointment_id),
+        appointment = await uow.guarded(
             appointment_for_writing(uow.session, uow.actor, appointment_id),
+            "note.editor.open",
+            RESOURCE,
+            str(appointment_id),
         )
         uow.audit(
             AuditRecord(
