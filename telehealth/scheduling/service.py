@@ -938,6 +938,39 @@ async def _book_once(
         return stored
 
 
+def _booked_row(
+    uow: UnitOfWork,
+    patient_id: uuid.UUID,
+    therapist_id: uuid.UUID,
+    type_id: uuid.UUID,
+    modality: Modality,
+    visit: Interval,
+    blocked: Interval,
+    *,
+    reason: str = "",
+    series_id: uuid.UUID | None = None,
+) -> Appointment:
+    """A new appointment row in status booked; `blocked` is the visit with the type's buffers."""
+    return Appointment(
+        patient_id=patient_id,
+        therapist_id=therapist_id,
+        type_id=type_id,
+        modality=modality.value,
+        status=lifecycle.Status.BOOKED.value,
+        start_at=visit.start,
+        end_at=visit.end,
+        blocked_start=blocked.start,
+        blocked_end=blocked.end,
+        reason=reason,
+        series_id=series_id,
+        created_by=uow.actor.id,
+        created_at=uow.now,
+        updated_at=uow.now,
+        late_cancellation=False,
+        version=1,
+    )
+
+
 async def _book(uow: UnitOfWork, request: BookingRequest) -> Appointment:
     patient, therapist = await access.resolve_booking_parties(
         uow.session, uow.actor, request.patient_id, request.therapist_id
@@ -945,22 +978,15 @@ async def _book(uow: UnitOfWork, request: BookingRequest) -> Appointment:
     type_row, t = await repository.bookable_type(uow.session, request.type_key)
     modality = parse_modality(request.modality, t)
     blocked = await _check_rules(uow, t, therapist.id, patient.id, request.start)
-    row = Appointment(
-        patient_id=patient.id,
-        therapist_id=therapist.id,
-        type_id=type_row.id,
-        modality=modality.value,
-        status=lifecycle.Status.BOOKED.value,
-        start_at=request.start,
-        end_at=request.start + t.duration,
-        blocked_start=blocked.start,
-        blocked_end=blocked.end,
+    row = _booked_row(
+        uow,
+        patient.id,
+        therapist.id,
+        type_row.id,
+        modality,
+        Interval(request.start, request.start + t.duration),
+        blocked,
         reason=request.reason[:500],
-        created_by=uow.actor.id,
-        created_at=uow.now,
-        updated_at=uow.now,
-        late_cancellation=False,
-        version=1,
     )
     uow.session.add(row)
     await _flush_booking(uow.session)
@@ -1075,15 +1101,14 @@ async def get_appointment(
 async def _visible_or_denied(
     uow: UnitOfWork, appointment_id: uuid.UUID, action: str, *, for_update: bool = False
 ) -> Appointment:
-    try:
-        return await access.get_visible_appointment(
+    return await uow.guarded(
+        access.get_visible_appointment(
             uow.session, uow.actor, appointment_id, for_update=for_update
-        )
-    except NotFound:
-        uow.audit(
-            AuditRecord(action, "appointment", outcome="denied", resource_id=str(appointment_id))
-        )
-        raise
+        ),
+        action,
+        "appointment",
+        str(appointment_id),
+    )
 
 
 # --- lifecycle -----------------------------------------------------------------------------------
@@ -1306,23 +1331,15 @@ async def _book_series_once(
         booked: list[Appointment] = []
         lost: dict[date, str] = {}
         for occ in plan.bookable:
-            row = Appointment(
-                patient_id=patient.id,
-                therapist_id=therapist.id,
-                type_id=type_row.id,
-                modality=modality.value,
-                status=lifecycle.Status.BOOKED.value,
-                start_at=occ.start,
-                end_at=occ.end,
-                blocked_start=occ.start - t.buffer_before,
-                blocked_end=occ.end + t.buffer_after,
-                reason="",
+            row = _booked_row(
+                uow,
+                patient.id,
+                therapist.id,
+                type_row.id,
+                modality,
+                Interval(occ.start, occ.end),
+                Interval(occ.start - t.buffer_before, occ.end + t.buffer_after),
                 series_id=series.id,
-                created_by=uow.actor.id,
-                created_at=uow.now,
-                updated_at=uow.now,
-                late_cancellation=False,
-                version=1,
             )
             if request.all_or_nothing:
                 uow.session.add(row)
