@@ -4,17 +4,19 @@ condition, and the patient's FHIR R4 export. Drafts never count."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from telehealth.accounts.access import get_visible_patient, require_admin
 from telehealth.accounts.models import User
 from telehealth.actors import Caller
 from telehealth.audit.chain import AuditRecord
+from telehealth.catalog.loader import Catalog
 from telehealth.catalog.store import CatalogStore
 from telehealth.notes import fhir
 from telehealth.notes.access import signed_notes_of_patient
@@ -22,7 +24,7 @@ from telehealth.notes.models import SIGNED, VisitNote
 from telehealth.notes.report_rules import TechniqueRow, line_units, tally_techniques
 from telehealth.notes.rules import NoteContent
 from telehealth.scheduling.models import Appointment
-from telehealth.unit_of_work import Services, unit_of_work
+from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
 
 
 @dataclass(frozen=True)
@@ -96,18 +98,28 @@ def _merge_lines(
     return tuple(merged.values())
 
 
+async def _signed_record(
+    uow: UnitOfWork,
+    services: Services,
+    catalogs: CatalogStore,
+    patient_id: uuid.UUID,
+) -> tuple[User, Catalog, Sequence[Row[VisitNote, Appointment]]]:
+    """The patient (if the actor may see them), the catalog, and the patient's signed notes in
+    the actor's scope with their appointments, oldest first."""
+    patient = await get_visible_patient(uow.session, uow.actor, patient_id)
+    catalog = await catalogs.current(uow.session)
+    rows = (
+        await uow.session.execute(signed_notes_of_patient(uow.actor, services.settings, patient.id))
+    ).all()
+    return patient, catalog, rows
+
+
 async def treatment_history(
     services: Services, catalogs: CatalogStore, caller: Caller, patient_id: uuid.UUID
 ) -> TreatmentHistory:
     """Techniques prescribed to a patient, when, for which condition (signed notes in scope)."""
     async with unit_of_work(services, caller) as uow:
-        patient = await get_visible_patient(uow.session, uow.actor, patient_id)
-        catalog = await catalogs.current(uow.session)
-        rows = (
-            await uow.session.execute(
-                signed_notes_of_patient(uow.actor, services.settings, patient.id)
-            )
-        ).all()
+        patient, catalog, rows = await _signed_record(uow, services, catalogs, patient_id)
         therapist_ids = {note.therapist_id for note, _ in rows}
         names = {
             user_id: name
@@ -233,13 +245,7 @@ async def patient_fhir_bundle(
     """The patient's record as a FHIR R4 collection Bundle: Patient, Practitioners, and per signed
     note in scope its Appointment, Encounter, Conditions, Procedures and home-exercise CarePlan."""
     async with unit_of_work(services, caller) as uow:
-        patient = await get_visible_patient(uow.session, uow.actor, patient_id)
-        catalog = await catalogs.current(uow.session)
-        rows = (
-            await uow.session.execute(
-                signed_notes_of_patient(uow.actor, services.settings, patient.id)
-            )
-        ).all()
+        patient, catalog, rows = await _signed_record(uow, services, catalogs, patient_id)
         therapists = {
             user.id: user
             for user in await uow.session.scalars(
