@@ -9,7 +9,11 @@ COPY migrations migrations
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.12-slim
-RUN useradd --create-home --uid 10001 clinic
+# DejaVu Sans sets the signed-note PDFs in Unicode (names such as "Zoë Müller", signs such as "≤").
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+RUN useradd --create-home --uid 10001 clinic \
+    && mkdir -p /var/lib/telehealth/audit && chown clinic /var/lib/telehealth/audit
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER clinic

@@ -24,6 +24,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the layering contracts in pyproject.toml [tool.importlinter]
 
 pytest: $(VENV)/.test-installed
 	$(BIN)/pytest

@@ -21,16 +21,19 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 HERE = Path(__file__).resolve().parent
 PEERJS_DIR = HERE / ".peerjs"
 ORIGIN = "http://127.0.0.1"
+RESUME_WINDOW = 5.0
+REDIS_URL = os.environ.get("BENCHMARK_REDIS_URL", "redis://127.0.0.1:6379/0")
 CANDIDATE = (
     "candidate:842163049 1 udp 1677729535 203.0.113.7 54321 typ srflx raddr 10.0.0.2 "
     "rport 54321 generation 0 ufrag abcd network-cost 999"
@@ -41,7 +44,7 @@ CANDIDATE = (
 class OpenAuthorizer:
     """Benchmark-only tickets "room:user:role", always valid for an hour."""
 
-    async def authorize(self, ticket: str) -> object:
+    async def authorize(self, ticket: str, room_id: str | None) -> object:
         """Split the ticket into an admission."""
         from signaling import Admission, Role
 
@@ -50,22 +53,51 @@ class OpenAuthorizer:
         return Admission(room, user, user, Role(role), end)
 
 
-def serve_ours(port: int) -> None:
-    """Run our signaling server on uvloop until killed."""
+def serve_ours(port: int, bus_kind: str = "memory") -> None:
+    """Run our signaling server on uvloop until killed; `bus_kind` "redis" uses REDIS_URL."""
     import uvloop
-    from aiohttp import web
 
     from signaling import Limits, SignalingConfig, setup_signaling
 
     raise_fd_limit()
     app = web.Application()
+    bus = None
+    if bus_kind == "redis":
+        from redis.asyncio import BlockingConnectionPool, Redis
+
+        from signaling.redis_bus import RedisBus
+
+        # A blocking pool: past max_connections a call waits for a connection instead of
+        # failing (redis-py's default pool raises MaxConnectionsError at 100).
+        pool = BlockingConnectionPool.from_url(
+            REDIS_URL, max_connections=32, timeout=None, decode_responses=True
+        )
+        redis = Redis(connection_pool=pool)
+        bus = RedisBus(redis, prefix=f"bench:{os.getpid()}:")
+
+        async def close_redis(_: web.Application) -> AsyncIterator[None]:
+            # Registered before the hub's context, so it closes after the hub.
+            try:
+                yield
+            finally:
+                await bus.close()
+                keys = [k async for k in redis.scan_iter(match=f"bench:{os.getpid()}:*")]
+                if keys:
+                    await redis.delete(*keys)
+                await redis.aclose()
+
+        app.cleanup_ctx.append(close_redis)
     config = SignalingConfig(
         authorizer=OpenAuthorizer(),  # type: ignore[arg-type]
         allowed_origins=frozenset({ORIGIN}),
         limits=Limits(max_participants=4),
         heartbeat=None,
+        bus=bus,
+        # Short, so that `--slow` sees the buffers of departed participants go within seconds.
+        resume_window=RESUME_WINDOW,
     )
     setup_signaling(app, config)
+    trace_on_signal(app)
     print("READY", flush=True)
     # The loop `telehealth serve` uses.
     web.run_app(
@@ -76,6 +108,33 @@ def serve_ours(port: int) -> None:
         access_log=None,
         loop=uvloop.new_event_loop(),
     )
+
+
+def trace_on_signal(app: web.Application) -> None:
+    """With BENCHMARK_TRACEMALLOC_DIR set (by `benchmarks.idle_memory`), trace allocations and
+    write snapshot-N.pickle there on the N-th SIGUSR1 (then an empty snapshot-N.done)."""
+    directory = os.environ.get("BENCHMARK_TRACEMALLOC_DIR")
+    if not directory:
+        return
+    import gc
+    import signal
+    import tracemalloc
+
+    tracemalloc.start(int(os.environ.get("BENCHMARK_TRACEMALLOC_FRAMES", "12")))
+    taken = 0
+
+    def take() -> None:
+        nonlocal taken
+        taken += 1
+        gc.collect()
+        path = Path(directory) / f"snapshot-{taken}.pickle"
+        tracemalloc.take_snapshot().dump(str(path))
+        path.with_suffix(".done").touch()
+
+    async def on_startup(_: web.Application) -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, take)
+
+    app.on_startup.append(on_startup)
 
 
 def raise_fd_limit() -> None:
@@ -124,11 +183,19 @@ class Server:
             self.process.wait()
 
 
-def start_ours() -> Server:
+def start_ours(bus_kind: str = "memory") -> Server:
     """Start our server in a subprocess."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.signaling_relay", "--serve-ours", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.signaling_relay",
+            "--serve-ours",
+            str(port),
+            "--bus",
+            bus_kind,
+        ],
         cwd=HERE.parent,
         stdout=subprocess.PIPE,
     )
@@ -228,6 +295,14 @@ class OurClient(Client):
         welcome = json.loads((await self.ws.receive()).data)
         self.ident = welcome["participant"]
         await self.send({"type": "join"})
+
+    async def settle(self) -> None:
+        """Wait until joined as a host (`admitted`, then `lobby`) and acknowledge both, as
+        docs/signaling.md asks of every client (within 100 ms): an idle connection then holds
+        no unacknowledged frames, as a browser's does 50 ms after its burst."""
+        await self.next_of("admitted")
+        lobby = await self.next_of("lobby")
+        await self.ws.send_str(f'{{"type":"ack","ack":{lobby["seq"]}}}')
 
     async def send(self, frame: dict[str, object]) -> None:
         """Send a session frame with the next seq."""
@@ -417,7 +492,7 @@ async def _idle_one(server: Server, http: aiohttp.ClientSession, n: int) -> Clie
     if server.name == "ours":
         client = OurClient()
         await client.open(http, server.port, f"idle{n}:i{n}:host")
-        await client.next_of("admitted")
+        await client.settle()
         return client
     peer = PeerJsClient()
     await peer.open(http, server.port, f"idle{n}")
@@ -439,6 +514,67 @@ async def measure(server: Server, args: argparse.Namespace, *, idle: bool) -> Re
     if args.idle and idle:
         await idle_connections(server, args.idle, result)
     return result
+
+
+async def slow_consumers(args: argparse.Namespace) -> bool:
+    """`--slow N`: N guests stop reading while their hosts send them 60 KB offers.
+
+    Prints the server's RSS before, at its peak, and after they have gone, against the ceiling
+    the limits promise: baseline + N x (send_queue_bytes + resume_buffer_bytes) + 64 MiB for
+    the interpreter's own growth. Returns whether the peak stayed under it.
+    """
+    from signaling import Limits
+
+    limits = Limits()
+    server = start_ours(args.bus)
+    pid = server.process.pid
+    sdp = "v=0\r\n" + "a" * 59_000
+    offers = args.slow_offers
+    try:
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            result = Result("ours")
+            baseline = rss_bytes(pid)
+            pairs = await open_pairs(server, http, args.slow, "slow", result)
+            peak = rss_bytes(pid)
+            closed = 0
+            for round_ in range(offers):
+                for host, guest in pairs:
+                    # The guest never reads; the host sends it a large offer.
+                    assert isinstance(host, OurClient)
+                    await host.send({"type": "offer", "to": guest.ident, "sdp": f"{round_}{sdp}"})
+                peak = max(peak, rss_bytes(pid))
+            await asyncio.sleep(1.0)
+            peak = max(peak, rss_bytes(pid))
+            for _, guest in pairs:
+                # Everything the guest was sent, up to the server's close.
+                while True:
+                    msg = await guest.ws.receive()
+                    if msg.type is not aiohttp.WSMsgType.TEXT:
+                        closed += msg.data == 4008
+                        break
+                peak = max(peak, rss_bytes(pid))
+            await asyncio.gather(
+                *(c.ws.close() for pair in pairs for c in pair), return_exceptions=True
+            )
+        # Past the resume window the departed participants' buffers are dropped.
+        await asyncio.sleep(RESUME_WINDOW + 3.0)
+        after = rss_bytes(pid)
+    finally:
+        server.stop()
+    ceiling = baseline + args.slow * (limits.send_queue_bytes + limits.resume_buffer_bytes)
+    ceiling += 64 * 1024 * 1024
+    mib = 1024 * 1024
+    print(
+        f"slow consumers: {args.slow} guests x {offers} offers of 59 KB, bus {args.bus}; "
+        f"closed with 4008: {closed}"
+    )
+    print(
+        f"server RSS MiB: baseline {baseline / mib:.1f}, peak {peak / mib:.1f}, "
+        f"after they left {after / mib:.1f}; ceiling {ceiling / mib:.1f}"
+    )
+    slow: int = args.slow
+    return peak <= ceiling and closed == slow
 
 
 def _ratio(ours: float, theirs: float) -> float:
@@ -497,7 +633,7 @@ async def run(args: argparse.Namespace) -> list[list[Result]]:
     The servers alternate which goes first, so a drift in the machine's load during a run
     favours neither; only the first round opens the idle connections.
     """
-    starters: list[Callable[[], Server]] = [start_ours]
+    starters: list[Callable[[], Server]] = [lambda: start_ours(args.bus)]
     if not args.tiny and not args.skip_peerjs:
         starters.append(start_peerjs)
     rounds: list[list[Result]] = []
@@ -527,15 +663,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-peerjs", action="store_true", help="only our server")
     parser.add_argument("--tiny", action="store_true", help="ours only, a few connections, 1 s")
+    parser.add_argument(
+        "--bus",
+        choices=("memory", "redis"),
+        default="memory",
+        help="our server's bus: in-process, or Redis at BENCHMARK_REDIS_URL (default local)",
+    )
+    parser.add_argument(
+        "--slow",
+        type=int,
+        default=0,
+        help="instead of the relay: N slow consumers of 60 KB offers, server memory figures",
+    )
+    parser.add_argument("--slow-offers", type=int, default=20, help="offers per slow consumer")
     args = parser.parse_args(argv)
     if args.serve_ours:
-        serve_ours(args.serve_ours)
+        serve_ours(args.serve_ours, args.bus)
         return 0
     if args.tiny:
         args.connections, args.rate, args.seconds, args.idle, args.rounds = 4, 50, 1.0, 10, 1
     raise_fd_limit()
     import uvloop
 
+    if args.slow:
+        return 0 if uvloop.run(slow_consumers(args)) else 1
     rounds = uvloop.run(run(args))
     report(rounds)
     ok = all(r.relayed == r.sent and r.sent > 0 for results in rounds for r in results)

@@ -64,29 +64,8 @@ class Subscription(Protocol):
         ...
 
 
-class DirectBus(Protocol):
-    """The relay and ack of a bus that needs no I/O, called without awaiting.
-
-    A connection handles relays and acks on the socket's read callback through this when the
-    bus offers it; each method does exactly what its awaitable namesake on `Bus` does.
-    """
-
-    def relay_now(
-        self, room_id: str, sender: str, sender_seq: int, to: str, body: str
-    ) -> RelayOutcome:
-        """`Bus.relay`, synchronously."""
-        ...
-
-    def ack_now(self, room_id: str, pid: str, seq: int) -> None:
-        """`Bus.ack`, synchronously."""
-        ...
-
-
 class Bus(Protocol):
     """Shared state and delivery; `InProcessBus` for one process, `RedisBus` for several."""
-
-    # Set when relay and ack need no I/O (the in-process bus); None otherwise.
-    direct: DirectBus | None
 
     async def update_room(self, room_id: str, mutate: Callable[[RoomState], T]) -> T:
         """Apply `mutate` atomically to the room (created empty when absent); return its result."""
@@ -107,7 +86,10 @@ class Bus(Protocol):
     async def deliver(
         self, room_id: str, recipients: Sequence[str], body: str, close: int = 0
     ) -> None:
-        """Append a stream frame to each present recipient's buffer and hand it to its owner."""
+        """Append a stream frame to each present recipient's buffer and hand it to its owner.
+
+        A buffer keeps at most its byte limit: the oldest frames go first.
+        """
         ...
 
     async def relay(

@@ -12,6 +12,7 @@ class CloseCode(IntEnum):
 
     NORMAL = 1000
     GOING_AWAY = 1001
+    INVALID_DATA = 1007
     POLICY = 1008
     TOO_BIG = 1009
     INTERNAL_ERROR = 1011
@@ -21,6 +22,7 @@ class CloseCode(IntEnum):
     REMOVED = 4004
     ENDED = 4005
     RESUME_FAILED = 4006
+    REVOKED = 4007
     SLOW_CONSUMER = 4008
     ROOM_FULL = 4009
 
@@ -37,3 +39,5 @@ class ErrorCode(StrEnum):
     UNKNOWN_PARTICIPANT = "unknown_participant"
     RATE_LIMITED = "rate_limited"
     ROOM_FULL = "room_full"
+    SEQ_GAP = "seq_gap"
+    SELF_RELAY = "self_relay"

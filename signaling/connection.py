@@ -8,13 +8,14 @@ import logging
 import secrets
 import time
 
-from aiohttp import WSMsgType
+from aiohttp import WSMsgType, web
 
 from signaling.admission import Admission, Role
 from signaling.bus import RelayOutcome, SessionRecord, Subscription
 from signaling.codes import PROTOCOL_VERSION, CloseCode, ErrorCode
 from signaling.hub import Hub
-from signaling.outlet import Outlet
+from signaling.outlet import Outlet, utf8_size
+from signaling.presence import Hosted
 from signaling.protocol import (
     Ack,
     Chat,
@@ -49,14 +50,16 @@ from signaling.room import (
     UnknownParticipant,
 )
 from signaling.turn import credential_expiry, ice_servers_for
-from signaling.websocket import DirectWebSocket
 
 logger = logging.getLogger(__name__)
+# One line per closed connection: code, reason, room and how long it was open.
+close_log = logging.getLogger("signaling.close")
 
 CLOSE_REASONS = {
     CloseCode.DENIED: "denied",
     CloseCode.REMOVED: "removed",
     CloseCode.ENDED: "ended",
+    CloseCode.REVOKED: "revoked",
 }
 
 
@@ -69,6 +72,34 @@ def _parse_token(token: str) -> tuple[int, int]:
     return int(gen), int(conn)
 
 
+_FRAME_NAMES: dict[type, str] = {
+    Ack: "ack",
+    Join: "join",
+    Chat: "chat",
+    End: "end",
+    Leave: "leave",
+}
+
+
+def frame_name(frame: ClientFrame) -> str:
+    """The `type` of a parsed client frame, as metrics label it."""
+    if isinstance(frame, Relay):
+        return frame.kind
+    if isinstance(frame, HostAction):
+        return frame.action
+    return _FRAME_NAMES[type(frame)]
+
+
+def body_type(body: str) -> str:
+    """The `type` of a server frame body built by `encode` (its first key)."""
+    # Every server body starts with {"type":"...": reading it costs no parse.
+    if body.startswith('{"type":"'):
+        end = body.find('"', 9)
+        if end > 9:
+            return body[9:end]
+    return "other"
+
+
 class Connection:
     """Serves one WebSocket from the handshake to the close."""
 
@@ -78,13 +109,12 @@ class Connection:
         "bucket",
         "bus",
         "conn",
-        "direct",
         "finished",
         "frames_since_ack",
         "gen",
-        "handed",
         "hub",
         "in_seq",
+        "opened",
         "outlet",
         "pid",
         "replaying",
@@ -92,19 +122,24 @@ class Connection:
         "room_id",
         "sent_seq",
         "stash",
+        "stats",
         "subscription",
         "token",
+        "unacked",
+        "unacked_bytes",
         "url_room",
         "user_id",
         "violations",
         "ws",
     )
 
-    def __init__(self, hub: Hub, ws: DirectWebSocket, outlet: Outlet, url_room: str | None) -> None:
+    def __init__(
+        self, hub: Hub, ws: web.WebSocketResponse, outlet: Outlet, url_room: str | None
+    ) -> None:
         self.hub = hub
         self.bus = hub.bus
-        # Relays and acks are handled on the socket's read callback when the bus needs no I/O.
-        self.direct = hub.bus.direct
+        self.stats = hub.stats
+        self.opened = time.monotonic()
         self.ws = ws
         self.url_room = url_room
         self.outlet = outlet
@@ -127,54 +162,85 @@ class Connection:
         self.replaying = False
         self.stash: list[tuple[int, int, str]] = []
         self.subscription: Subscription | None = None
-        # A frame on_text_now checked and parsed but left to on_text, with its text.
-        self.handed: tuple[str, ClientFrame] | None = None
+        # (seq, bytes) of stream frames sent on this socket that the client has not acked.
+        # A list, not a deque: an empty deque costs about 600 bytes per connection, and an
+        # ack trims the list with one slice.
+        self.unacked: list[tuple[int, int]] = []
+        self.unacked_bytes = 0
 
     # --- lifetime ------------------------------------------------------------------------
     async def serve(self) -> None:
         """Run until the socket closes."""
         self.hub.outlets.add(self.outlet)
+        self.stats.connections += 1
         try:
             if await self._handshake():
-                await self._read_frames()
+                # The frame loop is here, not in a method of its own: a coroutine frame
+                # less for every open socket.
+                # No bound methods cached in locals: 64 bytes each for the socket's life.
+                ws = self.ws
+                outlet = self.outlet
+                while True:
+                    msg = await ws.receive()
+                    # A close requested while this frame waited (by the previous frame, or
+                    # by a delivery): nothing after it is handled. (Once the socket is
+                    # closed, receive() returns CLOSED at once, so coming back is safe.)
+                    if outlet.closing:
+                        break
+                    kind = msg.type
+                    if kind is WSMsgType.TEXT:
+                        await self.on_text(msg.data)
+                        # Not kept while the next frame is awaited: an idle socket would hold
+                        # its last frame for good.
+                        del msg
+                    elif kind is WSMsgType.BINARY:
+                        self.stats.count(self.stats.frames_in, "binary")
+                        self._error(ErrorCode.BAD_JSON, "binary frames are not accepted", None)
+                    elif kind in _SOCKET_DONE:
+                        break
         finally:
-            self.hub.outlets.discard(self.outlet)
-            if self.subscription is not None:
-                await self.subscription.close()
-            if self.attached and not self.finished:
-                await self._disconnected()
-            self.outlet.close(CloseCode.NORMAL, "")
-            # Bounded: a peer that stops reading must not hold this handler forever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.hub.limits.handshake_timeout):
-                    await self.outlet.wait_closed()
+            try:
+                self.hub.outlets.discard(self.outlet)
+                if self.subscription is not None:
+                    await self.subscription.close()
+                if self.attached:
+                    await self.hub.presence.released(self._hosted())
+                if self.attached and not self.finished:
+                    await self._disconnected()
+                self.outlet.close(CloseCode.NORMAL, "")
+                # Bounded: a peer that stops reading must not hold this handler forever.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.hub.limits.handshake_timeout):
+                        await self.outlet.wait_closed()
+            finally:
+                # Also when aiohttp cancels the handler of a socket that has gone.
+                self._closed()
 
-    async def _read_frames(self) -> None:
-        # Frames on_text_now takes never reach this loop; the rest arrive here in order.
-        ws = self.ws
-        receive = ws.receive
-        on_text = self.on_text
-        outlet = self.outlet
-        ws.take_text(self.on_text_now)
-        try:
-            while True:
-                ws.holding(False)
-                msg = await receive()
-                ws.holding(True)
-                # A close requested while this frame waited (by the previous frame, or by one
-                # handled on the read callback): nothing after it is handled. (Once the socket
-                # is closed, receive() returns CLOSED at once, so coming back here is safe.)
-                if outlet.closing:
-                    return
-                kind = msg.type
-                if kind is WSMsgType.TEXT:
-                    await on_text(msg.data)
-                elif kind is WSMsgType.BINARY:
-                    self._error(ErrorCode.BAD_JSON, "binary frames are not accepted", None)
-                elif kind in _SOCKET_DONE:
-                    return
-        finally:
-            ws.take_text(None)
+    def _closed(self) -> None:
+        stats = self.stats
+        stats.connections -= 1
+        stats.unacked_bytes -= self.unacked_bytes
+        self.unacked_bytes = 0
+        if self.attached:
+            stats.left(self.room_id)
+        code, reason = self.outlet.close_request or (CloseCode.NORMAL, "")
+        if not reason:
+            # The client went first, or vanished: its code (1006 when no close frame came).
+            code, reason = self.ws.close_code or 1006, "client"
+        stats.closes[code] = stats.closes.get(code, 0) + 1
+        duration = time.monotonic() - self.opened
+        close_log.info(
+            "signaling close %s %s",
+            code,
+            reason,
+            extra={
+                "close_code": code,
+                "close_reason": reason,
+                "room": self.room_id or self.url_room or "",
+                "participant": self.pid,
+                "duration_s": round(duration, 3),
+            },
+        )
 
     async def _handshake(self) -> bool:
         try:
@@ -196,7 +262,13 @@ class Connection:
         return await self._resume(first)
 
     def _error(self, code: ErrorCode, message: str, ref: int | None) -> None:
-        self.outlet.send(error_frame(code, message, ref))
+        self.stats.count(self.stats.errors, code.value)
+        self._send("error", error_frame(code, message, ref))
+
+    def _send(self, kind: str, frame: str) -> None:
+        """An out-of-stream frame (welcome, resumed, ack, error)."""
+        self.stats.count(self.stats.frames_out, kind)
+        self.outlet.send(frame)
 
     def _attach(self, room_id: str, member: Participant) -> None:
         self.room_id = room_id
@@ -207,11 +279,18 @@ class Connection:
         self.conn = member.conn
         self.token = member.token
         self.attached = True
+        self.stats.entered(room_id)
+
+    def _hosted(self) -> Hosted:
+        """This connection, as the presence records it."""
+        return Hosted(self.room_id, self.pid, self.token)
 
     # --- handshake -----------------------------------------------------------------------
     async def _hello(self, hello: Hello) -> bool:
         hub = self.hub
-        admission = await hub.config.authorizer.authorize(hello.ticket)
+        # The room in the URL goes to the authorizer, so a ticket for another room is refused
+        # without being used up.
+        admission = await hub.config.authorizer.authorize(hello.ticket, self.url_room)
         now = hub.clock.now()
         if (
             admission is None
@@ -244,10 +323,11 @@ class Connection:
         )
         await self.bus.save_session(resume_id, record, self._session_ttl(admission))
         self._attach(admission.room_id, member)
+        await self.hub.presence.hosting(self._hosted())
         self.subscription = await self.bus.subscribe(self.room_id, self.pid, self._on_frame)
         if connected.replaced:
             await self.bus.announce_owner(self.room_id, self.pid, self.token)
-        self.outlet.send(encode(self._welcome(admission, member, resume_id)))
+        self._send("welcome", encode(self._welcome(admission, member, resume_id)))
         return True
 
     def _session_ttl(self, admission: Admission) -> float:
@@ -283,12 +363,36 @@ class Connection:
             "resume_window": config.resume_window,
             "ack": 0,
             "ice_servers": [s.to_json() for s in servers],
+            "limits": self._limits_json(),
+        }
+
+    def _limits_json(self) -> dict[str, object]:
+        limits = self.hub.limits
+        return {
+            "max_frame_bytes": limits.max_message_bytes,
+            "unacked_bytes": limits.send_queue_bytes,
+            "resume_buffer_bytes": limits.resume_buffer_bytes,
+            "rate_per_second": limits.rate_per_second,
+            "rate_burst": limits.rate_burst,
+            "max_participants": limits.max_participants,
         }
 
     async def _resume(self, resume: Resume) -> bool:
+        resumed = await self._take_back(resume)
+        if not resumed:
+            self.stats.count(self.stats.resumes, "failed")
+        return resumed
+
+    async def _take_back(self, resume: Resume) -> bool:
         record = await self.bus.load_session(resume.resume_id)
         if record is None or (self.url_room is not None and record.room_id != self.url_room):
             self.outlet.close(CloseCode.RESUME_FAILED, "resume_failed")
+            return False
+        guard = self.hub.config.resume_guard
+        if guard is not None and not await guard.may_resume(record.room_id, record.user_id):
+            # The application no longer lets this user in (deactivated, for instance): checked
+            # on every resume, so a lost revocation cannot let them back.
+            self.outlet.close(CloseCode.REVOKED, "revoked")
             return False
         now = self.hub.clock.now().timestamp()
 
@@ -302,6 +406,7 @@ class Connection:
             self.outlet.close(CloseCode.RESUME_FAILED, "resume_failed")
             return False
         self._attach(record.room_id, member)
+        await self.hub.presence.hosting(self._hosted())
         # Subscribe before reading the buffer so nothing falls between the two.
         self.replaying = True
         self.subscription = await self.bus.subscribe(self.room_id, self.pid, self._on_frame)
@@ -311,19 +416,23 @@ class Connection:
             self.outlet.close(CloseCode.RESUME_FAILED, "resume_failed")
             return False
         self.in_seq = await self.bus.processed(self.room_id, self.pid)
-        self.outlet.send(
+        self.stats.count(self.stats.resumes, "resumed")
+        self._send(
+            "resumed",
             encode(
                 {
                     "type": "resumed",
                     "participant": self.pid,
                     "ack": self.in_seq,
                     "resume_window": self.hub.config.resume_window,
+                    "limits": self._limits_json(),
                 }
-            )
+            ),
         )
         self.sent_seq = resume.last_seq
+        # The replay is what the resume buffer held: it is sent whole, however large.
         for seq, close, body in frames:
-            self._emit(seq, close, body)
+            self._emit(seq, close, body, replay=True)
         stash, self.stash = self.stash, []
         self.replaying = False
         for seq, close, body in stash:
@@ -350,11 +459,23 @@ class Connection:
             return
         self._emit(seq, close, body)
 
-    def _emit(self, seq: int, close: int, body: str) -> None:
-        if seq <= self.sent_seq:
+    def _emit(self, seq: int, close: int, body: str, replay: bool = False) -> None:
+        if seq <= self.sent_seq or self.outlet.closing:
+            return
+        frame = with_seq(seq, body)
+        size = utf8_size(frame)
+        limit = self.hub.limits.send_queue_bytes
+        if not replay and self.unacked_bytes and self.unacked_bytes + size > limit:
+            # The client is not acknowledging fast enough. This frame and every frame it has
+            # not acked are in its resume buffer: it resumes with 4006 never in the way.
+            self.outlet.close(CloseCode.SLOW_CONSUMER, "slow_consumer")
             return
         self.sent_seq = seq
-        self.outlet.send(with_seq(seq, body))
+        self.unacked.append((seq, size))
+        self.unacked_bytes += size
+        self.stats.unacked_bytes += size
+        self.stats.count(self.stats.frames_out, body_type(body))
+        self.outlet.send(frame)
         if close:
             self.finished = True
             self.outlet.close(close, CLOSE_REASONS.get(CloseCode(close), "closed"))
@@ -371,68 +492,65 @@ class Connection:
             return None
         self.violations = 0
         try:
-            return parse_frame(raw)
+            frame = parse_frame(raw)
         except ProtocolError as exc:
+            self.stats.count(self.stats.frames_in, "invalid")
             self._error(exc.code, exc.message, exc.ref)
             return None
+        self.stats.count(self.stats.frames_in, frame_name(frame))
+        return frame
 
-    def on_text_now(self, raw: str) -> bool:
-        """Handle a frame on the read callback if nothing in it waits; False leaves it to on_text.
-
-        Relays and acks on a bus with a direct path, and refused frames, are handled here;
-        anything else is checked and parsed once, and handed to on_text with its text.
-        """
-        direct = self.direct
-        if direct is None or self.outlet.closing:
-            return False
-        try:
-            frame = self._accept(raw)
-            if frame is None:
-                return True
-            if type(frame) is Relay:
-                if frame.seq > self.in_seq:
-                    outcome = direct.relay_now(
-                        self.room_id, self.pid, frame.seq, frame.to, relay_body(frame, self.pid)
-                    )
-                    self._relayed(outcome, frame.seq)
-                return True
-            if type(frame) is Ack:
-                if frame.ack <= self.sent_seq:
-                    direct.ack_now(self.room_id, self.pid, frame.ack)
-                return True
-            self.handed = (raw, frame)
-            return False
-        except Exception:
-            # Raised into aiohttp's parser, this would leave the socket half-handled.
-            logger.exception("signaling frame failed")
-            self.outlet.close(CloseCode.INTERNAL_ERROR, "internal_error")
-            return True
+    def _acked(self, ack: int) -> None:
+        unacked = self.unacked
+        freed = 0
+        done = 0
+        for seq, size in unacked:
+            if seq > ack:
+                break
+            freed += size
+            done += 1
+        del unacked[:done]
+        self.unacked_bytes -= freed
+        self.stats.unacked_bytes -= freed
 
     async def on_text(self, raw: str) -> None:
         """Handle one text frame after the handshake."""
-        handed = self.handed
-        if handed is not None and handed[0] is raw:
-            self.handed = None
-            frame = handed[1]
-        else:
-            accepted = self._accept(raw)
-            if accepted is None:
-                return
-            frame = accepted
+        frame = self._accept(raw)
+        if frame is None:
+            return
         if isinstance(frame, Ack):
             if frame.ack <= self.sent_seq:
+                self._acked(frame.ack)
                 await self.bus.ack(self.room_id, self.pid, frame.ack)
             return
         if frame.seq <= self.in_seq:
             return  # a resend of a frame processed before a resume
+        if frame.seq != self.in_seq + 1:
+            # Not processed, and the seq is not used up: the client resends from in_seq + 1.
+            expected = self.in_seq + 1
+            self.stats.count(self.stats.errors, ErrorCode.SEQ_GAP.value)
+            self._send(
+                "error",
+                error_frame(ErrorCode.SEQ_GAP, f"expected seq {expected}", frame.seq, expected),
+            )
+            return
         if type(frame) is Relay:
+            if frame.to == self.pid:
+                # A relay to oneself would only fill one's own buffers (and memory).
+                first = await self.bus.mark_processed(self.room_id, self.pid, frame.seq)
+                self.in_seq = frame.seq
+                if first:
+                    self._error(ErrorCode.SELF_RELAY, "cannot relay to yourself", frame.seq)
+                self._processed_one()
+                return
             outcome = await self.bus.relay(
                 self.room_id, self.pid, frame.seq, frame.to, relay_body(frame, self.pid)
             )
             self._relayed(outcome, frame.seq)
             return
-        if await self.bus.mark_processed(self.room_id, self.pid, frame.seq):
-            self.in_seq = frame.seq
+        first = await self.bus.mark_processed(self.room_id, self.pid, frame.seq)
+        self.in_seq = frame.seq
+        if first:
             try:
                 await self._dispatch(frame)
             except NotHost:
@@ -453,7 +571,7 @@ class Connection:
         self.frames_since_ack += 1
         if self.frames_since_ack >= self.hub.limits.server_ack_every:
             self.frames_since_ack = 0
-            self.outlet.send(ack_frame(self.in_seq))
+            self._send("ack", ack_frame(self.in_seq))
 
     def _relay_refused(self, outcome: RelayOutcome, seq: int) -> None:
         if outcome is RelayOutcome.SENDER_NOT_ADMITTED:
@@ -571,9 +689,14 @@ class Connection:
             await self.hub.after_departure(state, gone)
 
     async def _disconnected(self) -> None:
-        deadline = self.hub.clock.now().timestamp() + self.hub.config.resume_window
+        window = self.hub.config.resume_window
+        deadline = self.hub.clock.now().timestamp() + window
         token = self.token
         pid = self.pid
+        # Scheduled before the room changes: the window ends (and `left` goes out) even if
+        # this instance dies right after. A window for a connection that was not current ends
+        # as a no-op.
+        await self.hub.presence.leave_at(self._hosted(), window)
         member, state = await self.bus.update_room(
             self.room_id, lambda s: (s.disconnect(pid, token, deadline), s)
         )
@@ -581,4 +704,3 @@ class Connection:
             return
         if member.status is Status.ADMITTED:
             await self.hub.send_presence(state, member, "reconnecting")
-        self.hub.spawn(self.hub.expire_later(self.room_id, pid, token))

@@ -6,7 +6,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from signaling.bus import DirectBus, FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
+from signaling.bus import FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
+from signaling.outlet import utf8_size
 from signaling.room import RoomState, Status
 
 
@@ -20,6 +21,8 @@ class _Route:
     # A list, not a deque: an empty deque costs about 600 bytes per participant, and the
     # buffer is short while the client acks, and an ack trims it with one slice.
     frames: list[PendingFrame] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)  # UTF-8 bytes of each buffered body
+    buffered: int = 0  # their sum
     sinks: list[FrameSink] = field(default_factory=list)
 
 
@@ -28,6 +31,8 @@ def _seq_of(frame: PendingFrame) -> int:
 
 
 class _MemorySubscription:
+    __slots__ = ("_route", "_sink")
+
     def __init__(self, route: _Route, sink: FrameSink) -> None:
         self._route = route
         self._sink = sink
@@ -40,20 +45,19 @@ class _MemorySubscription:
 class InProcessBus:
     """Rooms, resume buffers and deliveries in dictionaries; for a single server process."""
 
-    def __init__(self, max_unacked: int = 1024) -> None:
-        # Nothing here waits: connections may relay and ack through the synchronous methods.
-        self.direct: DirectBus | None = self
-        self._max_unacked = max_unacked
+    def __init__(self, buffer_bytes: int = 640 * 1024) -> None:
+        self._buffer_bytes = buffer_bytes
         self._rooms: dict[str, RoomState] = {}
         self._routes: dict[tuple[str, str], _Route] = {}
         # Participant ids with a route, per room: syncing one room must not scan every route.
-        self._room_pids: dict[str, set[str]] = {}
+        # Tuples: a room has a handful, and a set of one costs 216 bytes.
+        self._room_pids: dict[str, tuple[str, ...]] = {}
         self._sessions: dict[str, SessionRecord] = {}
 
     async def update_room(self, room_id: str, mutate: Callable[[RoomState], T]) -> T:
         """Apply `mutate` to a copy and swap it in; no await, so it is atomic."""
         current = self._rooms.get(room_id)
-        work = RoomState.from_json(current.to_json()) if current else RoomState(room_id)
+        work = current.copy() if current else RoomState(room_id)
         result = mutate(work)
         self._rooms[room_id] = work
         self._sync_routes(work)
@@ -73,23 +77,26 @@ class InProcessBus:
                 route.seq = 0
                 route.processed = 0
                 route.frames.clear()
+                route.sizes.clear()
+                route.buffered = 0
                 route.gen = member.gen
             route.token = member.token
             route.admitted = admitted
-        known = self._room_pids.get(room_id, set())
-        for pid in known - present:
+        for pid in self._room_pids.get(room_id, ()):
+            if pid in present:
+                continue
             route = self._routes.pop((room_id, pid))
             # Holders of a dropped participant keep their sinks until they close.
             route.admitted = False
         if present:
-            self._room_pids[room_id] = set(present)
+            self._room_pids[room_id] = tuple(present)
         else:
             self._room_pids.pop(room_id, None)
 
     async def load_room(self, room_id: str) -> RoomState:
         """A copy of the room."""
         current = self._rooms.get(room_id)
-        return RoomState.from_json(current.to_json()) if current else RoomState(room_id)
+        return current.copy() if current else RoomState(room_id)
 
     async def save_session(self, resume_id: str, record: SessionRecord, ttl: float) -> None:
         """Remember a resume id (expiry is enforced by the room's deadline)."""
@@ -104,9 +111,17 @@ class InProcessBus:
         route.seq += 1
         seq = route.seq
         frames = route.frames
+        sizes = route.sizes
+        size = utf8_size(body)
         frames.append((seq, close, body))
-        if len(frames) > self._max_unacked:
-            del frames[0]
+        sizes.append(size)
+        route.buffered += size
+        if route.buffered > self._buffer_bytes:
+            drop = 0
+            while route.buffered > self._buffer_bytes:
+                route.buffered -= sizes[drop]
+                drop += 1
+            del frames[:drop], sizes[:drop]
         token = route.token
         for sink in tuple(route.sinks):
             sink(token, seq, close, body)
@@ -124,12 +139,6 @@ class InProcessBus:
         self, room_id: str, sender: str, sender_seq: int, to: str, body: str
     ) -> RelayOutcome:
         """Deliver between admitted participants of one room, once per sender seq."""
-        return self.relay_now(room_id, sender, sender_seq, to, body)
-
-    def relay_now(
-        self, room_id: str, sender: str, sender_seq: int, to: str, body: str
-    ) -> RelayOutcome:
-        """`relay` without a coroutine."""
         source = self._routes.get((room_id, sender))
         if source is None or not source.admitted:
             return RelayOutcome.SENDER_NOT_ADMITTED
@@ -180,15 +189,14 @@ class InProcessBus:
 
     async def ack(self, room_id: str, pid: str, seq: int) -> None:
         """Drop acknowledged frames."""
-        self.ack_now(room_id, pid, seq)
-
-    def ack_now(self, room_id: str, pid: str, seq: int) -> None:
-        """`ack` without a coroutine."""
         route = self._routes.get((room_id, pid))
         if route is None:
             return
         frames = route.frames
-        del frames[: bisect_right(frames, seq, key=_seq_of)]
+        done = bisect_right(frames, seq, key=_seq_of)
+        if done:
+            route.buffered -= sum(route.sizes[:done])
+            del frames[:done], route.sizes[:done]
 
     async def announce_owner(self, room_id: str, pid: str, token: str) -> None:
         """Tell all holders who owns the participant now."""

@@ -304,9 +304,12 @@ def with_seq(seq: int, body: str) -> str:
     return f'{{"seq":{seq},{body[1:]}'
 
 
-def error_frame(code: ErrorCode, message: str, ref: int | None) -> str:
-    """An `error` reply."""
-    return encode({"type": "error", "code": code.value, "message": message, "ref": ref})
+def error_frame(code: ErrorCode, message: str, ref: int | None, expected: int | None = None) -> str:
+    """An `error` reply; `expected` (seq_gap only) is the seq the server waits for."""
+    frame: dict[str, Any] = {"type": "error", "code": code.value, "message": message, "ref": ref}
+    if expected is not None:
+        frame["expected"] = expected
+    return encode(frame)
 
 
 def ack_frame(ack: int) -> str:

@@ -11,23 +11,46 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from signaling.bus import DirectBus, FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
+from signaling.bus import FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
 from signaling.room import Participant, RoomState, Status
 
+# Keep the buffer KEYS[2] within ARGV[n] bytes of bodies (field 'qb' of KEYS[1] holds the sum):
+# the oldest frames go first. Shared by the two scripts that append.
+_TRIM = """
+local function push(p, q, item, size, limit, ttl)
+  redis.call('RPUSH', q, item)
+  local used = redis.call('HINCRBY', p, 'qb', size)
+  while used > limit do
+    local head = redis.call('LPOP', q)
+    if not head then
+      used = 0
+      redis.call('HSET', p, 'qb', 0)
+      break
+    end
+    local body_at = string.match(head, '^%d+ %d+ ()')
+    used = redis.call('HINCRBY', p, 'qb', -(#head - body_at + 1))
+  end
+  redis.call('EXPIRE', q, ttl)
+end
+"""
+
 # Append a frame to a present participant's buffer and publish it to its owner.
-_DELIVER = """
+_DELIVER = (
+    _TRIM
+    + """
 local tok = redis.call('HGET', KEYS[1], 'tok')
 if not tok then return 0 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('RPUSH', KEYS[2], seq .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
-if redis.call('LLEN', KEYS[2]) > tonumber(ARGV[4]) then redis.call('LPOP', KEYS[2]) end
-redis.call('EXPIRE', KEYS[2], ARGV[5])
+push(KEYS[1], KEYS[2], seq .. ' ' .. ARGV[2] .. ' ' .. ARGV[3], #ARGV[3], tonumber(ARGV[4]), ARGV[5])
 redis.call('PUBLISH', ARGV[1], tok .. ' ' .. seq .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
 return seq
 """
+)
 
 # Relay between admitted participants, once per sender seq.
-_RELAY = """
+_RELAY = (
+    _TRIM
+    + """
 if redis.call('HGET', KEYS[1], 'adm') ~= '1' then return -1 end
 local done = tonumber(redis.call('HGET', KEYS[1], 'in') or '0')
 if tonumber(ARGV[1]) <= done then return -2 end
@@ -35,12 +58,11 @@ redis.call('HSET', KEYS[1], 'in', ARGV[1])
 if redis.call('HGET', KEYS[2], 'adm') ~= '1' then return -3 end
 local tok = redis.call('HGET', KEYS[2], 'tok')
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-redis.call('RPUSH', KEYS[3], seq .. ' 0 ' .. ARGV[3])
-if redis.call('LLEN', KEYS[3]) > tonumber(ARGV[4]) then redis.call('LPOP', KEYS[3]) end
-redis.call('EXPIRE', KEYS[3], ARGV[5])
+push(KEYS[2], KEYS[3], seq .. ' 0 ' .. ARGV[3], #ARGV[3], tonumber(ARGV[4]), ARGV[5])
 redis.call('PUBLISH', ARGV[2], tok .. ' ' .. seq .. ' 0 ' .. ARGV[3])
 return seq
 """
+)
 
 _MARK = """
 if not redis.call('HGET', KEYS[1], 'tok') then return 1 end
@@ -56,6 +78,10 @@ while true do
   if not head then break end
   if tonumber(string.match(head, '^(%d+)')) > tonumber(ARGV[1]) then break end
   redis.call('LPOP', KEYS[1])
+  local body_at = string.match(head, '^%d+ %d+ ()')
+  if redis.call('EXISTS', KEYS[2]) == 1 then
+    redis.call('HINCRBY', KEYS[2], 'qb', -(#head - body_at + 1))
+  end
 end
 return 0
 """
@@ -84,14 +110,12 @@ class RedisBus:
         self,
         redis: Redis,
         prefix: str = "sig:",
-        max_unacked: int = 1024,
+        buffer_bytes: int = 640 * 1024,
         state_ttl: int = 12 * 3600,
     ) -> None:
-        # Every relay is a Redis round trip: connections await `relay`.
-        self.direct: DirectBus | None = None
         self._redis = redis
         self._prefix = prefix
-        self._max_unacked = max_unacked
+        self._buffer_bytes = buffer_bytes
         self._ttl = state_ttl
         self._deliver = redis.register_script(_DELIVER)
         self._relay = redis.register_script(_RELAY)
@@ -147,7 +171,7 @@ class RedisBus:
                 "adm": 1 if member.status is Status.ADMITTED else 0,
             }
             if old is None or old.gen != member.gen:
-                fields.update(seq=0, **{"in": 0})
+                fields.update(seq=0, qb=0, **{"in": 0})
                 pipe.delete(self._q(room_id, member.pid))
             pipe.hset(p, mapping=fields)
             pipe.expire(p, self._ttl)
@@ -185,7 +209,7 @@ class RedisBus:
                         self._channel(room_id, pid),
                         close_code,
                         body,
-                        self._max_unacked,
+                        self._buffer_bytes,
                         self._ttl,
                     ],
                     client=pipe,
@@ -198,7 +222,7 @@ class RedisBus:
         """One script call: checks, numbering, buffering and publishing."""
         result = await self._relay(
             keys=[self._p(room_id, sender), self._p(room_id, to), self._q(room_id, to)],
-            args=[sender_seq, self._channel(room_id, to), body, self._max_unacked, self._ttl],
+            args=[sender_seq, self._channel(room_id, to), body, self._buffer_bytes, self._ttl],
         )
         return _OUTCOMES.get(int(result), RelayOutcome.DELIVERED)
 
@@ -230,7 +254,7 @@ class RedisBus:
 
     async def ack(self, room_id: str, pid: str, seq: int) -> None:
         """Drop acknowledged frames."""
-        await self._ack(keys=[self._q(room_id, pid)], args=[seq])
+        await self._ack(keys=[self._q(room_id, pid), self._p(room_id, pid)], args=[seq])
 
     async def announce_owner(self, room_id: str, pid: str, token: str) -> None:
         """Publish a control message naming the owner."""
@@ -293,4 +317,9 @@ class RedisBus:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # untyped before redis 8
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix, which a `RedisPresence` beside this bus shares."""
+        return self._prefix

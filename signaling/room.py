@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from signaling.admission import Admission, Role
@@ -58,6 +58,10 @@ class Participant:
     gen: int = 1  # session generation: a new tab starts a new one
     conn: int = 1  # connection epoch within the generation: each resume bumps it
     deadline: float = 0.0  # unix time until which a reconnecting session may resume
+
+    def copy(self) -> Participant:
+        """An independent copy (the strings, being immutable, are shared)."""
+        return replace(self)
 
     @property
     def token(self) -> str:
@@ -220,6 +224,15 @@ class RoomState:
         member.deadline = deadline
         return member
 
+    def lose(self, pid: str, token: str, deadline: float) -> Participant | None:
+        """The instance holding connection `token` died: like `disconnect`, once only."""
+        member = self.participants.get(pid)
+        if member is None or member.token != token or member.presence is not Presence.ONLINE:
+            return None
+        member.presence = Presence.RECONNECTING
+        member.deadline = deadline
+        return member
+
     def expire(self, pid: str, token: str) -> Participant | None:
         """The resume window of connection `token` has passed: it leaves."""
         member = self.participants.get(pid)
@@ -240,6 +253,18 @@ class RoomState:
         return member
 
     # --- persistence ---------------------------------------------------------------------
+    def copy(self) -> RoomState:
+        """A copy that transitions can change without touching this one.
+
+        What `from_json(to_json())` gives, without the round trip: the copy shares this one's
+        strings instead of holding decoded duplicates of each (kept for the room's life)."""
+        return RoomState(
+            self.room_id,
+            self.ended,
+            {pid: member.copy() for pid, member in self.participants.items()},
+            dict(self.pids),
+        )
+
     def to_json(self) -> str:
         """Serialize for the bus."""
         return json.dumps(

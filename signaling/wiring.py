@@ -8,7 +8,7 @@ from aiohttp import web
 
 from signaling.bus import Bus
 from signaling.config import SignalingConfig
-from signaling.handler import serve_socket
+from signaling.handler import upgrade
 from signaling.hub import Hub
 from signaling.memory_bus import InProcessBus
 
@@ -22,10 +22,13 @@ def setup_signaling(app: web.Application, config: SignalingConfig) -> None:
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
         bus: Bus = (
-            config.bus if config.bus is not None else InProcessBus(config.limits.max_unacked_frames)
+            config.bus
+            if config.bus is not None
+            else InProcessBus(config.limits.resume_buffer_bytes)
         )
         hub = Hub(config, bus)
         app[SIGNALING_HUB] = hub
+        await hub.start()
         try:
             yield
         finally:
@@ -41,7 +44,10 @@ def setup_signaling(app: web.Application, config: SignalingConfig) -> None:
     app.on_shutdown.append(going_away)
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        return await serve_socket(request.app[SIGNALING_HUB], request)
+        # Not through serve_socket: one coroutine frame less per open socket.
+        connection = await upgrade(request.app[SIGNALING_HUB], request)
+        await connection.serve()
+        return connection.ws
 
     app.router.add_get(config.path, handle)
     app.router.add_get(config.path + "/{room}", handle)

@@ -1,4 +1,4 @@
-"""`python -m telehealth` = the `telehealth` command: serve, migrate, create-user, demo-data, audit verify."""
+"""`python -m telehealth` = the `telehealth` command: serve, migrate, create-user, demo-data, audit verify, notes verify."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import TypeVar
 
 from aiohttp import web
 
 from telehealth.accounts.models import Role
-from telehealth.accounts.passwords import Passwords
 from telehealth.clock import SystemClock
 from telehealth.config import Settings, SettingsError
 from telehealth.db import create_engine, create_session_factory
+from telehealth.passwords import Passwords
 from telehealth.unit_of_work import Services
 
 T = TypeVar("T")
@@ -42,8 +43,22 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo-data", help="load the demo clinic and print its logins")
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser(
-        "verify", help="check the hash chain; report the first altered or missing row"
+    verify = audit_sub.add_parser(
+        "verify",
+        help="check the chain against the seal keys and the checkpoints; report the first "
+        "altered, forged or missing row",
+    )
+    verify.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="checkpoint file to trust (default TELEHEALTH_AUDIT_CHECKPOINT_FILE)",
+    )
+    audit_sub.add_parser("seal", help="link the recorded events into the chain now")
+    notes = sub.add_parser("notes", help="visit note tools")
+    notes_sub = notes.add_subparsers(dest="notes_command", required=True)
+    notes_sub.add_parser(
+        "verify", help="check every signed note and addendum against its keyed seal"
     )
     return parser
 
@@ -63,38 +78,81 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; bad settings stop here with one line and exit status 2."""
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env(os.environ)
+        environ: Mapping[str, str] = os.environ
         if args.command == "serve":
-            return _serve(settings, args.host, args.port)
+            environ = serve_environ(environ, args.host, args.port)
+        settings = Settings.from_env(environ)
+        if args.command == "serve":
+            return _serve(settings)
         if args.command == "migrate":
-            from telehealth.migrate import upgrade
-
-            upgrade(settings)
-            print("database is up to date")
-            return 0
+            return _migrate(settings)
         if args.command == "create-user":
             return _create_user(settings, args)
         if args.command == "demo-data":
             return _demo_data(settings)
         if args.command == "audit":
-            return _audit_verify(settings)
+            if args.audit_command == "seal":
+                return _audit_seal(settings)
+            return _audit_verify(settings, args.checkpoints or settings.audit_checkpoint_file)
+        if args.command == "notes":
+            return _notes_verify(settings)
     except SettingsError as exc:
         print(f"telehealth: configuration error: {exc}", file=sys.stderr)
         return 2
     return 1
 
 
-def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+def _migrate(settings: Settings) -> int:
+    from telehealth.db_roles import RoleError
+    from telehealth.migrate import upgrade
+
+    try:
+        upgrade(settings)
+    except RoleError as exc:
+        print(f"telehealth: {exc}", file=sys.stderr)
+        return 1
+    print("database is up to date")
+    return 0
+
+
+def serve_environ(environ: Mapping[str, str], host: str | None, port: int | None) -> dict[str, str]:
+    """The environment with `serve --host/--port` standing in for TELEHEALTH_HOST/PORT.
+
+    They feed every setting derived from them, the default PUBLIC_URL included, so the pages'
+    WebSocket Origin check and the join links name the port the server really listens on.
+    """
+    merged = dict(environ)
+    if host:
+        merged["TELEHEALTH_HOST"] = host
+    if port:
+        merged["TELEHEALTH_PORT"] = str(port)
+    return merged
+
+
+def _serve(settings: Settings) -> int:
     from telehealth.app import create_app, freeze_startup_objects
+    from telehealth.db_roles import current_role_problems
     from telehealth.logs import setup_logging
+
+    if settings.is_production:
+        # A service that could rewrite its own history is not started with real patients' data.
+        problems = asyncio.run(current_role_problems(settings.database_url))
+        if problems:
+            print(
+                "telehealth: refusing to serve: the database role "
+                + "; ".join(problems)
+                + " (run migrations as TELEHEALTH_DATABASE_OWNER_URL, see docs/deployment.md)",
+                file=sys.stderr,
+            )
+            return 1
 
     setup_logging(settings)
     app = create_app(settings)
     app.on_startup.append(freeze_startup_objects)  # after the resources: they are long-lived too
     web.run_app(
         app,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         access_log=None,
         print=print,
         loop=_event_loop(),
@@ -147,14 +205,51 @@ def _demo_data(settings: Settings) -> int:
     return 0
 
 
-def _audit_verify(settings: Settings) -> int:
+def _audit_verify(settings: Settings, checkpoint_file: Path | None) -> int:
     from telehealth.audit import service
 
-    count, problem = asyncio.run(_with_services(settings, service.verify))
+    try:
+        found = asyncio.run(
+            _with_services(
+                settings.with_secret(), lambda services: service.verify(services, checkpoint_file)
+            )
+        )
+    except (OSError, ValueError) as exc:
+        print(f"telehealth: cannot read the checkpoints: {exc}", file=sys.stderr)
+        return 2
+    if found.problem is not None:
+        print(f"audit trail BROKEN: {found.problem.describe()}", file=sys.stderr)
+        return 1
+    print(
+        f"audit trail intact: {found.linked} rows verified"
+        + (f"; {found.unsealed} recorded rows not yet sealed" if found.unsealed else "")
+    )
+    if checkpoint_file is None:
+        print(
+            "warning: no checkpoint file was given (--checkpoints or "
+            "TELEHEALTH_AUDIT_CHECKPOINT_FILE): rows removed from the end of the chain could "
+            "only be told by the checkpoints stored in the database itself",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _audit_seal(settings: Settings) -> int:
+    from telehealth.audit import service
+
+    linked = asyncio.run(_with_services(settings.with_secret(), service.seal))
+    print(f"audit trail: {linked} rows sealed")
+    return 0
+
+
+def _notes_verify(settings: Settings) -> int:
+    from telehealth.notes import service
+
+    count, problem = asyncio.run(_with_services(settings.with_secret(), service.verify_all))
     if problem is None:
-        print(f"audit trail intact: {count} rows verified")
+        print(f"signed notes intact: {count} notes and their addenda verified")
         return 0
-    print(f"audit trail BROKEN: {problem.describe()}", file=sys.stderr)
+    print(f"signed notes BROKEN after {count} intact: {problem}", file=sys.stderr)
     return 1
 
 

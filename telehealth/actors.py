@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 
-from telehealth.accounts.models import Role
+
+class Role(StrEnum):
+    """What a person is to the clinic."""
+
+    PATIENT = "patient"
+    THERAPIST = "therapist"
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True)

@@ -9,24 +9,28 @@ from aiohttp import web
 
 from telehealth.accounts import api as accounts_api
 from telehealth.accounts import pages as accounts_pages
-from telehealth.accounts.passwords import Passwords
+from telehealth.accounts import sessions as accounts_sessions
 from telehealth.admin import pages as admin_pages
 from telehealth.audit import api as audit_api
+from telehealth.audit.sealer import AuditSealer
 from telehealth.catalog import store as catalog_store
 from telehealth.clock import Clock, SystemClock
 from telehealth.config import Settings
 from telehealth.db import create_engine, create_session_factory
+from telehealth.db_failures import OutageLog
 from telehealth.health import views as health
+from telehealth.home import pages as home_pages
 from telehealth.http.api import Api
 from telehealth.http.auth import auth_middleware
 from telehealth.http.context import request_context_middleware
 from telehealth.http.errors import error_middleware
-from telehealth.http.keys import ENGINE, METRICS, SERVICES, SETTINGS, TEMPLATES
+from telehealth.http.keys import ENGINE, METRICS, OUTAGES, SERVICES, SETTINGS, TEMPLATES
 from telehealth.http.metrics import Metrics, metrics_middleware, metrics_view
 from telehealth.http.security_headers import security_headers_middleware
 from telehealth.http.templates import Templates
 from telehealth.notes import api as notes_api
 from telehealth.notes import pages as notes_pages
+from telehealth.passwords import Passwords
 from telehealth.resources import web_dir
 from telehealth.scheduling import api as scheduling_api
 from telehealth.scheduling import pages as scheduling_pages
@@ -67,16 +71,20 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     )
     app[SETTINGS] = settings
     app[TEMPLATES] = Templates(settings)
+    visits_pages.setup_templates(app)
     app[METRICS] = Metrics()
+    app[OUTAGES] = OutageLog()
+    accounts_sessions.setup(app)  # the session lookup auth_middleware calls
     clock = clock or SystemClock()
     app.cleanup_ctx.append(_database(clock))
     app.cleanup_ctx.append(scheduling_background)  # after _database: it needs SERVICES
-    setup_visit_signaling(app, settings, clock)
+    setup_visit_signaling(app, settings, clock, app[METRICS].signaling)
     catalog_store.setup(app)
 
     health.setup_routes(app)
     app.router.add_get("/metrics", metrics_view)
     build_api().setup(app)
+    home_pages.setup_routes(app)
     accounts_pages.setup_routes(app)
     admin_pages.setup_routes(app)
     scheduling_api.setup_routes(app)
@@ -105,14 +113,18 @@ def _database(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
         settings = app[SETTINGS]
         engine = create_engine(settings)
         app[ENGINE] = engine
+        sessions = create_session_factory(engine)
+        sealer = AuditSealer(sessions, settings, clock)
         app[SERVICES] = Services(
             settings=settings,
             clock=clock,
-            sessions=create_session_factory(engine),
+            sessions=sessions,
             passwords=Passwords(settings),
+            audit_recorded=sealer.wake,
         )
         try:
-            yield
+            async with sealer.running():
+                yield
         finally:
             await engine.dispose()
 

@@ -6,6 +6,7 @@ docker-compose check are derived from that declaration, so a setting cannot exis
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -13,7 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from telehealth import zones
+from telehealth.seals import SealKeyError, SealKeys, derived_keys, parse_seal_keys
 
 PREFIX = "TELEHEALTH_"
 ENVIRONMENTS = ("development", "test", "production")
@@ -52,6 +55,20 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _positive_number(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"expected a positive number, got {raw!r}")
+    return value
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 3600:
+        raise ValueError(f"expected seconds between 0 and 3600, got {raw!r}")
+    return value
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 < value < 65536:
@@ -63,11 +80,19 @@ def _csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
-def _zone(raw: str) -> str:
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(raw: str) -> tuple[IPNetwork, ...]:
     try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {raw!r}") from exc
+        return tuple(ipaddress.ip_network(part, strict=False) for part in _csv(raw))
+    except ValueError as exc:
+        raise ValueError(f"expected comma separated addresses or CIDR ranges: {exc}") from None
+
+
+def _zone(raw: str) -> str:
+    if not zones.is_zone_name(raw):
+        raise ValueError(zones.zone_problem(raw))
     return raw
 
 
@@ -103,14 +128,107 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "SQLAlchemy async URL; empty = SQLite in DATA_DIR; postgresql+asyncpg://user:pass@host/db for PostgreSQL",
     ),
     SettingSpec(
+        "DATABASE_OWNER_URL",
+        "",
+        "PostgreSQL URL of the role that owns the schema; `telehealth migrate` runs as it and grants DATABASE_URL's role only what the service needs (empty = migrate as DATABASE_URL)",
+    ),
+    SettingSpec(
+        "DB_POOL_TIMEOUT_SECONDS",
+        "5",
+        "how long a request waits for a free database connection before it answers 503 database_unavailable",
+        _seconds,
+    ),
+    SettingSpec(
+        "DB_CONNECT_TIMEOUT_SECONDS",
+        "5",
+        "how long opening a PostgreSQL connection may take (also the bound of /readyz)",
+        _seconds,
+    ),
+    SettingSpec(
+        "DB_STATEMENT_TIMEOUT_SECONDS",
+        "10",
+        "longest statement (PostgreSQL statement_timeout, SQLite busy timeout) and longest transaction: older ones are rolled back, never committed late",
+        _seconds,
+    ),
+    SettingSpec(
         "SECRET_KEY",
         "",
         "at least 32 characters; signs tickets and feed URLs; generated into DATA_DIR outside production",
     ),
     SettingSpec(
+        "SEAL_KEYS",
+        "",
+        "keys that seal signed notes, addenda and the audit chain, as id:secret pairs (32+ characters each) separated by commas; the first seals, all verify (empty = one key derived from SECRET_KEY)",
+    ),
+    SettingSpec(
+        "AUDIT_CHECKPOINT_FILE",
+        "",
+        "file the audit sealer appends signed checkpoints of the chain to (one JSON line each); keep it where a database user cannot write (empty = the log)",
+    ),
+    SettingSpec(
+        "AUDIT_CHECKPOINT_ROWS",
+        "500",
+        "the sealer signs a checkpoint after this many new audit rows",
+        _positive_int,
+    ),
+    SettingSpec(
+        "AUDIT_CHECKPOINT_SECONDS",
+        "10",
+        "... or after this many seconds, when there are new rows",
+        _seconds,
+    ),
+    SettingSpec(
+        "AUDIT_SEAL_INTERVAL_SECONDS",
+        "0.5",
+        "how often each instance's sealer looks for audit rows other instances recorded (its own commits wake it at once)",
+        _seconds,
+    ),
+    SettingSpec(
         "REDIS_URL",
         "",
         "redis://host:6379/0 to share signaling between instances; empty = in-process",
+    ),
+    SettingSpec(
+        "SIGNALING_SEND_QUEUE_BYTES",
+        str(256 * 1024),
+        "visit signaling: bytes of frames a client may leave unacknowledged before it is closed with 4008",
+        _positive_int,
+    ),
+    SettingSpec(
+        "SIGNALING_RESUME_BUFFER_BYTES",
+        str(640 * 1024),
+        "visit signaling: bytes kept per participant for resume; at least SEND_QUEUE_BYTES + 66560",
+        _positive_int,
+    ),
+    SettingSpec(
+        "SIGNALING_RATE_PER_SECOND",
+        "50",
+        "visit signaling: frames per second a connection may send on average (token bucket refill)",
+        _positive_number,
+    ),
+    SettingSpec(
+        "SIGNALING_RATE_BURST",
+        "200",
+        "visit signaling: frames a connection may send at once (token bucket size)",
+        _positive_int,
+    ),
+    SettingSpec(
+        "SIGNALING_RESUME_WINDOW_SECONDS",
+        "30",
+        "visit signaling: how long a dropped participant may resume before peers see it leave",
+        _seconds,
+    ),
+    SettingSpec(
+        "SIGNALING_HEARTBEAT_SECONDS",
+        "0.5",
+        "visit signaling with REDIS_URL: how often each instance refreshes its liveness key",
+        _seconds,
+    ),
+    SettingSpec(
+        "SIGNALING_INSTANCE_TTL_SECONDS",
+        "2",
+        "visit signaling with REDIS_URL: an instance silent this long is taken for dead and its participants shown reconnecting; above HEARTBEAT_SECONDS",
+        _seconds,
     ),
     SettingSpec(
         "SESSION_IDLE_MINUTES",
@@ -142,6 +260,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "length of the failure window and of the lockout",
         _positive_int,
     ),
+    SettingSpec(
+        "LOGIN_DEVICE_DAYS",
+        "90",
+        "days a browser that signed in stays trusted to sign in to that account while it is locked",
+        _positive_int,
+    ),
     SettingSpec("SELF_REGISTRATION", "false", "let patients create their own account", _bool),
     SettingSpec("MAX_BODY_BYTES", "1048576", "largest request body accepted", _positive_int),
     SettingSpec(
@@ -162,6 +286,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "false",
         "take the client address from X-Forwarded-For (only behind the reverse proxy)",
         _bool,
+    ),
+    SettingSpec(
+        "METRICS_ALLOW",
+        "127.0.0.0/8,::1",
+        "client addresses (comma separated CIDR ranges) that GET /metrics answers; others get 404; empty = nobody",
+        _networks,
     ),
     SettingSpec(
         "ALLOWED_ORIGINS",
@@ -213,19 +343,40 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     data_dir: Path = Path("data")
     database_url: str = "sqlite+aiosqlite:///data/telehealth.db"
+    database_owner_url: str = field(default="", repr=False)
+    db_pool_timeout: float = 5.0
+    db_connect_timeout: float = 5.0
+    db_statement_timeout: float = 10.0
     secret_key: str = field(default="", repr=False)
+    seal_keys_setting: str = field(default="", repr=False)
+    audit_checkpoint_file: Path | None = None
+    audit_checkpoint_rows: int = 500
+    audit_checkpoint_seconds: float = 10.0
+    audit_seal_interval: float = 0.5
     redis_url: str = ""
+    signaling_send_queue_bytes: int = 256 * 1024
+    signaling_resume_buffer_bytes: int = 640 * 1024
+    signaling_rate_per_second: float = 50.0
+    signaling_rate_burst: int = 200
+    signaling_resume_window: float = 30.0
+    signaling_heartbeat: float = 0.5
+    signaling_instance_ttl: float = 2.0
     session_idle: timedelta = timedelta(minutes=15)
     session_absolute: timedelta = timedelta(hours=12)
     login_max_failures: int = 5
     login_max_failures_per_address: int = 20
     login_lockout: timedelta = timedelta(minutes=15)
+    login_device_lifetime: timedelta = timedelta(days=90)
     self_registration: bool = False
     max_body_bytes: int = 1_048_576
     argon2_time_cost: int = OWASP_ARGON2_TIME_COST
     argon2_memory_kib: int = OWASP_ARGON2_MEMORY_KIB
     argon2_parallelism: int = 1
     trust_forwarded_for: bool = False
+    metrics_allow: tuple[IPNetwork, ...] = (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1"),
+    )
     allowed_origins: tuple[str, ...] = ()
     clinic_name: str = "Armor Physical Therapy"
     clinic_time_zone: str = "America/New_York"
@@ -251,6 +402,19 @@ class Settings:
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def seal_keys(self) -> SealKeys:
+        """The keys that seal signed records: SEAL_KEYS, or one derived from the secret key."""
+        explicit = parse_seal_keys(self.seal_keys_setting)
+        if explicit is not None:
+            return explicit
+        if not self.secret_key:
+            # A key derived from an empty secret would be known to everyone.
+            raise SettingsError(
+                f"{PREFIX}SECRET_KEY (or {PREFIX}SEAL_KEYS) is needed to seal notes"
+            )
+        return derived_keys(self.secret_key)
 
     @property
     def public_origin(self) -> str:
@@ -290,6 +454,18 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}DATABASE_URL: expected sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
+        database_owner_url: str = raw["DATABASE_OWNER_URL"]
+        if database_owner_url and not (
+            database_owner_url.startswith("postgresql+asyncpg://")
+            and database_url.startswith("postgresql+asyncpg://")
+        ):
+            raise SettingsError(
+                f"{PREFIX}DATABASE_OWNER_URL: expected postgresql+asyncpg://, with a PostgreSQL DATABASE_URL"
+            )
+        try:
+            parse_seal_keys(raw["SEAL_KEYS"])
+        except SealKeyError as exc:
+            raise SettingsError(f"{PREFIX}SEAL_KEYS: {exc}") from None
         if raw["REDIS_URL"] and not raw["REDIS_URL"].startswith(("redis://", "rediss://")):
             raise SettingsError(f"{PREFIX}REDIS_URL: expected redis:// or rediss://")
         secret_key: str = raw["SECRET_KEY"]
@@ -306,6 +482,18 @@ class Settings:
             )
         if raw["ARGON2_TIME_COST"] < OWASP_ARGON2_TIME_COST:
             raise SettingsError(f"{PREFIX}ARGON2_TIME_COST: below OWASP's {OWASP_ARGON2_TIME_COST}")
+        # The resume guarantee after a 4008 (docs/signaling.md): one largest frame
+        # (64 KiB + 1 KiB) on top of the send queue.
+        if raw["SIGNALING_RESUME_BUFFER_BYTES"] < raw["SIGNALING_SEND_QUEUE_BYTES"] + 66560:
+            raise SettingsError(
+                f"{PREFIX}SIGNALING_RESUME_BUFFER_BYTES: must be at least "
+                f"{PREFIX}SIGNALING_SEND_QUEUE_BYTES + 66560"
+            )
+        if raw["SIGNALING_INSTANCE_TTL_SECONDS"] <= raw["SIGNALING_HEARTBEAT_SECONDS"]:
+            raise SettingsError(
+                f"{PREFIX}SIGNALING_INSTANCE_TTL_SECONDS: must be above "
+                f"{PREFIX}SIGNALING_HEARTBEAT_SECONDS"
+            )
         if bool(raw["TURN_URLS"]) != bool(raw["TURN_SECRET"]):
             raise SettingsError(f"{PREFIX}TURN_URLS and {PREFIX}TURN_SECRET go together")
         return cls(
@@ -315,19 +503,39 @@ class Settings:
             public_url=public_url.rstrip("/"),
             data_dir=data_dir,
             database_url=database_url,
+            database_owner_url=database_owner_url,
+            db_pool_timeout=raw["DB_POOL_TIMEOUT_SECONDS"],
+            db_connect_timeout=raw["DB_CONNECT_TIMEOUT_SECONDS"],
+            db_statement_timeout=raw["DB_STATEMENT_TIMEOUT_SECONDS"],
             secret_key=secret_key,
+            seal_keys_setting=raw["SEAL_KEYS"],
+            audit_checkpoint_file=Path(raw["AUDIT_CHECKPOINT_FILE"])
+            if raw["AUDIT_CHECKPOINT_FILE"]
+            else None,
+            audit_checkpoint_rows=raw["AUDIT_CHECKPOINT_ROWS"],
+            audit_checkpoint_seconds=raw["AUDIT_CHECKPOINT_SECONDS"],
+            audit_seal_interval=raw["AUDIT_SEAL_INTERVAL_SECONDS"],
             redis_url=raw["REDIS_URL"],
+            signaling_send_queue_bytes=raw["SIGNALING_SEND_QUEUE_BYTES"],
+            signaling_resume_buffer_bytes=raw["SIGNALING_RESUME_BUFFER_BYTES"],
+            signaling_rate_per_second=raw["SIGNALING_RATE_PER_SECOND"],
+            signaling_rate_burst=raw["SIGNALING_RATE_BURST"],
+            signaling_resume_window=raw["SIGNALING_RESUME_WINDOW_SECONDS"],
+            signaling_heartbeat=raw["SIGNALING_HEARTBEAT_SECONDS"],
+            signaling_instance_ttl=raw["SIGNALING_INSTANCE_TTL_SECONDS"],
             session_idle=timedelta(minutes=raw["SESSION_IDLE_MINUTES"]),
             session_absolute=timedelta(hours=raw["SESSION_ABSOLUTE_HOURS"]),
             login_max_failures=raw["LOGIN_MAX_FAILURES"],
             login_max_failures_per_address=raw["LOGIN_MAX_FAILURES_PER_ADDRESS"],
             login_lockout=timedelta(minutes=raw["LOGIN_LOCKOUT_MINUTES"]),
+            login_device_lifetime=timedelta(days=raw["LOGIN_DEVICE_DAYS"]),
             self_registration=raw["SELF_REGISTRATION"],
             max_body_bytes=raw["MAX_BODY_BYTES"],
             argon2_time_cost=raw["ARGON2_TIME_COST"],
             argon2_memory_kib=raw["ARGON2_MEMORY_KIB"],
             argon2_parallelism=raw["ARGON2_PARALLELISM"],
             trust_forwarded_for=raw["TRUST_FORWARDED_FOR"],
+            metrics_allow=raw["METRICS_ALLOW"],
             allowed_origins=_csv(raw["ALLOWED_ORIGINS"]),
             clinic_name=raw["CLINIC_NAME"],
             clinic_time_zone=raw["CLINIC_TIME_ZONE"],

@@ -1,31 +1,44 @@
 """One transaction per service call, which also appends that call's audit records.
 
-A service records what it read or wrote with uow.audit(...). On success the records are appended to
-the chain just before commit, atomically with the data. On failure the data is rolled back, but the
-records are still appended in a transaction of their own (a refused access is itself an audit fact),
-with "success" outcomes turned into "failure".
+A service records what it read or wrote with uow.audit(...). On success the records are stored as
+audit events just before commit, atomically with the data, and the audit sealer is woken to link
+them into the chain after the commit (no request waits for the chain). On failure the data is
+rolled back, but the records are still stored in a transaction of their own (a refused access is
+itself an audit fact), with "success" outcomes turned into "failure".
+
+A database that cannot be reached or does not answer in time raises DatabaseUnavailable (503): the
+connection is dropped rather than rolled back (a rollback would wait as long again), and a unit of
+work older than DB_POOL_TIMEOUT_SECONDS + DB_STATEMENT_TIMEOUT_SECONDS is rolled back instead of
+committed, so no write lands after its client was told it failed (or gave up waiting that long).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from telehealth.accounts.passwords import Passwords
 from telehealth.actors import Actor, Caller
 from telehealth.audit import trail
 from telehealth.audit.chain import AuditRecord
 from telehealth.clock import Clock
 from telehealth.config import Settings
-from telehealth.errors import DomainError, NotFound
+from telehealth.db_failures import RETRY_AFTER_SECONDS, retryable, unavailable
+from telehealth.errors import Conflict, DatabaseUnavailable, DomainError, NotFound
+from telehealth.passwords import Passwords
 
 log = logging.getLogger(__name__)
+
+
+def _no_sealer() -> None:
+    """Where no sealer runs in this process (tools, tests): events wait for the next pass."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,8 @@ class Services:
     clock: Clock
     sessions: async_sessionmaker[AsyncSession]
     passwords: Passwords
+    # Called after a commit that recorded audit events: wakes this process's sealer.
+    audit_recorded: Callable[[], None] = _no_sealer
 
 
 T = TypeVar("T")
@@ -87,22 +102,96 @@ def _origin(caller: Caller) -> trail.Origin:
 async def unit_of_work(services: Services, caller: Caller) -> AsyncIterator[UnitOfWork]:
     """Open a transaction; commit it with its audit records, or roll back and keep the records."""
     now = services.clock.now()
+    # Real time, not the injectable clock: the bound is about how long the client has waited.
+    started = time.monotonic()
     async with services.sessions() as session:
         uow = UnitOfWork(session=session, caller=caller, now=now)
         try:
             yield uow
             # uow.caller, not caller: sign-in replaces the anonymous caller with the new actor.
-            await trail.append(session, uow.records, _origin(uow.caller), now)
+            await trail.append(session, uow.records, _origin(uow.caller), services.clock.now)
+            if time.monotonic() - started > _bound(services.settings):
+                raise DatabaseUnavailable(
+                    "The database is answering too slowly; nothing was saved. Please try again.",
+                    retry_after=RETRY_AFTER_SECONDS,
+                )
             await session.commit()
         except Exception as exc:
-            await session.rollback()
-            if uow.records:
-                await _append_after_failure(services, uow.caller, uow.records, now, exc)
+            await _end_failed(session, exc)
+            if uow.records and not isinstance(exc, DatabaseUnavailable) and not unavailable(exc):
+                await _append_after_failure(services, uow.caller, uow.records, exc)
+            if unavailable(exc):
+                raise _unavailable() from exc
             raise
+        if uow.records:
+            services.audit_recorded()
+
+
+@asynccontextmanager
+async def plain_session(services: Services) -> AsyncIterator[AsyncSession]:
+    """A session outside any unit of work (nothing audited), for the per-request session lookup.
+
+    A database outage raises DatabaseUnavailable, as it does in a unit of work.
+    """
+    async with services.sessions() as session:
+        try:
+            yield session
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            await session.invalidate()
+            raise _unavailable() from exc
+
+
+def _bound(settings: Settings) -> float:
+    # Waiting for a connection, then at most one statement timeout's worth of work and lock waits.
+    return settings.db_pool_timeout + settings.db_statement_timeout
+
+
+def _unavailable() -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        "The clinic's database is not answering right now; nothing was saved. Please try again"
+        " in a moment.",
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
+async def _end_failed(session: AsyncSession, exc: Exception) -> None:
+    if unavailable(exc):
+        # Close the connection without a word: the server rolls back what it had, and a ROLLBACK
+        # sent to a database that is not answering would wait as long again.
+        await session.invalidate()
+        return
+    try:
+        await session.rollback()
+    except Exception as failed:
+        if not unavailable(failed):
+            raise
+        await session.invalidate()
+        raise _unavailable() from failed
+
+
+async def retrying(work: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+    """Run a unit of work again after a deadlock or serialization failure, a few times at most.
+
+    The lock order makes these rare; a second run waits for (or sees) the transaction that won.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            if not retryable(exc):
+                raise
+            if attempt == attempts:
+                raise Conflict(
+                    "Many people are changing the same schedule right now; please try again.",
+                    code="busy_retry",
+                ) from None
+    raise AssertionError("unreachable")
 
 
 async def _append_after_failure(
-    services: Services, caller: Caller, records: list[AuditRecord], now: datetime, exc: Exception
+    services: Services, caller: Caller, records: list[AuditRecord], exc: Exception
 ) -> None:
     code = exc.code if isinstance(exc, DomainError) else type(exc).__name__
     failed = [
@@ -113,8 +202,9 @@ async def _append_after_failure(
     ]
     try:
         async with services.sessions() as session:
-            await trail.append(session, failed, _origin(caller), now)
+            await trail.append(session, failed, _origin(caller), services.clock.now)
             await session.commit()
+        services.audit_recorded()
     except Exception:
         # The original error is what the caller must see; this one goes to the log.
         log.exception("could not append audit records after a failed transaction")

@@ -7,8 +7,10 @@ so CI can never go green by skipping the real components.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -125,3 +127,181 @@ def running_coturn(secret: str, realm: str = "clinic.test") -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+# --- a private PostgreSQL server -----------------------------------------------------------------
+
+POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+def _postgres_bin() -> Path | None:
+    """The newest installed PostgreSQL server's bin folder (initdb, postgres), if any."""
+    override = os.environ.get("TELEHEALTH_TEST_POSTGRES_BIN")
+    if override:
+        return Path(override)
+    found = sorted(Path("/").glob(POSTGRES_BIN_GLOB.lstrip("/")), key=lambda p: p.parent.name)
+    on_path = shutil.which("initdb")
+    if not found and on_path:
+        return Path(on_path).parent
+    return found[-1] if found else None
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the test's own (initdb into a temporary folder, a free port).
+
+    Tests that freeze or stop the database use it, never the shared server. PostgreSQL refuses to
+    run as root, so under root the server runs as the `postgres` account (which owns the folder).
+    freeze() sends SIGSTOP to the postmaster and every backend, as a hung host would look.
+    """
+
+    def __init__(self, bin_dir: Path, root: Path) -> None:
+        self.bin_dir = bin_dir
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._user: str | None = None
+        if os.geteuid() == 0:
+            import pwd
+
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                raise RuntimeError("running as root and there is no postgres account") from None
+            self._user = "postgres"
+            shutil.chown(root, user="postgres", group=None)
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL of its `postgres` database."""
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(
+            args, check=True, capture_output=True, user=self._user, cwd=self.root, timeout=120
+        )
+
+    def init(self) -> None:
+        """initdb with trust authentication for local connections only."""
+        self._run(
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+
+    def start(self) -> None:
+        """Start the postmaster and wait until it accepts connections."""
+        log = open(self.root / "server.log", "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [
+                str(self.bin_dir / "postgres"),
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={self.root}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=60",
+            ],
+            stdout=log,
+            stderr=log,
+            user=self._user,
+            cwd=self.root,
+            start_new_session=True,  # a Ctrl-C of the test run does not hit the server mid-test
+        )
+        log.close()
+        for _ in range(600):
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    "postgres exited at start: "
+                    + (self.root / "server.log").read_text(errors="replace")[-2000:]
+                )
+            ready = subprocess.run(
+                [str(self.bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                capture_output=True,
+                check=False,
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("postgres did not become ready")
+
+    def _children(self) -> list[int]:
+        # Backends call setsid(), so the postmaster's process group does not reach them: find
+        # them by parent pid.
+        assert self.process is not None
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    def freeze(self) -> None:
+        """SIGSTOP the postmaster (first: it then forks nothing new) and every backend."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+        for pid in self._children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT what freeze stopped."""
+        assert self.process is not None
+        for pid in self._children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT): open sessions are ended, then the server exits."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        self.process = process
+        with contextlib.suppress(ProcessLookupError):
+            self.thaw()
+        self.process = None
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A started private PostgreSQL server, stopped and removed afterwards; skip/fail if none."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None or not (bin_dir / "initdb").exists():
+        service_missing("private PostgreSQL", f"no initdb under {POSTGRES_BIN_GLOB}")
+    with tempfile.TemporaryDirectory(prefix="telehealth-pg-") as tmp:
+        try:
+            server = PrivatePostgres(bin_dir, Path(tmp))
+            server.init()
+            server.start()
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            detail = getattr(exc, "stderr", b"") or b""
+            service_missing(
+                "private PostgreSQL",
+                f"{type(exc).__name__}: {exc} {detail.decode(errors='replace')[-500:]}",
+            )
+        try:
+            yield server
+        finally:
+            server.stop()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
+import socket
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +47,7 @@ class SignalingChannel:
         self._out_seq = 0
         self._unacked: deque[tuple[int, str]] = deque()
         self._last_seq = 0
+        self._resent_from = 0  # the last seq_gap answered by resending
         self.welcome: Welcome | None = None
         self.errors: list[dict[str, Any]] = []
         self.close_code: int | None = None
@@ -79,6 +80,9 @@ class SignalingChannel:
     def _note_close(self, ws: aiohttp.ClientWebSocketResponse, msg: aiohttp.WSMessage) -> None:
         self.close_code = ws.close_code
         if msg.type is aiohttp.WSMsgType.CLOSE:
+            # The code in the server's close frame: ws.close_code is 1006 when the server has
+            # closed TCP before our reply went out.
+            self.close_code = int(msg.data)
             self.close_reason = str(msg.extra or "")
 
     async def hello(self, ticket: str) -> Welcome:
@@ -97,9 +101,13 @@ class SignalingChannel:
         )
         return self.welcome
 
-    async def resume(self) -> dict[str, Any]:
-        """Reconnect and take the session back; resend what the server has not processed."""
+    async def resume(self, url: str | None = None) -> dict[str, Any]:
+        """Reconnect and take the session back; resend what the server has not processed.
+
+        `url` moves the session to another instance (the one it was on may be gone)."""
         assert self.welcome is not None, "hello first"
+        if url is not None:
+            self._url = url
         ws = await self._open()
         frame = {
             "v": PROTOCOL_VERSION,
@@ -151,14 +159,28 @@ class SignalingChannel:
                 continue
             if kind == "error":
                 self.errors.append(data)
+                if data.get("code") == "seq_gap":
+                    await self._resend_from(ws, data.get("expected"))
                 continue
             if not isinstance(seq, int):
                 return data
             if seq <= self._last_seq:
                 continue
             self._last_seq = seq
-            await ws.send_str(f'{{"type":"ack","ack":{seq}}}')
+            # The socket may be closing under us (a 4008, say): the resume acks instead.
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(f'{{"type":"ack","ack":{seq}}}')
             return data
+
+    async def _resend_from(self, ws: aiohttp.ClientWebSocketResponse, expected: object) -> None:
+        """Send again, in order, the frames from the seq the server waits for (once per gap)."""
+        if not isinstance(expected, int) or expected <= self._resent_from:
+            return
+        self._resent_from = expected
+        for seq, raw in list(self._unacked):
+            if seq >= expected:
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await ws.send_str(raw)
 
     async def receive_type(self, *kinds: str) -> dict[str, Any]:
         """Skip frames until one of the given types arrives."""
@@ -168,16 +190,21 @@ class SignalingChannel:
                 return data
 
     async def drop(self) -> None:
-        """Lose the socket without a goodbye, as a network failure would."""
+        """Lose the socket without a goodbye, as a network failure would.
+
+        The TCP connection is shut down in both directions before aiohttp's close runs, so
+        the server reads the end of the stream with no close frame (as after a cable pull),
+        and our close frame has nowhere to go."""
         ws = self._ws
-        if ws is not None:
-            # Abort the transport: the server sees a dead connection, not a close frame.
-            conn = ws._response.connection
-            if conn is not None and conn.transport is not None:
-                conn.transport.abort()
-            await asyncio.sleep(0)
-            await ws.close()
-            ws._response.release()
+        if ws is None:
+            return
+        sock = ws.get_extra_info("socket")
+        if sock is not None:
+            # A duplicate of the event loop's descriptor (fromfd dups it): shutdown acts on
+            # the connection both share, and closing the duplicate leaves the loop's own.
+            with socket.fromfd(sock.fileno(), sock.family, sock.type) as raw:
+                raw.shutdown(socket.SHUT_RDWR)
+        await ws.close()
 
     async def close(self) -> None:
         """Close the socket politely."""

@@ -70,6 +70,9 @@ class VisitPeer:
         self.data: RTCDataChannel | None = None
         self._pending_candidates: list[dict[str, Any]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        # Closes of replaced peer connections, kept apart from the other tasks: aiortc's close
+        # cannot be cancelled halfway (a second close would wait forever for the first).
+        self._closing: set[asyncio.Task[None]] = set()
         self._pcs: list[RTCPeerConnection] = []
 
     # --- peer connection -----------------------------------------------------------------
@@ -88,8 +91,9 @@ class VisitPeer:
 
     def _new_pc(self) -> RTCPeerConnection:
         if self.pc is not None:
-            old = self.pc
-            self._spawn(old.close())
+            closing = asyncio.ensure_future(self.pc.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
         pc = RTCPeerConnection(self._configuration())
         self.pc = pc
         self._pcs.append(pc)
@@ -226,6 +230,9 @@ class VisitPeer:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        # Let the closes already under way finish; cancelling one would make the close below
+        # of the same peer connection wait forever.
+        await asyncio.gather(*self._closing, return_exceptions=True)
         for pc in self._pcs:
             await pc.close()
         await self.channel.close()

@@ -57,8 +57,9 @@ def require_admin(actor: Actor) -> None:
 
 
 async def get_user_for_admin(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User:
-    """Any account, for an admin; for anyone else every id is simply not found."""
-    user = await session.get(User, user_id) if actor.is_admin else None
+    """Any account, for an admin; other roles get 403 before any lookup, whatever the id."""
+    require_admin(actor)
+    user = await session.get(User, user_id)
     if user is None:
         raise NotFound("No such person.")
     return user

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from telehealth.access_ended import Reason, announce_access_ended
 from telehealth.accounts import service
 from telehealth.accounts.models import Role
 from telehealth.accounts.schemas import (
@@ -23,7 +24,7 @@ from telehealth.accounts.schemas import (
     RegisterIn,
 )
 from telehealth.http.api import Api, path_uuid
-from telehealth.http.auth import clear_session_cookie, set_session_cookie
+from telehealth.http.auth import clear_session_cookie, device_token, set_session_cookie
 from telehealth.http.context import caller_of, current_token_hash
 from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
 
@@ -37,7 +38,12 @@ async def login(request: web.Request, body: LoginIn) -> web.StreamResponse:
     """Check credentials; answer a bearer token and set the session cookie."""
     services = request.app[SERVICES]
     signed_in = await service.login(
-        services, caller_of(request), body.email, body.password, current_token_hash(request)
+        services,
+        caller_of(request),
+        body.email,
+        body.password,
+        current_token_hash(request),
+        device_token(request),
     )
     user = await service.get_self(services, replace(caller_of(request), actor=signed_in.actor))
     out = LoginOut(
@@ -57,6 +63,23 @@ async def logout(request: web.Request) -> web.StreamResponse:
     current = request[CURRENT_SESSION]
     assert current is not None  # guaranteed by auth=True
     await service.logout(request.app[SERVICES], caller_of(request), current.token_hash)
+    response = web.Response(status=204)
+    clear_session_cookie(response, request.app[SETTINGS])
+    return response
+
+
+@api.post(
+    "/auth/logout-everywhere",
+    summary="Sign out everywhere (ends every session and closes visit connections)",
+    tags=("auth",),
+)
+async def logout_everywhere(request: web.Request) -> web.StreamResponse:
+    """End all of the caller's sessions, then close their live visit sockets."""
+    caller = caller_of(request)
+    await service.logout_everywhere(request.app[SERVICES], caller)
+    await announce_access_ended(
+        request.app, caller, caller.require_actor().id, Reason.SESSIONS_ENDED
+    )
     response = web.Response(status=204)
     clear_session_cookie(response, request.app[SETTINGS])
     return response
@@ -140,10 +163,26 @@ async def get_user(request: web.Request) -> PersonOut:
 async def update_user(request: web.Request, body: PersonPatch) -> PersonOut:
     """Edit an account; is_active=false ends its sessions at once."""
     changes = service.PersonChanges(**body.model_dump())
+    caller = caller_of(request)
     user = await service.update_person(
-        request.app[SERVICES], caller_of(request), path_uuid(request, "user_id"), changes
+        request.app[SERVICES], caller, path_uuid(request, "user_id"), changes
     )
+    if not user.is_active:
+        # After the commit: the account is deactivated whatever becomes of its sockets.
+        await announce_access_ended(request.app, caller, user.id, Reason.DEACTIVATED)
     return PersonOut.model_validate(user)
+
+
+@api.delete(
+    "/users/{user_id}/sessions",
+    summary="End every session of an account (admin)",
+    tags=("people",),
+)
+async def end_user_sessions(request: web.Request) -> None:
+    """Sign a person out everywhere, visit connections included; the account stays active."""
+    caller = caller_of(request)
+    user = await service.end_sessions(request.app[SERVICES], caller, path_uuid(request, "user_id"))
+    await announce_access_ended(request.app, caller, user.id, Reason.SESSIONS_ENDED)
 
 
 @api.get("/patients", response=PatientsOut, summary="Patients visible to me", tags=("patients",))
@@ -194,4 +233,20 @@ async def assign_care_team(request: web.Request, body: CareTeamIn) -> None:
         caller_of(request),
         path_uuid(request, "patient_id"),
         body.therapist_id,
+    )
+
+
+@api.delete(
+    "/patients/{patient_id}/care-team/{therapist_id}",
+    summary="Remove a therapist from a care team (admin)",
+    tags=("patients",),
+)
+async def remove_care_team(request: web.Request) -> None:
+    """Take a therapist off the care team; the pair's live visit sockets close."""
+    caller = caller_of(request)
+    patient_id = path_uuid(request, "patient_id")
+    therapist_id = path_uuid(request, "therapist_id")
+    await service.remove_therapist(request.app[SERVICES], caller, patient_id, therapist_id)
+    await announce_access_ended(
+        request.app, caller, patient_id, Reason.CARE_TEAM_REMOVED, partner_id=therapist_id
     )

@@ -1,23 +1,17 @@
-"""People, their sessions and login throttles."""
+"""People, their sessions, login throttles and trusted sign-in devices."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+# Defined beside the actor (every actor has one), so the kernel imports no feature; re-exported
+# here for the code that names it with the people.
+from telehealth.actors import Role as Role
 from telehealth.orm import Base, uuid_pk
-
-
-class Role(StrEnum):
-    """What a person is to the clinic."""
-
-    PATIENT = "patient"
-    THERAPIST = "therapist"
-    ADMIN = "admin"
 
 
 class User(Base):
@@ -79,3 +73,21 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime]
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LoginDevice(Base):
+    """A browser that has signed in to an account: it may keep trying when the account is locked.
+
+    Only the SHA-256 of the cookie's token is stored. The password stamp ties the device to the
+    password it signed in with, so any change of password revokes every device at once.
+    """
+
+    __tablename__ = "login_devices"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    password_stamp: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_login_devices_user_id", "user_id"),)

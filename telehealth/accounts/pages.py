@@ -1,8 +1,7 @@
-"""Sign-in, sign-out, registration and each role's home page."""
+"""Sign-in, sign-out and registration (each role's home page is telehealth.home)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -10,11 +9,11 @@ from aiohttp import web
 from telehealth.accounts import service
 from telehealth.accounts.models import Role
 from telehealth.errors import DomainError, NotAuthenticated, TooManyRequests
-from telehealth.http.auth import clear_session_cookie, set_session_cookie
-from telehealth.http.context import caller_of, current_token_hash, require_actor
+from telehealth.http.auth import clear_session_cookie, device_token, set_session_cookie
+from telehealth.http.context import caller_of, current_token_hash
+from telehealth.http.forms import read_form
 from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
 from telehealth.http.templates import render
-from telehealth.scheduling import service as scheduling
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,14 +42,19 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
     """Sign in from the form; errors are shown on the form, never as a bare error page."""
-    form = await request.post()
+    form = await read_form(request)
     email = str(form.get("email", ""))[:254]
     password = str(form.get("password", ""))[:256]
     target = _safe_next(str(form.get("next", "/")))
     services = request.app[SERVICES]
     try:
         signed_in = await service.login(
-            services, caller_of(request), email, password, current_token_hash(request)
+            services,
+            caller_of(request),
+            email,
+            password,
+            current_token_hash(request),
+            device_token(request),
         )
     except TooManyRequests as exc:
         response = render(
@@ -95,7 +99,7 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     if not settings.self_registration:
         raise web.HTTPNotFound()
-    form = await request.post()
+    form = await read_form(request)
     values = {
         k: str(form.get(k, ""))[:256] for k in ("email", "display_name", "time_zone", "phone")
     }
@@ -124,30 +128,8 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def home(request: web.Request) -> web.StreamResponse:
-    """Each role's home page, with real data."""
-    actor = require_actor(request)
-    services = request.app[SERVICES]
-    caller = caller_of(request)
-    if actor.role is Role.ADMIN:
-        people, total = await service.list_people(services, caller, None, 200, 0)
-        return render(request, "home/admin.html", {"people": people, "total": total})
-    if actor.role is Role.THERAPIST:
-        patients = await service.list_patients(services, caller)
-        return render(request, "home/therapist.html", {"patients": patients})
-    me = await service.get_self(services, caller)
-    team = await service.care_team(services, replace(caller, actor=actor), actor.id)
-    visits = await scheduling.upcoming_for_patient(services, caller)
-    return render(
-        request,
-        "home/patient.html",
-        {"me": me, "care_team": team, "upcoming_visits": visits, "now": services.clock.now()},
-    )
-
-
 def setup_routes(app: web.Application) -> None:
     """Add the account pages."""
-    app.router.add_get("/", home)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout_submit)

@@ -32,9 +32,14 @@ def address_throttle_key(ip: str) -> str:
     return "address:" + ip
 
 
+def device_throttle_key(device_hash: str) -> str:
+    """Throttle key for one trusted device of an account (its stored cookie hash)."""
+    return "device:" + device_hash
+
+
 @dataclass(frozen=True)
 class ThrottleState:
-    """Failures counted in the current window, and a lock if one is in force."""
+    """Attempts counted in the current window, and a lock if one is in force."""
 
     failures: int
     window_started_at: datetime
@@ -45,17 +50,48 @@ def locked_for(state: ThrottleState | None, now: datetime) -> int:
     """Seconds until a throttle unlocks (0 when not locked)."""
     if state is None or state.locked_until is None or state.locked_until <= now:
         return 0
-    return max(1, math.ceil((state.locked_until - now).total_seconds()))
+    return seconds_until(state.locked_until, now)
 
 
-def after_failure(
+def seconds_until(when: datetime, now: datetime) -> int:
+    """Whole seconds until `when`, rounded up and at least 1: never "0" while still waiting."""
+    return max(1, math.ceil((when - now).total_seconds()))
+
+
+def claim_attempt(
     state: ThrottleState | None, now: datetime, limit: int, window: timedelta
-) -> ThrottleState:
-    """Count one failure; lock for `window` once `limit` failures fall inside one window."""
-    if state is None or now - state.window_started_at >= window:
-        state = ThrottleState(failures=0, window_started_at=now, locked_until=None)
-    failures = state.failures + 1
-    locked_until = now + window if failures >= limit else state.locked_until
+) -> ThrottleState | None:
+    """Count one attempt before its password is checked; None when the key may not try now.
+
+    The attempt is counted first, so however many arrive at once, at most `limit` passwords are
+    checked per window. The attempt that reaches the limit locks the key for `window`; a right
+    password afterwards resets or refunds the count. `throttle.claim` is this rule in one SQL
+    statement; the two must say the same.
+    """
+    if state is not None and locked_for(state, now):
+        return None
+    fresh = state is None or state.window_started_at <= now - window
+    if state is not None and not fresh and state.failures >= limit:
+        return None
+    failures = 1 if fresh or state is None else state.failures + 1
+    started = now if fresh or state is None else state.window_started_at
+    if failures >= limit:
+        locked_until: datetime | None = now + window
+    else:
+        locked_until = None if fresh or state is None else state.locked_until
+    return ThrottleState(failures, started, locked_until)
+
+
+def refused_for(state: ThrottleState, now: datetime, window: timedelta) -> int:
+    """Retry-After for a refused attempt: until the lock ends, or else until the window ends."""
+    return locked_for(state, now) or seconds_until(state.window_started_at + window, now)
+
+
+def refund_attempt(state: ThrottleState, limit: int) -> ThrottleState:
+    """Give back the count of an attempt whose password was right (a shared address is not
+    paused by people signing in); the lock goes once the count is back under the limit."""
+    failures = max(0, state.failures - 1)
+    locked_until = state.locked_until if failures >= limit else None
     return ThrottleState(failures, state.window_started_at, locked_until)
 
 
@@ -77,19 +113,27 @@ def session_expired(times: SessionTimes, now: datetime, idle: timedelta) -> str 
     return None
 
 
-# Writing last_seen_at on every request would make every read a write; a minute of slack on a
-# fifteen-minute idle timeout is invisible to people.
-TOUCH_INTERVAL = timedelta(seconds=60)
+# Writing last_seen_at on every request would make every read a write, so it is written at most once
+# per touch interval. The idle limit is measured from the stored time, so a session can end up to
+# one interval before `idle` after its very last request, never after it. One second (or a quarter
+# of the idle limit, if that is shorter) keeps the limit correct to the second for any setting, at
+# one small write a second for a session in active use: a page view's several requests share it.
+MAX_TOUCH_INTERVAL = timedelta(seconds=1)
 
 
-def needs_touch(last_seen_at: datetime, now: datetime) -> bool:
+def touch_interval(idle: timedelta) -> timedelta:
+    """How stale the stored last-seen time may get before a request writes a new one."""
+    return min(MAX_TOUCH_INTERVAL, idle / 4)
+
+
+def needs_touch(last_seen_at: datetime, now: datetime, idle: timedelta) -> bool:
     """Whether to persist a new last-seen time."""
-    return now - last_seen_at >= TOUCH_INTERVAL
+    return now - last_seen_at >= touch_interval(idle)
 
 
 def check_password_strength(password: str, email: str) -> None:
     """Reject passwords that are too short, too long, or the email itself."""
-    from telehealth.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+    from telehealth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(

@@ -8,7 +8,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from telehealth.http.schemas import QueryModel, RequestModel, ResponseModel
+from telehealth.http.schemas import (
+    QueryModel,
+    RequestModel,
+    ResponseModel,
+    SafeStr,
+    ZoneName,
+)
 
 RoleName = Literal["patient", "therapist", "admin"]
 
@@ -16,8 +22,8 @@ RoleName = Literal["patient", "therapist", "admin"]
 class LoginIn(RequestModel):
     """Credentials."""
 
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
+    email: SafeStr = Field(min_length=3, max_length=254)
+    password: SafeStr = Field(min_length=1, max_length=256)
 
 
 class PersonOut(ResponseModel):
@@ -54,33 +60,33 @@ class MeOut(ResponseModel):
 class PersonIn(RequestModel):
     """A new account, created by an admin."""
 
-    email: str = Field(min_length=3, max_length=254)
-    display_name: str = Field(min_length=1, max_length=120)
+    email: SafeStr = Field(min_length=3, max_length=254)
+    display_name: SafeStr = Field(min_length=1, max_length=120)
     role: RoleName
-    password: str = Field(min_length=10, max_length=256)
-    time_zone: str = Field(default="America/New_York", max_length=64)
-    phone: str | None = Field(default=None, max_length=32)
+    password: SafeStr = Field(min_length=10, max_length=256)
+    time_zone: ZoneName = Field(default="America/New_York", max_length=64)
+    phone: SafeStr | None = Field(default=None, max_length=32)
     date_of_birth: date | None = None
 
 
 class RegisterIn(RequestModel):
     """A patient creating their own account."""
 
-    email: str = Field(min_length=3, max_length=254)
-    display_name: str = Field(min_length=1, max_length=120)
-    password: str = Field(min_length=10, max_length=256)
-    time_zone: str = Field(default="America/New_York", max_length=64)
-    phone: str | None = Field(default=None, max_length=32)
+    email: SafeStr = Field(min_length=3, max_length=254)
+    display_name: SafeStr = Field(min_length=1, max_length=120)
+    password: SafeStr = Field(min_length=10, max_length=256)
+    time_zone: ZoneName = Field(default="America/New_York", max_length=64)
+    phone: SafeStr | None = Field(default=None, max_length=32)
     date_of_birth: date | None = None
 
 
 class PersonPatch(RequestModel):
     """Admin changes to an account."""
 
-    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    display_name: SafeStr | None = Field(default=None, min_length=1, max_length=120)
     is_active: bool | None = None
-    time_zone: str | None = Field(default=None, max_length=64)
-    phone: str | None = Field(default=None, max_length=32)
+    time_zone: ZoneName | None = Field(default=None, max_length=64)
+    phone: SafeStr | None = Field(default=None, max_length=32)
 
 
 class PeopleQuery(QueryModel):

@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, bindparam, delete, func, select, text
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from telehealth.accounts import rules
+from telehealth import zones
+from telehealth.accounts import devices, rules, throttle
 from telehealth.accounts.access import (
     get_user_for_admin,
     get_visible_patient,
     patients_visible_to,
     require_admin,
 )
-from telehealth.accounts.models import AuthSession, CareAssignment, LoginThrottle, Role, User
+from telehealth.accounts.models import AuthSession, CareAssignment, Role, User
 from telehealth.actors import Actor, Caller
 from telehealth.audit.chain import AuditRecord
 from telehealth.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from telehealth.tokens import hash_token, new_token
-from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
+from telehealth.unit_of_work import Services, UnitOfWork, plain_session, unit_of_work
 
 INVALID_CREDENTIALS = "That email and password do not match an active account."
 
@@ -47,6 +46,7 @@ class SignedIn:
     token: str
     csrf_token: str
     actor: Actor
+    device_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,52 +60,52 @@ class CurrentSession:
 
 # --- sign-in -------------------------------------------------------------------------------------
 
-
-async def _throttle(session: AsyncSession, key: str) -> LoginThrottle | None:
-    return await session.get(LoginThrottle, key)
+LOCKED = "Too many failed sign-in attempts. Please wait before trying again."
 
 
-def _state(row: LoginThrottle | None) -> rules.ThrottleState | None:
-    if row is None:
-        return None
-    return rules.ThrottleState(row.failures, row.window_started_at, row.locked_until)
+@dataclass(frozen=True)
+class _Attempt:
+    """The keys one sign-in attempt is counted under, with their limits."""
+
+    keys: list[tuple[str, int]]
+    device_hash: str | None
 
 
-async def _check_not_locked(uow: UnitOfWork, keys: list[str]) -> None:
-    states = [_state(await _throttle(uow.session, key)) for key in keys]
-    wait = max(rules.locked_for(state, uow.now) for state in states)
-    if wait:
-        uow.audit(
-            AuditRecord("login.blocked", "session", outcome="denied", details={"retry_after": wait})
+def _attempt_of(services: Services, email: str, ip: str, device_hash: str | None) -> _Attempt:
+    settings = services.settings
+    if device_hash is not None:
+        # A browser that signed in before tries under its own count only: strangers failing on
+        # the account or from the same address do not lock its owner out.
+        return _Attempt(
+            [(rules.device_throttle_key(device_hash), settings.login_max_failures)], device_hash
         )
-        raise TooManyRequests(
-            "Too many failed sign-in attempts. Please wait before trying again.",
-            retry_after=wait,
-            code="login_locked",
-        )
+    return _Attempt(
+        [
+            (rules.account_throttle_key(email), settings.login_max_failures),
+            (rules.address_throttle_key(ip), settings.login_max_failures_per_address),
+        ],
+        None,
+    )
 
 
-# Namespace of the per-key advisory locks; the two-integer form never meets the audit trail's lock.
-_THROTTLE_LOCK_SPACE = 7305
-
-
-async def _count_failure(uow: UnitOfWork, key: str, limit: int, services: Services) -> None:
-    # Parallel guesses must each be counted, or a burst slips past the limit. PostgreSQL: serialize
-    # them per key (the row may not exist yet, so a row lock would not do). SQLite: BEGIN IMMEDIATE
-    # already serializes every writer.
-    if uow.session.get_bind().dialect.name == "postgresql":
-        await uow.session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-            {"space": _THROTTLE_LOCK_SPACE, "key": key},
-        )
-    row = await uow.session.get(LoginThrottle, key, populate_existing=True)
-    state = rules.after_failure(_state(row), uow.now, limit, services.settings.login_lockout)
-    if row is None:
-        row = LoginThrottle(key=key, window_started_at=state.window_started_at)
-        uow.session.add(row)
-    row.failures = state.failures
-    row.window_started_at = state.window_started_at
-    row.locked_until = state.locked_until
+async def _claim(uow: UnitOfWork, attempt: _Attempt, window: timedelta) -> list[throttle.Claimed]:
+    # Counted before the password is checked, so at most the limit of passwords are ever checked
+    # per window. Keys are claimed in a fixed order (account or device, then address), so two
+    # attempts never wait on each other's rows in a cycle; a refusal rolls every claim back.
+    claimed: list[throttle.Claimed] = []
+    for key, limit in attempt.keys:
+        got = await throttle.claim(uow.session, key, limit, uow.now, window)
+        if got is None:
+            state = await throttle.state_of(uow.session, key)
+            wait = rules.refused_for(state, uow.now, window) if state else 1
+            uow.audit(
+                AuditRecord(
+                    "login.blocked", "session", outcome="denied", details={"retry_after": wait}
+                )
+            )
+            raise TooManyRequests(LOCKED, retry_after=wait, code="login_locked")
+        claimed.append(got)
+    return claimed
 
 
 async def login(
@@ -114,63 +114,86 @@ async def login(
     email: str,
     password: str,
     replaces_token_hash: str | None = None,
+    device_token: str | None = None,
 ) -> SignedIn:
     """Check credentials under per-account and per-address throttles and open a new session.
 
     A session the browser already had (replaces_token_hash) is ended: every sign-in gets a new token.
+    A trusted device token (see devices.py) is counted under its own key instead.
     """
     try:
         email = rules.normalize_email(email)
     except InvalidInput:
         email = email.strip().lower()[:254]
-    keys = [rules.account_throttle_key(email), rules.address_throttle_key(caller.ip)]
+    settings = services.settings
+    window = settings.login_lockout
 
-    # 1. Refuse early while locked; look the account up. Short transaction: the password check
-    #    below takes tens of milliseconds and must not hold the database.
+    # 1. Count the attempt, or refuse it; look the account up. Short transaction: the password
+    #    check below takes tens of milliseconds and must not hold the database. An unknown email
+    #    is counted and checked like a known one, so neither answer nor timing tells them apart.
     async with unit_of_work(services, caller) as uow:
-        await _check_not_locked(uow, keys)
         user = await uow.session.scalar(select(User).where(User.email == email))
+        device_hash = await devices.trusted(uow.session, device_token, user, uow.now)
+        attempt = _attempt_of(services, email, caller.ip, device_hash)
+        claimed = await _claim(uow, attempt, window)
         stored_hash = user.password_hash if user is not None and user.is_active else None
         user_id = user.id if user is not None else None
 
     verification = await services.passwords.verify(stored_hash, password)
     new_hash = await services.passwords.hash(password) if verification.needs_rehash else None
 
-    # 2. Record the outcome. Parallel guesses all passed step 1 together, so the lock is checked
-    #    again: once the limit is reached even a right password opens nothing until it expires.
+    # 2. Record the outcome. A wrong password needs no write: it was counted in step 1.
     signed_in: SignedIn | None = None
     async with unit_of_work(services, caller) as uow:
-        if verification.ok:
-            await _check_not_locked(uow, keys)
-            user = await uow.session.get(User, user_id)
-        if verification.ok and user is not None and user.is_active:
+        user = await uow.session.get(User, user_id) if verification.ok else None
+        if user is not None and user.is_active and user.password_hash == stored_hash:
             if new_hash is not None:
+                await devices.restamp(uow.session, user.id, user.password_hash, new_hash)
                 user.password_hash = new_hash
-            await uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+            await _forgive(uow, attempt, claimed)
             if replaces_token_hash is not None:
                 await uow.session.execute(
                     delete(AuthSession).where(AuthSession.token_hash == replaces_token_hash)
                 )
             signed_in = _open_session(uow, user, services)
+            device = await devices.issue(
+                uow.session, user, uow.now, settings.login_device_lifetime, device_token
+            )
+            signed_in = replace(signed_in, device_token=device)
             uow.caller = replace(uow.caller, actor=signed_in.actor)
-            uow.audit(AuditRecord("login.success", "session", resource_id=str(user.id)))
+            uow.audit(
+                AuditRecord(
+                    "login.success",
+                    "session",
+                    resource_id=str(user.id),
+                    details={"trusted_device": device_hash is not None},
+                )
+            )
         else:
-            settings = services.settings
-            await _count_failure(uow, keys[0], settings.login_max_failures, services)
-            await _count_failure(uow, keys[1], settings.login_max_failures_per_address, services)
             uow.audit(
                 AuditRecord(
                     "login.failure",
                     "session",
                     outcome="denied",
                     resource_id=str(user_id) if user_id else None,
+                    details={"trusted_device": device_hash is not None},
                 )
             )
     if signed_in is None:
-        # Raised after the commit so the failure count is kept; the same words for an unknown
+        # Raised after the commit so the audit row is kept; the same words for an unknown
         # email and a wrong password.
         raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
     return signed_in
+
+
+async def _forgive(uow: UnitOfWork, attempt: _Attempt, claimed: list[throttle.Claimed]) -> None:
+    # A right password resets its account's (or device's) count. The address only gets this
+    # attempt's count back: a shared address is not paused by people signing in, yet signing in
+    # to one's own account does not wipe the failures a guesser spread over other emails.
+    first, *rest = claimed
+    await throttle.reset(uow.session, first.key)
+    for claim, (_, limit) in zip(rest, attempt.keys[1:], strict=True):
+        await throttle.refund(uow.session, claim, limit)
 
 
 def _open_session(uow: UnitOfWork, user: User, services: Services) -> SignedIn:
@@ -210,7 +233,7 @@ async def resolve_session(services: Services, token: str) -> CurrentSession | No
     """
     token_hash = hash_token(token)
     now = services.clock.now()
-    async with services.sessions() as session:
+    async with plain_session(services) as session:
         row = (await session.execute(_session_lookup(), {"token_hash": token_hash})).first()
         if row is None:
             return None
@@ -221,7 +244,7 @@ async def resolve_session(services: Services, token: str) -> CurrentSession | No
             await session.delete(auth)
             await session.commit()
             return None
-        if rules.needs_touch(auth.last_seen_at, now):
+        if rules.needs_touch(auth.last_seen_at, now, services.settings.session_idle):
             auth.last_seen_at = now
             await session.commit()
         return CurrentSession(
@@ -234,6 +257,29 @@ async def logout(services: Services, caller: Caller, token_hash: str) -> None:
     async with unit_of_work(services, caller) as uow:
         await uow.session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
         uow.audit(AuditRecord("logout", "session", resource_id=str(uow.actor.id)))
+
+
+async def logout_everywhere(services: Services, caller: Caller) -> None:
+    """End every session of the signed-in person (their visit sockets close after the commit)."""
+    async with unit_of_work(services, caller) as uow:
+        await uow.session.execute(delete(AuthSession).where(AuthSession.user_id == uow.actor.id))
+        uow.audit(AuditRecord("logout.everywhere", "session", resource_id=str(uow.actor.id)))
+
+
+async def end_sessions(services: Services, caller: Caller, user_id: uuid.UUID) -> User:
+    """An admin ends every session of an account (it stays active; its owner signs in again)."""
+    async with unit_of_work(services, caller) as uow:
+        user = await get_user_for_admin(uow.session, uow.actor, user_id)
+        await uow.session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+        uow.audit(
+            AuditRecord(
+                "account.end_sessions",
+                "user",
+                resource_id=str(user.id),
+                patient_id=user.id if user.role == Role.PATIENT.value else None,
+            )
+        )
+        return user
 
 
 # --- people --------------------------------------------------------------------------------------
@@ -263,10 +309,7 @@ class PersonChanges:
 
 
 def _check_zone(name: str) -> None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"Unknown time zone {name!r}.", details={"field": "time_zone"}) from None
+    zones.resolve_zone(name, "time_zone")
 
 
 async def _insert_person(uow: UnitOfWork, services: Services, person: NewPerson) -> User:
@@ -357,6 +400,7 @@ async def update_person(
             changed.append("is_active")
             if not changes.is_active:
                 await uow.session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+                await devices.revoke_all(uow.session, user.id)
         user.updated_at = uow.now
         action = (
             "account.deactivate"
@@ -502,6 +546,32 @@ async def assign_therapist(
                 resource_id=str(patient.id),
                 patient_id=patient.id,
                 details={"therapist_id": str(therapist.id)},
+            )
+        )
+
+
+async def remove_therapist(
+    services: Services, caller: Caller, patient_id: uuid.UUID, therapist_id: uuid.UUID
+) -> None:
+    """An admin takes a therapist off a patient's care team (idempotent); the pair's visit
+    sockets close after the commit."""
+    async with unit_of_work(services, caller) as uow:
+        patient = await get_user_for_admin(uow.session, uow.actor, patient_id)
+        if patient.role != Role.PATIENT.value:
+            raise NotFound("No such patient.")
+        await uow.session.execute(
+            delete(CareAssignment).where(
+                CareAssignment.patient_id == patient.id,
+                CareAssignment.therapist_id == therapist_id,
+            )
+        )
+        uow.audit(
+            AuditRecord(
+                "care_team.remove",
+                "patient",
+                resource_id=str(patient.id),
+                patient_id=patient.id,
+                details={"therapist_id": str(therapist_id)},
             )
         )
 

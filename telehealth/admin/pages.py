@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from aiohttp import web
-from pydantic import ValidationError
 
+from telehealth.access_ended import Reason, announce_access_ended
 from telehealth.accounts import service as accounts
 from telehealth.accounts.access import require_admin
 from telehealth.accounts.models import Role
-from telehealth.audit import service as audit
-from telehealth.audit.schemas import AuditQuery
+from telehealth.admin import audit_trail
 from telehealth.errors import DomainError, NotFound
 from telehealth.http.api import path_uuid
 from telehealth.http.context import caller_of, require_actor
+from telehealth.http.forms import read_form
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
 
@@ -50,7 +49,8 @@ async def new_person_page(request: web.Request) -> web.StreamResponse:
 
 async def create_person_submit(request: web.Request) -> web.StreamResponse:
     """Create an account from the form."""
-    form = await request.post()
+    require_admin(require_actor(request))
+    form = await read_form(request)
     values = {
         k: str(form.get(k, "")).strip()[:256]
         for k in ("email", "display_name", "role", "time_zone", "phone")
@@ -86,19 +86,24 @@ async def create_person_submit(request: web.Request) -> web.StreamResponse:
 
 async def set_active_submit(request: web.Request) -> web.StreamResponse:
     """Deactivate (ends sessions at once) or reactivate an account."""
+    require_admin(require_actor(request))
     user_id = path_uuid(request, "user_id")
-    form = await request.post()
+    form = await read_form(request)
     active = form.get("active") == "1"
-    await accounts.update_person(
-        request.app[SERVICES], caller_of(request), user_id, accounts.PersonChanges(is_active=active)
+    caller = caller_of(request)
+    user = await accounts.update_person(
+        request.app[SERVICES], caller, user_id, accounts.PersonChanges(is_active=active)
     )
+    if not user.is_active:
+        await announce_access_ended(request.app, caller, user.id, Reason.DEACTIVATED)
     raise web.HTTPSeeOther(f"/admin/people/{user_id}")
 
 
 async def assign_submit(request: web.Request) -> web.StreamResponse:
     """Put a therapist on a patient's care team."""
+    require_admin(require_actor(request))
     user_id = path_uuid(request, "user_id")
-    form = await request.post()
+    form = await read_form(request)
     try:
         therapist_id = uuid.UUID(str(form.get("therapist_id", "")))
     except ValueError:
@@ -109,24 +114,6 @@ async def assign_submit(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/admin/people/{user_id}")
 
 
-async def audit_page(request: web.Request) -> web.StreamResponse:
-    """Browse and filter the audit trail."""
-    raw = {k: v for k, v in request.query.items() if v}
-    error = None
-    try:
-        query = AuditQuery.model_validate(raw)
-    except ValidationError:
-        query, error = AuditQuery(), "Some filters were not valid and were ignored."
-    events = await audit.search(
-        request.app[SERVICES], caller_of(request), audit.AuditFilter(**query.model_dump())
-    )
-    return render(
-        request,
-        "admin/audit.html",
-        {"events": events, "filters": raw, "error": error, "now": datetime.now().astimezone()},
-    )
-
-
 def setup_routes(app: web.Application) -> None:
     """Add the admin pages."""
     app.router.add_get("/admin/people/new", new_person_page)
@@ -134,4 +121,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/admin/people/{user_id}", person_page)
     app.router.add_post("/admin/people/{user_id}/active", set_active_submit)
     app.router.add_post("/admin/people/{user_id}/care-team", assign_submit)
-    app.router.add_get("/admin/audit", audit_page)
+    app.router.add_get("/admin/audit", audit_trail.audit_page)
+    app.router.add_get("/admin/audit.csv", audit_trail.audit_csv)

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from telehealth.http.schemas import QueryModel, ResponseModel
+from telehealth.http.schemas import QueryInstant, QueryModel, ResponseModel, SafeStr
 
 
 class AuditQuery(QueryModel):
@@ -16,11 +16,11 @@ class AuditQuery(QueryModel):
 
     actor_id: uuid.UUID | None = None
     patient_id: uuid.UUID | None = None
-    action: str | None = Field(default=None, max_length=64)
+    action: SafeStr | None = Field(default=None, max_length=64)
     outcome: Literal["success", "failure", "denied"] | None = None
     # A time without a zone is not an instant (and the UTC columns refuse it).
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: QueryInstant | None = None
+    until: QueryInstant | None = None
     limit: int = Field(default=100, ge=1, le=500)
     before_seq: int | None = Field(default=None, ge=1, le=2**63 - 1)  # seq is a BIGINT
 
@@ -40,7 +40,6 @@ class AuditEventOut(ResponseModel):
     ip: str | None
     request_id: str | None
     details: dict[str, Any]
-    hash: str
 
 
 class AuditPageOut(ResponseModel):

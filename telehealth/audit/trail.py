@@ -1,13 +1,25 @@
-"""Appending to and reading the audit trail."""
+"""Recording audit events, sealing them into the chain, and checking the chain.
+
+A request only inserts its events, in its own transaction: it takes no lock that another request
+could wait on. The sealer (sealer.py: one pass at a time per deployment) links committed events
+into the chain shortly after, in a stable order that no later commit can jump ahead of:
+
+* PostgreSQL: each event carries the id of the transaction that recorded it. The sealer only takes
+  events whose transaction id is below its snapshot's xmin, i.e. of transactions that have all
+  ended: none of them can still commit an event, so the chain never needs a row inserted behind
+  its head. It links them in (transaction id, event number) order and continues from there.
+* SQLite: one writer at a time, so events are numbered in commit order and the sealer (itself a
+  writer) sees every committed event.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import func, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.audit.chain import (
@@ -15,13 +27,18 @@ from telehealth.audit.chain import (
     AuditRecord,
     ChainedRow,
     ChainProblem,
-    row_hash,
+    Checkpoint,
+    StoredLink,
+    link_problem,
+    make_checkpoint,
+    make_link,
     verify_chain,
 )
-from telehealth.audit.models import AuditEvent
+from telehealth.audit.models import AuditCheckpoint, AuditEvent, AuditLink
+from telehealth.seals import SealKeys
 
-# Any constant works: it only has to be the same in every process that appends.
-_AUDIT_LOCK_KEY = 7_305_114_292
+# Any constant works: only sealers take it, so one seals at a time and requests never wait on it.
+SEALER_LOCK_KEY = 7_305_114_293
 
 
 @dataclass(frozen=True)
@@ -35,50 +52,45 @@ class Origin:
 
 
 async def append(
-    session: AsyncSession, records: Sequence[AuditRecord], origin: Origin, at: datetime
+    session: AsyncSession,
+    records: Sequence[AuditRecord],
+    origin: Origin,
+    now: Callable[[], datetime],
 ) -> None:
-    """Append records at the end of the chain inside the caller's transaction.
-
-    Called last before commit, so the lock that keeps the chain linear is held only briefly.
-    """
+    """Record events inside the caller's transaction, dated now (just before its commit)."""
     if not records:
         return
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
-    # SQLite: the transaction began with BEGIN IMMEDIATE, so writers are already serialized.
-    last = (
-        await session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        )
-    ).first()
-    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
-    for record in records:
-        seq += 1
-        row = ChainedRow(
-            seq=seq,
-            at=at,
-            actor_id=origin.actor_id,
-            actor_role=origin.actor_role,
-            action=record.action,
-            resource_type=record.resource_type,
-            resource_id=record.resource_id,
-            patient_id=record.patient_id,
-            outcome=record.outcome,
-            ip=origin.ip,
-            request_id=origin.request_id,
-            details=dict(record.details),
-            prev_hash=prev_hash,
-        )
-        digest = row_hash(row)
-        session.add(AuditEvent(**row.__dict__, hash=digest))
-        prev_hash = digest
-    await session.flush()
+    at = now()
+    rows: list[dict[str, object]] = [
+        {
+            "at": at,
+            "actor_id": origin.actor_id,
+            "actor_role": origin.actor_role,
+            "action": record.action,
+            "resource_type": record.resource_type,
+            "resource_id": record.resource_id,
+            "patient_id": record.patient_id,
+            "outcome": record.outcome,
+            "ip": origin.ip,
+            "request_id": origin.request_id,
+            "details": dict(record.details),
+        }
+        for record in records
+    ]
+    if session.get_bind().dialect.name == "sqlite":
+        # The transaction holds SQLite's one write lock (BEGIN IMMEDIATE): the next numbers are
+        # free. PostgreSQL takes them from the sequence, and the transaction id from a default.
+        last = await session.scalar(select(func.max(AuditEvent.seq)))
+        for offset, row in enumerate(rows, start=1):
+            row["seq"] = (last or 0) + offset
+    await session.execute(insert(AuditEvent), rows)
 
 
-def _as_chained(event: AuditEvent) -> ChainedRow:
+def chained_row(seq: int, event: AuditEvent, prev_hash: str) -> ChainedRow:
+    """The link at `seq` of a stored event, as the chain's rules see it."""
     return ChainedRow(
-        seq=event.seq,
+        seq=seq,
+        event_seq=event.seq,
         at=event.at,
         actor_id=event.actor_id,
         actor_role=event.actor_role,
@@ -90,32 +102,194 @@ def _as_chained(event: AuditEvent) -> ChainedRow:
         ip=event.ip,
         request_id=event.request_id,
         details=event.details,
-        prev_hash=event.prev_hash,
+        prev_hash=prev_hash,
     )
 
 
-async def _stream(
-    session: AsyncSession, batch: int = 2000
-) -> AsyncIterator[tuple[ChainedRow, str]]:
+class ChainHeadInvalid(RuntimeError):
+    """The last link does not verify: the sealer will not extend a tampered chain."""
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    """When the sealer signs a checkpoint: after this many new links or this long, if any;
+    `always` asks for one at the head now (the stored one, if the head already has one)."""
+
+    every_rows: int
+    every: timedelta
+    always: bool = False
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What one sealing pass did."""
+
+    linked: int
+    head_seq: int
+    checkpoint: Checkpoint | None
+
+
+async def seal(
+    session: AsyncSession,
+    keys: SealKeys,
+    now: Callable[[], datetime],
+    policy: CheckpointPolicy,
+    limit: int = 500,
+    wait: bool = False,
+) -> Sealed | None:
+    """Link up to `limit` committed events inside the caller's transaction.
+
+    None when another sealer holds the sealing lock (PostgreSQL) and `wait` is false: that one
+    links them instead. With `wait`, the pass queues behind it (the command line does).
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and wait:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
+    elif postgres and not await session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY}
+    ):
+        return None
+    head = (
+        await session.execute(
+            select(AuditLink, AuditEvent)
+            .outerjoin(AuditEvent, AuditEvent.seq == AuditLink.event_seq)
+            .order_by(AuditLink.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    query = select(AuditEvent).limit(limit)
+    if head is None:
+        seq, prev_hash, after_event, after_xid = 0, GENESIS_HASH, 0, 0
+        sealed_at = now()
+    else:
+        link, event = head
+        if event is None or (
+            link_problem(chained_row(link.seq, event, link.prev_hash), link.hash, link.key_id, keys)
+            is not None
+        ):
+            raise ChainHeadInvalid(f"audit chain head {link.seq} does not verify")
+        seq, prev_hash, after_event, after_xid = link.seq, link.hash, event.seq, event.xid or 0
+        # The chain's own clock runs forwards, even when the system clock steps back.
+        sealed_at = max(now(), link.sealed_at)
+    if postgres:
+        xmin = await session.scalar(
+            text("SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint)")
+        )
+        query = query.where(
+            AuditEvent.xid < xmin,
+            tuple_(AuditEvent.xid, AuditEvent.seq) > tuple_(after_xid, after_event),
+        ).order_by(AuditEvent.xid, AuditEvent.seq)
+    else:
+        query = query.where(AuditEvent.seq > after_event).order_by(AuditEvent.seq)
+    events = (await session.scalars(query)).all()
+    links: list[dict[str, object]] = []
+    for event in events:
+        seq += 1
+        key_id, digest = make_link(chained_row(seq, event, prev_hash), keys)
+        links.append(
+            {
+                "seq": seq,
+                "event_seq": event.seq,
+                "sealed_at": sealed_at,
+                "key_id": key_id,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    if links:
+        await session.execute(insert(AuditLink), links)
+    checkpoint = await _checkpoint_due(session, seq, prev_hash, sealed_at, keys, policy)
+    return Sealed(len(links), seq, checkpoint)
+
+
+async def _checkpoint_due(
+    session: AsyncSession,
+    seq: int,
+    head_hash: str,
+    now: datetime,
+    keys: SealKeys,
+    policy: CheckpointPolicy,
+) -> Checkpoint | None:
+    if seq == 0:
+        return None
+    last = await session.scalar(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
+    )
+    if last is not None and last.seq >= seq:
+        if policy.always:
+            return Checkpoint(last.seq, last.head_hash, last.made_at, last.key_id, last.mac)
+        return None
+    if (
+        last is not None
+        and not policy.always
+        and seq - last.seq < policy.every_rows
+        and now - last.made_at < policy.every
+    ):
+        return None
+    checkpoint = make_checkpoint(seq, head_hash, now, keys)
+    session.add(
+        AuditCheckpoint(
+            seq=checkpoint.seq,
+            head_hash=checkpoint.head_hash,
+            made_at=checkpoint.made_at,
+            key_id=checkpoint.key_id,
+            mac=checkpoint.mac,
+        )
+    )
+    await session.flush()
+    return checkpoint
+
+
+async def _links(session: AsyncSession, batch: int = 2000) -> AsyncIterator[StoredLink]:
     after = 0
     while True:
-        events = (
-            await session.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.seq > after)
-                .order_by(AuditEvent.seq)
+        rows = (
+            await session.execute(
+                select(AuditLink, AuditEvent)
+                .outerjoin(AuditEvent, AuditEvent.seq == AuditLink.event_seq)
+                .where(AuditLink.seq > after)
+                .order_by(AuditLink.seq)
                 .limit(batch)
             )
         ).all()
-        if not events:
+        if not rows:
             return
-        for event in events:
-            yield _as_chained(event), event.hash
-        after = events[-1].seq
+        for link, event in rows:
+            row = None if event is None else chained_row(link.seq, event, link.prev_hash)
+            yield StoredLink(link.seq, row, link.hash, link.key_id)
+        after = rows[-1][0].seq
         session.expunge_all()
 
 
-async def verify(session: AsyncSession) -> tuple[int, ChainProblem | None]:
-    """Walk the whole trail; return how many rows were read and the first problem, if any."""
-    rows = [item async for item in _stream(session)]
-    return len(rows), verify_chain(rows)
+async def stored_checkpoints(session: AsyncSession) -> list[Checkpoint]:
+    """The checkpoints the database holds (a copy: the trusted ones are kept outside it)."""
+    rows = (await session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))).all()
+    return [Checkpoint(r.seq, r.head_hash, r.made_at, r.key_id, r.mac) for r in rows]
+
+
+async def unsealed_count(session: AsyncSession) -> int:
+    """Events recorded but not yet linked into the chain."""
+    linked = select(AuditLink.event_seq).where(AuditLink.event_seq == AuditEvent.seq).exists()
+    return int(
+        await session.scalar(select(func.count()).select_from(AuditEvent).where(~linked)) or 0
+    )
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `verify` found: links read, events awaiting the sealer, the first problem."""
+
+    linked: int
+    unsealed: int
+    problem: ChainProblem | None
+
+
+async def verify(
+    session: AsyncSession, keys: SealKeys, checkpoints: Sequence[Checkpoint] = ()
+) -> Verification:
+    """Walk the whole chain against the keys, the given checkpoints and the stored ones."""
+    known = {(c.seq, c.mac): c for c in [*checkpoints, *await stored_checkpoints(session)]}
+    links = [link async for link in _links(session)]
+    count, problem = verify_chain(links, keys, list(known.values()))
+    return Verification(count, await unsealed_count(session), problem)

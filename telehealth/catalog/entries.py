@@ -8,15 +8,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 # ICD-10-CM: a letter (U is reserved by WHO, not used here), two characters, then up to four after
-# the dot, with X as the placeholder. A pattern cannot prove a code exists; the "verify" flag says
-# which codes still need a check against the current code set.
+# the dot, with X as the placeholder. A pattern cannot prove a code exists: the catalog is checked
+# against the shipped code set when it is built (telehealth.catalog.icd10cm).
 ICD10CM_PATTERN = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
 # CPT Category I is five digits; II, III and PLA codes end in F, T or U.
 CPT_PATTERN = re.compile(r"^[0-9]{4}[0-9FTU]$")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 PARAMETER_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
-BodyRegion = Literal["hip", "lower_back", "pelvis", "abdomen"]
+BodyRegion = Literal["hip", "lower_back", "pelvis", "abdomen", "neck", "shoulder", "knee"]
 Laterality = Literal["left", "right", "bilateral", "unspecified"]
 ExerciseKind = Literal["stretch", "strengthen", "mobility"]
 ParameterType = Literal["string", "integer", "enum", "string_list", "exercise_list"]
@@ -38,7 +38,6 @@ class IcdCode(_Entry):
     code: Icd10Code
     description: Name
     laterality: Laterality | None = None
-    verify: StrictBool = False
 
 
 class ConditionEntry(_Entry):

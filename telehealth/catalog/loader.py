@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -11,6 +12,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from telehealth.catalog.entries import ConditionEntry, ExerciseEntry, IcdCode, TechniqueEntry
+from telehealth.catalog.icd10cm import CodeSet, load_code_set
 from telehealth.catalog.validation import FieldError, errors_from_validation, invalid
 from telehealth.errors import NotFound
 
@@ -67,6 +69,19 @@ class CatalogExtras(BaseModel):
     exercises: tuple[ExerciseEntry, ...] = ()
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Favourite:
+    """A catalog code as the diagnosis search sees it: its title and the words it is found by."""
+
+    condition: ConditionEntry
+    code: str
+    title: str
+    words: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Catalog:
     """The read-only conditions, techniques and exercises, keyed by their stable ids."""
@@ -75,7 +90,11 @@ class Catalog:
     conditions: Mapping[str, ConditionEntry]
     techniques: Mapping[str, TechniqueEntry]
     exercises: Mapping[str, ExerciseEntry]
+    # The whole ICD-10-CM code set: diagnoses may be any billable code, the catalog's are favourites.
+    codes: CodeSet = field(repr=False, compare=False)
     _by_icd: Mapping[str, tuple[ConditionEntry, IcdCode]] = field(repr=False, compare=False)
+    # Per catalog code, its title and the words a search matches it by (built once).
+    favourites: tuple[Favourite, ...] = field(default=(), repr=False, compare=False)
 
     def condition(self, condition_id: str) -> ConditionEntry:
         """Return a condition by id or raise NotFound."""
@@ -93,11 +112,33 @@ class Catalog:
         """Return the condition and code entry for an ICD-10-CM code, if the catalog has it."""
         return self._by_icd.get(icd_code)
 
-    def with_extras(self, extras: CatalogExtras | Mapping[str, Any]) -> Catalog:
-        """Return a new catalog with admin entries added; collisions raise InvalidInput."""
+    def diagnosis_name(self, icd_code: str) -> str:
+        """The name a diagnosis is shown with: the catalog's condition, else the code's title."""
+        found = self.find_code(icd_code)
+        if found is not None:
+            return found[0].name
+        return self.codes.description(icd_code) or icd_code
+
+    def code_description(self, icd_code: str) -> str:
+        """The code's own title (from the code set; the catalog's entry when the set lacks it)."""
+        found = self.find_code(icd_code)
+        fallback = found[1].description if found is not None else icd_code
+        return self.codes.description(icd_code) or fallback
+
+    def with_extras(
+        self, extras: CatalogExtras | Mapping[str, Any], *, check_codes: bool = True
+    ) -> Catalog:
+        """Return a new catalog with admin entries added; collisions raise InvalidInput.
+
+        New additions must use billable codes of the code set. Additions stored earlier are merged
+        with check_codes=False: a later code-set edition must not lock the clinic out of its own
+        catalog (signing still refuses a code that left the code set).
+        """
         if not isinstance(extras, CatalogExtras):
             extras = parse_extras(extras)
         errors: list[FieldError] = []
+        if check_codes:
+            errors.extend(code_set_errors(extras.conditions, self.codes))
         for kind in KINDS:
             taken = set(getattr(self, kind))
             for index, entry in enumerate(getattr(extras, kind)):
@@ -128,6 +169,8 @@ class Catalog:
             [*self.conditions.values(), *extras.conditions],
             [*self.techniques.values(), *extras.techniques],
             [*self.exercises.values(), *extras.exercises],
+            self.codes,
+            check_codes=False,
         )
 
 
@@ -168,14 +211,40 @@ def _cpt_errors(techniques: Iterable[TechniqueEntry]) -> list[FieldError]:
     return errors
 
 
+def code_set_errors(conditions: Iterable[ConditionEntry], codes: CodeSet) -> list[FieldError]:
+    """Every condition code must be a billable code of the code set, with the side it stands for."""
+    errors: list[FieldError] = []
+    for position, condition in enumerate(conditions):
+        for code_index, entry in enumerate(condition.codes):
+            where = f"conditions[{position}].codes[{code_index}]"
+            if not codes.is_valid(entry.code):
+                message = f"{entry.code} is not in the ICD-10-CM code set ({codes.edition})"
+                errors.append({"field": f"{where}.code", "message": message})
+            elif not codes.is_billable(entry.code):
+                below = ", ".join(codes.children(entry.code)[:6])
+                message = f"{entry.code} is not billable: it needs more characters ({below} ...)"
+                errors.append({"field": f"{where}.code", "message": message})
+            elif entry.laterality != codes.side(entry.code):
+                side = codes.side(entry.code) or "no side"
+                message = f"{entry.code} is coded for {side}, not {entry.laterality or 'no side'}"
+                errors.append({"field": f"{where}.laterality", "message": message})
+    return errors
+
+
 def build_catalog(
     versions: Mapping[CatalogKind, str],
     conditions: Iterable[ConditionEntry],
     techniques: Iterable[TechniqueEntry],
     exercises: Iterable[ExerciseEntry],
+    codes: CodeSet,
+    *,
+    check_codes: bool = True,
 ) -> Catalog:
     """Assemble a catalog from validated entries, enforcing unique ids, codes and known CPTs."""
     errors: list[FieldError] = []
+    conditions = tuple(conditions)
+    if check_codes:
+        errors.extend(code_set_errors(conditions, codes))
     by_condition = _index(conditions, "conditions", errors)
     by_technique = _index(techniques, "techniques", errors)
     by_exercise = _index(exercises, "exercises", errors)
@@ -201,8 +270,20 @@ def build_catalog(
         conditions=MappingProxyType(by_condition),
         techniques=MappingProxyType(by_technique),
         exercises=MappingProxyType(by_exercise),
+        codes=codes,
         _by_icd=MappingProxyType(by_icd),
+        favourites=tuple(_favourites(by_icd.values(), codes)),
     )
+
+
+def _favourites(
+    entries: Iterable[tuple[ConditionEntry, IcdCode]], codes: CodeSet
+) -> Iterable[Favourite]:
+    for condition, entry in entries:
+        title = codes.description(entry.code) or entry.description
+        # The clinic's own name of the condition finds its codes too ("SI joint dysfunction").
+        text = f"{condition.name} {condition.plain_name} {title}".lower()
+        yield Favourite(condition, entry.code, title, tuple(dict.fromkeys(_WORD.findall(text))))
 
 
 def parse_extras(data: Mapping[str, Any]) -> CatalogExtras:
@@ -214,9 +295,9 @@ def parse_extras(data: Mapping[str, Any]) -> CatalogExtras:
 
 
 def parse_catalog(
-    conditions: str | bytes, techniques: str | bytes, exercises: str | bytes
+    conditions: str | bytes, techniques: str | bytes, exercises: str | bytes, codes: CodeSet
 ) -> Catalog:
-    """Validate the three JSON catalog documents and build the catalog."""
+    """Validate the three JSON catalog documents against the code set and build the catalog."""
     condition_doc = _parse_document(_ConditionsDocument, "conditions", conditions)
     technique_doc = _parse_document(_TechniquesDocument, "techniques", techniques)
     exercise_doc = _parse_document(_ExercisesDocument, "exercises", exercises)
@@ -229,6 +310,7 @@ def parse_catalog(
         condition_doc.conditions,
         technique_doc.techniques,
         exercise_doc.exercises,
+        codes,
     )
 
 
@@ -248,10 +330,18 @@ def packaged_documents() -> dict[CatalogKind, bytes]:
     return {kind: data.joinpath(f"{kind}.json").read_bytes() for kind in KINDS}
 
 
-def load_catalog(extras: CatalogExtras | Mapping[str, Any] | None = None) -> Catalog:
-    """Load and validate the packaged catalog, then merge admin extras if given."""
+def load_catalog(
+    extras: CatalogExtras | Mapping[str, Any] | None = None, codes: CodeSet | None = None
+) -> Catalog:
+    """Load and validate the packaged catalog, then merge admin extras if given.
+
+    Blocking (file reads; the code set's first load takes seconds): call it in a worker thread.
+    """
     documents = packaged_documents()
     catalog = parse_catalog(
-        documents["conditions"], documents["techniques"], documents["exercises"]
+        documents["conditions"],
+        documents["techniques"],
+        documents["exercises"],
+        codes or load_code_set(),
     )
     return catalog if extras is None else catalog.with_extras(extras)

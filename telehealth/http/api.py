@@ -72,6 +72,10 @@ class Operation:
     auth: bool
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     raw_response: str | None = None
+    # Named error codes this operation answers besides the common ones (listed in OpenAPI).
+    errors: tuple[str, ...] = ()
+    raw_schema: dict[str, Any] | None = None
+    also: tuple[int, ...] = ()
 
 
 def path_uuid(request: web.Request, name: str) -> uuid.UUID:
@@ -143,8 +147,16 @@ class Api:
         status: int = 200,
         auth: bool = True,
         raw_response: str | None = None,
+        errors: tuple[str, ...] = (),
+        raw_schema: dict[str, Any] | None = None,
+        also: tuple[int, ...] = (),
     ) -> Callable[[ApiHandler], ApiHandler]:
-        """Register a handler; it receives body=/query= already validated."""
+        """Register a handler; it receives body=/query= already validated.
+
+        raw_response names the media type of a body the handler builds itself (raw_schema its
+        JSON schema, a string by default); also lists other success statuses the handler answers
+        with the same response model (201 created, 200 already there).
+        """
 
         def decorate(fn: ApiHandler) -> ApiHandler:
             params = inspect.signature(fn).parameters
@@ -182,6 +194,9 @@ class Api:
                     auth,
                     handler,
                     raw_response,
+                    errors,
+                    raw_schema,
+                    also,
                 )
             )
             return fn
@@ -244,22 +259,33 @@ class Api:
                 "tags": list(op.tags),
                 "responses": {
                     "default": {
-                        "description": "Error",
+                        "description": "Error"
+                        + (f" (codes: {', '.join(op.errors)})" if op.errors else ""),
                         "content": {"application/json": {"schema": error_ref}},
-                    }
+                    },
+                    "503": {
+                        "description": "database_unavailable: the database cannot be reached or"
+                        " did not answer in time; nothing was saved. Retry after Retry-After"
+                        " seconds.",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                        "content": {"application/json": {"schema": error_ref}},
+                    },
                 },
             }
+            if op.errors:
+                operation["responses"]["default"]["x-error-codes"] = list(op.errors)
             if op.response is not None:
-                operation["responses"][str(op.status)] = {
-                    "description": "OK",
-                    "content": {
-                        "application/json": {"schema": refs[(op.response, "serialization")]}
-                    },
-                }
+                for status in (op.status, *op.also):
+                    operation["responses"][str(status)] = {
+                        "description": "OK",
+                        "content": {
+                            "application/json": {"schema": refs[(op.response, "serialization")]}
+                        },
+                    }
             elif op.raw_response:
                 operation["responses"][str(op.status)] = {
                     "description": "OK",
-                    "content": {op.raw_response: {"schema": {"type": "string"}}},
+                    "content": {op.raw_response: {"schema": op.raw_schema or {"type": "string"}}},
                 }
             else:
                 operation["responses"]["204"] = {"description": "Done"}
@@ -294,7 +320,14 @@ class Api:
             paths.setdefault(PREFIX + op.path, {})[op.method.lower()] = operation
         return {
             "openapi": "3.1.0",
-            "info": {"title": self.title, "version": self.version},
+            "info": {
+                "title": self.title,
+                "version": self.version,
+                "description": (
+                    "Text fields are stripped of surrounding whitespace before their length is "
+                    "checked. Errors share one shape: {error: {code, message, details}}."
+                ),
+            },
             "paths": paths,
             "components": {
                 "schemas": schemas,

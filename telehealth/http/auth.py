@@ -11,19 +11,31 @@ JSON bodies cannot be posted cross-site without a CORS preflight, which this ser
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 
 from aiohttp import web
 
-from telehealth.accounts.service import SignedIn, resolve_session
 from telehealth.config import Settings
 from telehealth.errors import DomainError, NotAuthenticated
-from telehealth.http.keys import ANONYMOUS_CSRF, AUTH_METHOD, CURRENT_SESSION, SERVICES, SETTINGS
+from telehealth.http.forms import read_form
+from telehealth.http.keys import (
+    ANONYMOUS_CSRF,
+    AUTH_METHOD,
+    CURRENT_SESSION,
+    SERVICES,
+    SESSION_RESOLVER,
+    SETTINGS,
+)
+from telehealth.http.sessions import IssuedSession
 from telehealth.http.types import Handler
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANONYMOUS_CSRF_COOKIE = "th_csrf"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# What tokens.new_token makes (URL-safe base64). Anything else cannot be a session, and is not
+# hashed or looked up: header bytes that are not UTF-8 arrive as lone surrogates.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
 
 
 class CsrfRejected(DomainError):
@@ -38,10 +50,20 @@ def session_cookie_name(settings: Settings) -> str:
     return "__Host-th_session" if settings.uses_https else "th_session"
 
 
+def device_cookie_name(settings: Settings) -> str:
+    """The trusted-device cookie, prefixed like the session cookie."""
+    return "__Host-th_device" if settings.uses_https else "th_device"
+
+
+def device_token(request: web.Request) -> str | None:
+    """The trusted-device token the browser presents, if any (checked by the sign-in service)."""
+    return request.cookies.get(device_cookie_name(request.app[SETTINGS])) or None
+
+
 def set_session_cookie(
-    response: web.StreamResponse, settings: Settings, signed_in: SignedIn
+    response: web.StreamResponse, settings: Settings, signed_in: IssuedSession
 ) -> None:
-    """Hand the new session to the browser."""
+    """Hand the new session, and the device token of this sign-in, to the browser."""
     response.set_cookie(
         session_cookie_name(settings),
         signed_in.token,
@@ -51,6 +73,18 @@ def set_session_cookie(
         secure=settings.uses_https,
         samesite="Lax",
     )
+    if signed_in.device_token:
+        # Strict: it is only ever needed on this site's own sign-in form and API call. It stays
+        # after sign-out, which is the point: it says "this browser signed in here before".
+        response.set_cookie(
+            device_cookie_name(settings),
+            signed_in.device_token,
+            max_age=int(settings.login_device_lifetime.total_seconds()),
+            path="/",
+            httponly=True,
+            secure=settings.uses_https,
+            samesite="Strict",
+        )
 
 
 def clear_session_cookie(response: web.StreamResponse, settings: Settings) -> None:
@@ -68,6 +102,10 @@ def _bearer(request: web.Request) -> str | None:
     return None
 
 
+def _well_formed(token: str) -> bool:
+    return _TOKEN.fullmatch(token) is not None
+
+
 def _same_origin(request: web.Request, settings: Settings) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
@@ -81,14 +119,17 @@ async def _submitted_token(request: web.Request) -> str:
     if header:
         return header
     if request.content_type in FORM_TYPES:
-        form = await request.post()
+        form = await read_form(request)
         value = form.get("csrf_token")
         return value if isinstance(value, str) else ""
     return ""
 
 
 def _matches(expected: str, given: str) -> bool:
-    return bool(expected) and hmac.compare_digest(expected.encode(), given.encode())
+    # Both sides come from the client at some point (cookies, headers): only ASCII compares.
+    if not expected or not expected.isascii() or not given.isascii():
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 @web.middleware
@@ -96,16 +137,17 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     """Resolve the session, enforce CSRF, and keep an anonymous form token for sign-in pages."""
     settings = request.app[SETTINGS]
     services = request.app[SERVICES]
+    resolve_session = request.app[SESSION_RESOLVER]
     bearer = _bearer(request)
     cookie = request.cookies.get(session_cookie_name(settings))
     current = None
     if bearer is not None:
-        current = await resolve_session(services, bearer)
+        current = await resolve_session(services, bearer) if _well_formed(bearer) else None
         if current is None:
             raise NotAuthenticated("The token is not valid or has expired.", code="invalid_token")
         request[AUTH_METHOD] = "bearer"
     elif cookie:
-        current = await resolve_session(services, cookie)
+        current = await resolve_session(services, cookie) if _well_formed(cookie) else None
         request[AUTH_METHOD] = "cookie" if current else "none"
     else:
         request[AUTH_METHOD] = "none"

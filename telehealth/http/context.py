@@ -11,6 +11,7 @@ from aiohttp import web
 from telehealth.actors import Actor, Caller
 from telehealth.errors import NotAuthenticated
 from telehealth.http.keys import CLIENT_IP, CURRENT_SESSION, REQUEST_ID, SETTINGS
+from telehealth.http.schemas import printable
 from telehealth.http.types import Handler
 
 # Read by the log formatter so every line written while handling a request names it.
@@ -27,7 +28,7 @@ def _client_ip(request: web.Request) -> str:
         # The proxy appends the address it saw; the right-most entry is the one it vouches for.
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
-            return hops[-1][:64]
+            return printable(hops[-1][:64])
     return (request.remote or "unknown")[:64]
 
 
@@ -76,5 +77,5 @@ def caller_of(request: web.Request) -> Caller:
         actor=current_actor(request),
         ip=request[CLIENT_IP],
         request_id=request[REQUEST_ID],
-        user_agent=request.headers.get("User-Agent", "")[:256],
+        user_agent=printable(request.headers.get("User-Agent", "")[:256]),
     )

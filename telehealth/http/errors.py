@@ -8,8 +8,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from telehealth.errors import DomainError, NotAuthenticated, TooManyRequests
-from telehealth.http.keys import REQUEST_ID
+from telehealth.db_failures import RETRY_AFTER_SECONDS, unavailable
+from telehealth.errors import DatabaseUnavailable, DomainError, NotAuthenticated, TooManyRequests
+from telehealth.http.keys import OUTAGES, REQUEST_ID
 from telehealth.http.security_headers import apply_security_headers
 from telehealth.http.templates import render
 from telehealth.http.types import Handler
@@ -27,6 +28,7 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "too_many_requests",
+    503: "service_unavailable",
 }
 
 _PAGE_TITLES = {
@@ -41,6 +43,7 @@ _PAGE_TITLES = {
     422: "Please check what you entered",
     429: "Please wait a moment",
     500: "Something went wrong on our side",
+    503: "We cannot reach our records right now",
 }
 
 
@@ -102,9 +105,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             and request.method == "GET"
         ):
             raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}") from None
-        headers = (
-            {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-        )
+        headers = None
+        if isinstance(exc, (TooManyRequests, DatabaseUnavailable)):
+            headers = {"Retry-After": str(exc.retry_after)}
+        if isinstance(exc, DatabaseUnavailable):
+            request.app[OUTAGES].report(exc, f"{request.method} {request.path}")
         return error_response(request, exc.status, exc.code, exc.message, exc.details, headers)
     except web.HTTPException as exc:
         if exc.status < 400:
@@ -113,7 +118,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         message = exc.reason if exc.status != 413 else "The request body is too large."
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(request, exc.status, code, message, None, headers)
-    except Exception:
+    except Exception as exc:
+        if unavailable(exc):
+            # A database call outside any unit of work (none on the request path should be).
+            request.app[OUTAGES].report(exc, f"{request.method} {request.path}")
+            return error_response(
+                request,
+                503,
+                DatabaseUnavailable.code,
+                "The clinic's database is not answering right now. Please try again in a moment.",
+                {"retry_after": RETRY_AFTER_SECONDS},
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(
             request,

@@ -8,10 +8,11 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telehealth.config import Settings
+from telehealth.db_failures import OutageLog
 
 if TYPE_CHECKING:
-    from telehealth.accounts.service import CurrentSession
     from telehealth.http.metrics import Metrics
+    from telehealth.http.sessions import CurrentSession, SessionResolver
     from telehealth.http.templates import Templates
     from telehealth.unit_of_work import Services
 
@@ -20,6 +21,10 @@ ENGINE = web.AppKey("engine", AsyncEngine)
 SERVICES: web.AppKey[Services] = web.AppKey("services")
 TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+# Registered by the accounts feature: how the auth middleware turns a token into a session.
+SESSION_RESOLVER: web.AppKey[SessionResolver] = web.AppKey("session_resolver")
+# One log line per database outage, not one traceback per request that met it.
+OUTAGES = web.AppKey("outages", OutageLog)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 CLIENT_IP = web.RequestKey("client_ip", str)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.accounts.models import CareAssignment
@@ -20,6 +20,7 @@ from telehealth.actors import Actor
 from telehealth.config import Settings
 from telehealth.errors import NotFound
 from telehealth.notes.models import SIGNED, VisitNote
+from telehealth.notes.visit_rules import NOT_HELD_STATUSES
 from telehealth.scheduling.models import Appointment
 
 NO_NOTE = "No such visit note."
@@ -54,26 +55,29 @@ def readable_notes(actor: Actor, settings: Settings) -> Select[VisitNote]:
 
 
 async def appointment_for_writing(
-    session: AsyncSession, actor: Actor, appointment_id: uuid.UUID
+    session: AsyncSession, actor: Actor, appointment_id: uuid.UUID, *, for_update: bool = False
 ) -> Appointment:
-    """The visit, when the actor is its therapist (the only one who writes its note)."""
+    """The visit, when the actor is its therapist (the only one who writes its note).
+
+    for_update locks the visit's row, so signing and a concurrent cancel or move take turns."""
     appointment = None
     if actor.is_therapist:
-        appointment = await session.scalar(
-            select(Appointment).where(
-                Appointment.id == appointment_id, Appointment.therapist_id == actor.id
-            )
+        query = select(Appointment).where(
+            Appointment.id == appointment_id, Appointment.therapist_id == actor.id
         )
+        appointment = await session.scalar(query.with_for_update() if for_update else query)
     if appointment is None:
         raise NotFound(NO_VISIT)
     return appointment
 
 
 async def note_for_writing(
-    session: AsyncSession, actor: Actor, appointment_id: uuid.UUID
+    session: AsyncSession, actor: Actor, appointment_id: uuid.UUID, *, lock_visit: bool = False
 ) -> tuple[Appointment, VisitNote]:
     """The visit and its note, when the actor is the visit's therapist and the note exists."""
-    appointment = await appointment_for_writing(session, actor, appointment_id)
+    appointment = await appointment_for_writing(
+        session, actor, appointment_id, for_update=lock_visit
+    )
     note = await session.scalar(
         select(VisitNote).where(VisitNote.appointment_id == appointment.id).with_for_update()
     )
@@ -82,17 +86,48 @@ async def note_for_writing(
     return appointment, note
 
 
-async def readable_note(
-    session: AsyncSession, actor: Actor, settings: Settings, appointment_id: uuid.UUID
+async def note_for_withdrawal(
+    session: AsyncSession, actor: Actor, appointment_id: uuid.UUID
 ) -> tuple[Appointment, VisitNote]:
-    """The visit and its note, when the actor may read the clinical note."""
-    row = (
-        await session.execute(
-            select(Appointment, VisitNote)
-            .join(VisitNote, VisitNote.appointment_id == Appointment.id)
-            .where(Appointment.id == appointment_id, readable_clause(actor, settings))
+    """The visit (locked) and its note, for an "entered in error" mark: the visit's therapist or
+    any admin. An admin needs no permission to read the note: the mark withdraws, it shows nothing."""
+    whose: ColumnElement[bool]
+    if actor.is_admin:
+        whose = true()
+    elif actor.is_therapist:
+        whose = Appointment.therapist_id == actor.id
+    else:
+        whose = false()
+    appointment = await session.scalar(
+        select(Appointment).where(Appointment.id == appointment_id, whose).with_for_update()
+    )
+    note = None
+    if appointment is not None:
+        note = await session.scalar(
+            select(VisitNote).where(VisitNote.appointment_id == appointment.id)
         )
-    ).first()
+    if appointment is None or note is None:
+        raise NotFound(NO_NOTE)
+    return appointment, note
+
+
+async def readable_note(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    appointment_id: uuid.UUID,
+    signed_only: bool = False,
+) -> tuple[Appointment, VisitNote]:
+    """The visit and its note, when the actor may read the clinical note (signed_only: a draft
+    is not found either, as for the note's PDF, which is a record of signed notes only)."""
+    query = (
+        select(Appointment, VisitNote)
+        .join(VisitNote, VisitNote.appointment_id == Appointment.id)
+        .where(Appointment.id == appointment_id, readable_clause(actor, settings))
+    )
+    if signed_only:
+        query = query.where(VisitNote.status == SIGNED)
+    row = (await session.execute(query)).first()
     if row is None:
         raise NotFound(NO_NOTE)
     return row[0], row[1]
@@ -116,6 +151,15 @@ async def signed_note_for_summary(
     if row is None:
         raise NotFound(NO_NOTE)
     return row[0], row[1]
+
+
+def counted_clause() -> ColumnElement[bool]:
+    """WHERE clause on a note's Appointment: signed care that counts (reports, billing totals,
+    history, exports, exercises in force): the visit was held and its note was not withdrawn."""
+    return and_(
+        Appointment.status.not_in(NOT_HELD_STATUSES),
+        Appointment.note_entered_in_error_at.is_(None),
+    )
 
 
 def own_signed_notes(actor: Actor) -> Select[VisitNote, Appointment]:
@@ -147,6 +191,7 @@ def signed_notes_of_patient(
             VisitNote.patient_id == patient_id,
             VisitNote.status == SIGNED,
             record_clause(actor, settings),
+            counted_clause(),
         )
         .order_by(Appointment.start_at, VisitNote.id)
     )

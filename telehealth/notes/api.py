@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from telehealth.catalog.store import CATALOG
 from telehealth.http.api import Api, path_uuid
 from telehealth.http.context import caller_of, require_actor
 from telehealth.http.keys import SERVICES
-from telehealth.notes import reports, service
+from telehealth.notes import reports, service, templates
+from telehealth.notes.pdf import find_font, render_pdf
+from telehealth.notes.record import NoteRecord
 from telehealth.notes.report_rules import techniques_csv
 from telehealth.notes.schemas import (
     AddendumIn,
@@ -17,18 +21,38 @@ from telehealth.notes.schemas import (
     CatalogOut,
     CurrentExerciseOut,
     DateRangeQuery,
+    DiagnosesOut,
+    DiagnosisQuery,
+    EnteredInErrorIn,
+    EnteredInErrorOut,
     ExercisesOut,
     HistoryOut,
+    NoteCopyIn,
     NoteOpenIn,
     NoteOut,
     NoteSaveIn,
     NoteSignIn,
+    NoteTemplateIn,
+    NoteTemplateOut,
+    NoteTemplatesOut,
     SummariesOut,
     SummaryOut,
     TechniqueReportOut,
 )
+from telehealth.notes.visit_rules import VISIT_NOT_HELD, VISIT_NOT_STARTED
 
 api = Api()
+# The Bundle's shape is FHIR's own (validated against fhir.resources in the tests); the document
+# says what every answer has in common.
+FHIR_BUNDLE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "resourceType": {"const": "Bundle"},
+        "type": {"type": "string"},
+        "entry": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["resourceType", "type"],
+}
 NOTE = "/appointments/{appointment_id}/note"
 
 
@@ -37,7 +61,8 @@ NOTE = "/appointments/{appointment_id}/note"
     body=NoteOpenIn,
     response=NoteOut,
     status=201,
-    summary="Open the visit's note (created on first use)",
+    also=(200,),
+    summary="Open the visit's note (201 when created now, 200 when it existed)",
     tags=("notes",),
 )
 async def open_note(request: web.Request, body: NoteOpenIn) -> web.StreamResponse:
@@ -89,8 +114,9 @@ async def save_note(request: web.Request, body: NoteSaveIn) -> NoteOut:
     NOTE + "/sign",
     body=NoteSignIn,
     response=NoteOut,
-    summary="Sign and lock the note",
+    summary="Sign and lock the note (once the visit has started)",
     tags=("notes",),
+    errors=(VISIT_NOT_STARTED, VISIT_NOT_HELD, "stale_version", "note_locked", "invalid_input"),
 )
 async def sign_note(request: web.Request, body: NoteSignIn) -> NoteOut:
     """Sign the version the therapist is looking at."""
@@ -102,6 +128,73 @@ async def sign_note(request: web.Request, body: NoteSignIn) -> NoteOut:
         body.version,
     )
     return NoteOut.of(view, require_actor(request))
+
+
+@api.post(
+    NOTE + "/copy-forward",
+    body=NoteCopyIn,
+    response=NoteOut,
+    summary="Prefill a new draft from the patient's previous signed note",
+    tags=("notes",),
+    errors=("draft_not_empty", "nothing_to_copy", "stale_version", "note_locked"),
+)
+async def copy_forward(request: web.Request, body: NoteCopyIn) -> NoteOut:
+    """Diagnoses, interventions and home program of the latest signed note the therapist may read."""
+    view = await service.copy_forward_note(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        path_uuid(request, "appointment_id"),
+        body.version,
+    )
+    return NoteOut.of(view, require_actor(request))
+
+
+@api.get(
+    "/note-templates",
+    response=NoteTemplatesOut,
+    summary="Note templates of every appointment type (admin)",
+    tags=("notes",),
+)
+async def list_note_templates(request: web.Request) -> NoteTemplatesOut:
+    """Each appointment type with its template in force."""
+    views = await templates.list_templates(request.app[SERVICES], caller_of(request))
+    return NoteTemplatesOut(items=[NoteTemplateOut.model_validate(v) for v in views])
+
+
+@api.get(
+    "/note-templates/{type_key}",
+    response=NoteTemplateOut,
+    summary="The note template of an appointment type (admin)",
+    tags=("notes",),
+)
+async def get_note_template(request: web.Request) -> NoteTemplateOut:
+    """Section skeletons and default interventions a new draft of this type starts from."""
+    view = await templates.get_template(
+        request.app[SERVICES], caller_of(request), request.match_info["type_key"]
+    )
+    return NoteTemplateOut.model_validate(view)
+
+
+@api.put(
+    "/note-templates/{type_key}",
+    body=NoteTemplateIn,
+    response=NoteTemplateOut,
+    summary="Store the next version of an appointment type's note template (admin)",
+    tags=("notes",),
+    errors=("stale_version", "invalid_input"),
+)
+async def put_note_template(request: web.Request, body: NoteTemplateIn) -> NoteTemplateOut:
+    """Validated against the catalog; a stale version is 409."""
+    view = await templates.put_template(
+        request.app[SERVICES],
+        request.app[CATALOG],
+        caller_of(request),
+        request.match_info["type_key"],
+        body.version,
+        body.document,
+    )
+    return NoteTemplateOut.model_validate(view)
 
 
 @api.post(
@@ -123,6 +216,51 @@ async def add_addendum(request: web.Request, body: AddendumIn) -> NoteOut:
         body.text,
     )
     return NoteOut.of(view, require_actor(request))
+
+
+def _pdf_of(record: NoteRecord) -> bytes:
+    return render_pdf(record, find_font())
+
+
+@api.get(
+    NOTE + ".pdf",
+    raw_response="application/pdf",
+    summary="The signed note as a PDF (for records requests)",
+    tags=("notes",),
+)
+async def get_note_pdf(request: web.Request) -> web.Response:
+    """The readers of the note, signed notes only; a draft is 404 like a note you may not read."""
+    appointment_id = path_uuid(request, "appointment_id")
+    record = await service.signed_note_record(
+        request.app[SERVICES], request.app[CATALOG], caller_of(request), appointment_id
+    )
+    # Layout and font parsing are CPU work (and read the font files): keep the loop free.
+    body = await asyncio.to_thread(_pdf_of, record)
+    return web.Response(
+        body=body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="visit-note-{appointment_id}.pdf"'},
+    )
+
+
+@api.post(
+    NOTE + "/entered-in-error",
+    body=EnteredInErrorIn,
+    response=EnteredInErrorOut,
+    status=201,
+    summary="Mark a signed note as entered in error (its signer or an admin)",
+    tags=("notes",),
+    errors=("note_not_signed", "already_entered_in_error"),
+)
+async def enter_in_error(request: web.Request, body: EnteredInErrorIn) -> EnteredInErrorOut:
+    """Withdraw a signed note with a reason; the note stays readable and counts nowhere."""
+    withdrawal = await service.enter_in_error(
+        request.app[SERVICES],
+        caller_of(request),
+        path_uuid(request, "appointment_id"),
+        body.reason,
+    )
+    return EnteredInErrorOut.of(withdrawal.addendum, withdrawal.appointment.id)
 
 
 @api.get(
@@ -182,9 +320,24 @@ async def get_catalog(request: web.Request) -> CatalogOut:
 
 
 @api.get(
+    "/catalog/diagnoses",
+    query=DiagnosisQuery,
+    response=DiagnosesOut,
+    summary="Search ICD-10-CM codes by code or words, the clinic's first (staff)",
+    tags=("catalog",),
+)
+async def search_diagnoses(request: web.Request, query: DiagnosisQuery) -> DiagnosesOut:
+    """Type-ahead for the note editor's diagnosis picker."""
+    edition, hits = await service.search_diagnoses_for(
+        request.app[SERVICES], request.app[CATALOG], caller_of(request), query.q, query.limit
+    )
+    return DiagnosesOut.of(edition, hits)
+
+
+@api.get(
     "/catalog/extras",
     response=CatalogExtrasOut,
-    summary="Admin additions to the catalog",
+    summary="Admin additions to the catalog (admin)",
     tags=("catalog",),
 )
 async def get_catalog_extras(request: web.Request) -> CatalogExtrasOut:
@@ -269,6 +422,7 @@ async def get_technique_report_csv(request: web.Request, query: DateRangeQuery) 
 @api.get(
     "/patients/{patient_id}/fhir",
     raw_response="application/fhir+json",
+    raw_schema=FHIR_BUNDLE_SCHEMA,
     summary="The patient's record as a FHIR R4 Bundle",
     tags=("interop",),
 )

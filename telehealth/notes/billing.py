@@ -1,24 +1,95 @@
-"""Billing units of a visit by the CMS 8-minute rule, and the telehealth claim constants."""
+"""Billing units of a visit by the CMS 8-minute rule, its claim modifiers and place of service."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telehealth.catalog.loader import Catalog
-from telehealth.notes.rules import NoteContent
+from telehealth.notes.rules import NoteContent, PatientLocation
 
 UNIT_MINUTES = 15
 MIN_BILLABLE_MINUTES = 8
 
-# Claim constants for the later claim export: modifier 95 marks a synchronous audio-video
-# telehealth service, GP marks it as delivered under a physical-therapy plan of care.
+# Modifier 95 marks a synchronous audio-video telehealth service; GP marks a service delivered
+# under a physical-therapy plan of care, which every line of this clinic's notes is.
 MODIFIER_TELEHEALTH = "95"
 MODIFIER_PHYSICAL_THERAPY = "GP"
 TELEHEALTH_MODIFIERS: tuple[str, ...] = (MODIFIER_TELEHEALTH, MODIFIER_PHYSICAL_THERAPY)
-# Place of service: 10 when the patient is at home, 02 when somewhere else.
+# Place of service is where the patient was: 10 telehealth in the patient's home, 02 telehealth
+# anywhere else, 11 the clinic's own office for an in-clinic visit.
 PLACE_OF_SERVICE_TELEHEALTH_HOME = "10"
 PLACE_OF_SERVICE_TELEHEALTH_OTHER = "02"
+PLACE_OF_SERVICE_OFFICE = "11"
+PLACE_OF_SERVICE_NAMES: Mapping[str, str] = {
+    PLACE_OF_SERVICE_TELEHEALTH_HOME: "Telehealth provided in patient's home",
+    PLACE_OF_SERVICE_TELEHEALTH_OTHER: "Telehealth provided other than in patient's home",
+    PLACE_OF_SERVICE_OFFICE: "Office",
+}
+# The appointment modality of a visit held in the clinic (scheduling's Modality.IN_CLINIC);
+# every other modality is a synchronous video visit.
+IN_CLINIC = "in_clinic"
+
+# Plain names of the CPT codes the catalog bills, for people reading a signed note or its PDF.
+CPT_NAMES: Mapping[str, str] = {
+    "97110": "Therapeutic exercise",
+    "97112": "Neuromuscular re-education",
+    "97140": "Manual therapy techniques",
+    "97150": "Therapeutic procedures, group",
+    "97161": "PT evaluation, low complexity",
+    "97162": "PT evaluation, moderate complexity",
+    "97163": "PT evaluation, high complexity",
+    "97164": "PT re-evaluation",
+    "97530": "Therapeutic activities",
+    "97535": "Self-care / home management training",
+}
+
+
+@dataclass(frozen=True)
+class ClaimSetting:
+    """How a visit is claimed: the modifiers on every line and the place of service."""
+
+    modifiers: tuple[str, ...]
+    place_of_service: str
+
+    @property
+    def place_of_service_name(self) -> str:
+        """The place-of-service code's name."""
+        return PLACE_OF_SERVICE_NAMES[self.place_of_service]
+
+
+def claim_setting(modality: str, patient_location: PatientLocation | None) -> ClaimSetting:
+    """Modifiers and place of service from where the visit was held and where the patient was.
+
+    A video visit carries 95 and GP; its place of service is 10 when the patient was at home and
+    02 when the note records them elsewhere. A note that does not say counts as home, where this
+    clinic's patients join from. An in-clinic visit is GP only, at the office (11), whatever the
+    note says about the patient's location.
+    """
+    if modality == IN_CLINIC:
+        return ClaimSetting((MODIFIER_PHYSICAL_THERAPY,), PLACE_OF_SERVICE_OFFICE)
+    place = (
+        PLACE_OF_SERVICE_TELEHEALTH_OTHER
+        if patient_location == "other"
+        else PLACE_OF_SERVICE_TELEHEALTH_HOME
+    )
+    return ClaimSetting(TELEHEALTH_MODIFIERS, place)
+
+
+def cpt_name(cpt: str, catalog: Catalog | None = None) -> str:
+    """A CPT code's plain name; an admin-added code falls back to its first technique's name."""
+    if cpt in CPT_NAMES:
+        return CPT_NAMES[cpt]
+    if catalog is not None:
+        for technique in catalog.techniques.values():
+            if technique.cpt == cpt:
+                return technique.name
+    return cpt
+
+
+def units_text(units: int) -> str:
+    """'1 unit', '2 units', '0 units'."""
+    return f"{units} unit" if units == 1 else f"{units} units"
 
 
 @dataclass(frozen=True)
@@ -29,6 +100,9 @@ class BillingLine:
     units: int
     minutes: int
     timed: bool
+    modifiers: tuple[str, ...] = ()
+    place_of_service: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +113,8 @@ class BillingSummary:
     timed_minutes: int
     timed_units: int
     untimed_units: int
+    # None until the visit is known (bill_minutes alone); bill_note always sets it.
+    setting: ClaimSetting | None = None
 
     @property
     def total_units(self) -> int:
@@ -99,12 +175,24 @@ def bill_minutes(timed: Mapping[str, int], untimed: Mapping[str, int]) -> Billin
     )
 
 
-def bill_note(note: NoteContent, catalog: Catalog) -> BillingSummary:
-    """Billing lines of a validated note: minutes summed per CPT code across its lines."""
+def bill_note(note: NoteContent, catalog: Catalog, modality: str = "virtual") -> BillingSummary:
+    """Billing lines of a validated note: minutes summed per CPT code, with the visit's claim
+    modifiers and place of service on every line (a video visit unless modality says otherwise)."""
     timed: dict[str, int] = {}
     untimed: dict[str, int] = {}
     for line in note.interventions:
         technique = catalog.technique(line.technique)
         bucket = timed if technique.timed else untimed
         bucket[technique.cpt] = bucket.get(technique.cpt, 0) + line.minutes
-    return bill_minutes(timed, untimed)
+    summary = bill_minutes(timed, untimed)
+    setting = claim_setting(modality, note.patient_location)
+    lines = tuple(
+        replace(
+            line,
+            modifiers=setting.modifiers,
+            place_of_service=setting.place_of_service,
+            name=cpt_name(line.cpt, catalog),
+        )
+        for line in summary.lines
+    )
+    return replace(summary, lines=lines, setting=setting)

@@ -32,7 +32,11 @@ _REGIONS = {
     "lower_back": "lower back",
     "pelvis": "pelvis",
     "abdomen": "abdomen",
+    "neck": "neck",
+    "shoulder": "shoulder",
+    "knee": "knee",
     "lower_limb": "lower limb",
+    "upper_limb": "upper limb",
     "whole_body": "whole body",
 }
 
@@ -70,10 +74,7 @@ def condition_resources(note: NoteContent, catalog: Catalog, ctx: NoteContext) -
     """One Condition per diagnosis, coded in ICD-10-CM."""
     resources: list[Resource] = []
     for index, diagnosis in enumerate(note.diagnoses):
-        found = catalog.find_code(diagnosis.code)
-        if found is None:
-            raise ValueError(f"diagnosis {diagnosis.code} is not in the catalog")
-        condition, code = found
+        display = catalog.code_description(diagnosis.code)
         resources.append(
             {
                 "resourceType": "Condition",
@@ -97,9 +98,9 @@ def condition_resources(note: NoteContent, catalog: Catalog, ctx: NoteContext) -
                 ],
                 "code": {
                     "coding": [
-                        {"system": ICD10CM_SYSTEM, "code": code.code, "display": code.description}
+                        {"system": ICD10CM_SYSTEM, "code": diagnosis.code, "display": display}
                     ],
-                    "text": condition.name,
+                    "text": catalog.diagnosis_name(diagnosis.code),
                 },
                 "subject": _ref(ctx.patient_ref),
                 "encounter": _ref(ctx.encounter_ref),
@@ -308,8 +309,10 @@ def encounter_resource(
     end: datetime | None = None,
     *,
     appointment_ref: str | None = None,
+    modality: str = "virtual",
 ) -> Resource:
-    """A virtual (video) Encounter of the patient with the practitioner."""
+    """An Encounter of the patient with the practitioner: virtual (VR) for a video visit,
+    ambulatory (AMB) for one held in the clinic."""
     period = {"start": fhir_instant(start)}
     if end is not None:
         period["end"] = fhir_instant(end)
@@ -317,7 +320,11 @@ def encounter_resource(
         "resourceType": "Encounter",
         "id": encounter_id,
         "status": status,
-        "class": {"system": ACT_CODE_SYSTEM, "code": "VR", "display": "virtual"},
+        "class": (
+            {"system": ACT_CODE_SYSTEM, "code": "AMB", "display": "ambulatory"}
+            if modality == "in_clinic"
+            else {"system": ACT_CODE_SYSTEM, "code": "VR", "display": "virtual"}
+        ),
         "subject": _ref(patient_ref),
         "participant": [{"individual": _ref(practitioner_ref)}],
         "period": period,

@@ -20,6 +20,8 @@ DRAFT = "draft"
 SIGNED = "signed"
 # The message the database triggers raise; the service maps it to 409 note_locked.
 LOCKED_MESSAGE = "note_locked"
+ADDENDUM = "addendum"
+ENTERED_IN_ERROR = "entered_in_error"
 
 
 class VisitNote(Base):
@@ -42,6 +44,11 @@ class VisitNote(Base):
     signed_at: Mapped[datetime | None] = mapped_column(default=None)
     content_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     seal: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Which settings key made the seal (None: a plain hash from before keyed seals).
+    seal_key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Copy forward: the signed note this draft was prefilled from (no foreign key: a column
+    # added to a table with SQLite triggers is added in place, without a constraint).
+    copied_from: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'signed')", name="status"),
@@ -57,7 +64,8 @@ class VisitNote(Base):
 
 
 class NoteAddendum(Base):
-    """Text added to a signed note, with its reason; hashed and chained to the note's content hash."""
+    """Text added to a signed note, with its reason; sealed and chained to the addendum before it
+    (the first to the note's seal)."""
 
     __tablename__ = "note_addenda"
 
@@ -69,5 +77,22 @@ class NoteAddendum(Base):
     text: Mapped[str] = mapped_column(Text)
     parent_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    # ADDENDUM (a correction or a later fact) or ENTERED_IN_ERROR (the note should not exist:
+    # wrong patient or wrong visit). Part of the hash for every kind but the original one.
+    kind: Mapped[str] = mapped_column(String(24), default=ADDENDUM, server_default=ADDENDUM)
 
     __table_args__ = (Index("ix_note_addenda_note_id", "note_id", "written_at"),)
+
+
+class NoteTemplateVersion(Base):
+    """One version of the note template of an appointment type: section skeletons and default
+    interventions a new draft of that type starts from. Edits add a version; none is changed."""
+
+    __tablename__ = "note_templates"
+
+    type_key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]

@@ -3,20 +3,23 @@ treatment history and the clinic's techniques report."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from telehealth.catalog.store import CATALOG
-from telehealth.errors import InvalidInput
+from telehealth.errors import Conflict, InvalidInput
 from telehealth.http.api import path_uuid
 from telehealth.http.context import caller_of, require_actor
+from telehealth.http.forms import read_form
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
-from telehealth.notes import reports, service
+from telehealth.notes import reports, service, templates
 from telehealth.notes.report_rules import bar_chart
-from telehealth.notes.schemas import DateRangeQuery
+from telehealth.notes.rules import SOAP_SECTIONS
+from telehealth.notes.schemas import DateRangeQuery, NoteTemplateIn
 
 DEFAULT_REPORT_DAYS = 30
 
@@ -92,6 +95,84 @@ async def technique_report_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+def _template_values(view: templates.TemplateView) -> dict[str, str]:
+    values = {k: str(view.document.get(k, "")) for k in SOAP_SECTIONS}
+    values["interventions"] = json.dumps(view.document.get("interventions", []), indent=1)
+    return values
+
+
+async def note_templates_page(request: web.Request) -> web.StreamResponse:
+    """Every appointment type and its note template (admins)."""
+    views = await templates.list_templates(request.app[SERVICES], caller_of(request))
+    return render(request, "notes/templates.html", {"templates": views})
+
+
+async def note_template_page(request: web.Request) -> web.StreamResponse:
+    """The form to edit one appointment type's note template (admins)."""
+    actor = require_actor(request)
+    view = await templates.get_template(
+        request.app[SERVICES], caller_of(request), request.match_info["type_key"]
+    )
+    return render(
+        request,
+        "notes/template_edit.html",
+        {
+            "view": view,
+            "values": _template_values(view),
+            "zone": actor.time_zone,
+            "error": None,
+            "saved": request.query.get("saved") == "1",
+        },
+    )
+
+
+async def note_template_submit(request: web.Request) -> web.StreamResponse:
+    """Save the form as the next version of the template."""
+    actor = require_actor(request)
+    services, caller = request.app[SERVICES], caller_of(request)
+    type_key = request.match_info["type_key"]
+    form = await read_form(request)
+    values = {k: str(form.get(k, ""))[:20_000] for k in (*SOAP_SECTIONS, "interventions")}
+    try:
+        try:
+            interventions = json.loads(values["interventions"] or "[]")
+        except ValueError:
+            raise InvalidInput(
+                "The default interventions are not a valid JSON list.",
+                details=[{"field": "interventions"}],
+            ) from None
+        try:
+            body = NoteTemplateIn.model_validate(
+                {
+                    "version": int(str(form.get("version", "0")) or "0"),
+                    "document": {
+                        **{k: values[k] for k in SOAP_SECTIONS},
+                        "interventions": interventions,
+                    },
+                }
+            )
+        except (ValueError, ValidationError):
+            raise InvalidInput("Please reload the page and try again.") from None
+        await templates.put_template(
+            services, request.app[CATALOG], caller, type_key, body.version, body.document
+        )
+    except (InvalidInput, Conflict) as exc:
+        view = await templates.get_template(services, caller, type_key)
+        return render(
+            request,
+            "notes/template_edit.html",
+            {
+                "view": view,
+                "values": values,
+                "zone": actor.time_zone,
+                "error": exc.message,
+                "saved": False,
+            },
+            status=exc.status,
+        )
+    raise web.HTTPSeeOther(f"/admin/note-templates/{type_key}?saved=1")
+
+
 def setup_routes(app: web.Application) -> None:
     """Add the note pages."""
     app.router.add_get("/visits/{appointment_id}/note", note_editor_page)
@@ -99,3 +180,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/my/exercises", exercises_page)
     app.router.add_get("/patients/{patient_id}/history", history_page)
     app.router.add_get("/admin/reports/techniques", technique_report_page)
+    app.router.add_get("/admin/note-templates", note_templates_page)
+    app.router.add_get("/admin/note-templates/{type_key}", note_template_page)
+    app.router.add_post("/admin/note-templates/{type_key}", note_template_submit)

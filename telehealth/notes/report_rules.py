@@ -56,11 +56,14 @@ def primary_condition(note: NoteContent, catalog: Catalog) -> tuple[str, str]:
     Claims list the primary diagnosis first; attributing each technique to that one condition
     keeps report totals equal to what was done (no double counting across diagnoses).
     """
-    for diagnosis in note.diagnoses:
-        found = catalog.find_code(diagnosis.code)
-        if found is not None:
-            return found[0].id, found[0].name
-    return "", "No diagnosis"
+    if not note.diagnoses:
+        return "", "No diagnosis"
+    code = note.diagnoses[0].code
+    found = catalog.find_code(code)
+    if found is not None:
+        return found[0].id, found[0].name
+    # A code from outside the catalog is its own group, named by its title.
+    return code, f"{code} {catalog.diagnosis_name(code)}"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Report services over signed notes: a patient's treatment history, clinic-wide techniques by
-condition, and the patient's FHIR R4 export. Drafts never count."""
+condition, and the patient's FHIR R4 export. Drafts never count, nor do notes entered in error or
+of visits that were cancelled or missed (access.counted_clause)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from telehealth.audit.chain import AuditRecord
 from telehealth.catalog.loader import Catalog
 from telehealth.catalog.store import CatalogStore
 from telehealth.notes import fhir
-from telehealth.notes.access import signed_notes_of_patient
+from telehealth.notes.access import counted_clause, signed_notes_of_patient
 from telehealth.notes.models import SIGNED, VisitNote
 from telehealth.notes.report_rules import TechniqueRow, line_units, tally_techniques
 from telehealth.notes.rules import NoteContent
@@ -132,8 +133,7 @@ async def treatment_history(
             content = NoteContent.model_validate(note.content)
             conditions = []
             for diagnosis in content.diagnoses:
-                found = catalog.find_code(diagnosis.code)
-                conditions.append((diagnosis.code, found[0].name if found else diagnosis.code))
+                conditions.append((diagnosis.code, catalog.diagnosis_name(diagnosis.code)))
             technique_names = {
                 line.technique: (
                     catalog.technique(line.technique).name,
@@ -190,6 +190,7 @@ async def technique_report(
                 .join(Appointment, Appointment.id == VisitNote.appointment_id)
                 .where(
                     VisitNote.status == SIGNED,
+                    counted_clause(),
                     Appointment.start_at >= first,
                     Appointment.start_at < after,
                 )
@@ -292,6 +293,7 @@ async def patient_fhir_bundle(
                     start,
                     end,
                     appointment_ref=f"Appointment/{appointment.id}",
+                    modality=appointment.modality,
                 )
             )
             context = fhir.NoteContext(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -10,12 +10,15 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    SerializerFunctionWrapHandler,
     StrictInt,
     StrictStr,
     ValidationError,
+    model_serializer,
 )
 
-from telehealth.catalog.entries import IcdCode, ParameterSpec, TechniqueEntry
+from telehealth.catalog.entries import ParameterSpec, TechniqueEntry
+from telehealth.catalog.icd10cm import CodeSet
 from telehealth.catalog.loader import Catalog
 from telehealth.catalog.validation import FieldError, errors_from_validation, invalid
 
@@ -29,7 +32,21 @@ NOTE_TYPES: tuple[NoteType, ...] = (
 )
 Side = Literal["left", "right", "bilateral", "none"]
 DiagnosisSide = Literal["left", "right", "bilateral"]
-InterventionRegion = Literal["hip", "lower_back", "pelvis", "abdomen", "lower_limb", "whole_body"]
+InterventionRegion = Literal[
+    "hip",
+    "lower_back",
+    "pelvis",
+    "abdomen",
+    "neck",
+    "shoulder",
+    "knee",
+    "lower_limb",
+    "upper_limb",
+    "whole_body",
+]
+# Where the patient was during a video visit: at home, or somewhere else (work, a car, a
+# relative's house). It decides the claim's place of service (billing.claim_setting).
+PatientLocation = Literal["home", "other"]
 SOAP_SECTIONS: tuple[str, ...] = ("subjective", "objective", "assessment", "plan")
 
 MAX_SECTION_CHARS = 20_000
@@ -51,7 +68,7 @@ class _Content(BaseModel):
 
 
 class Diagnosis(_Content):
-    """A diagnosis: an ICD-10-CM code from the condition catalog, with an optional side."""
+    """A diagnosis: an ICD-10-CM code (the catalog's or any of the code set), with an optional side."""
 
     code: Annotated[StrictStr, Field(min_length=3, max_length=8)]
     laterality: DiagnosisSide | None = None
@@ -96,6 +113,17 @@ class NoteContent(_Content):
     pain_after: PainScore | None = None
     # Plain-language words for the patient's summary; the SOAP sections stay clinical.
     patient_message: Annotated[StrictStr, Field(max_length=MAX_PATIENT_MESSAGE_CHARS)] = ""
+    # Not recorded (None) counts as home; see billing.claim_setting.
+    patient_location: PatientLocation | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unrecorded_location(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Notes written before the field existed were stored and signed without the key; an
+        # unrecorded location stays absent so their stored form, and its hash, stay the same.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("patient_location") is None:
+            data.pop("patient_location", None)
+        return data
 
 
 def validate_note_content(
@@ -133,6 +161,7 @@ def signing_problems(note: NoteContent, catalog: Catalog) -> list[FieldError]:
             problems.append({"field": section, "message": "must be written before signing"})
     if not note.diagnoses:
         problems.append({"field": "diagnoses", "message": "at least one diagnosis is needed"})
+    problems.extend(diagnosis_problems(note, catalog.codes))
     cpts = {catalog.technique(line.technique).cpt for line in note.interventions}
     if note.note_type == "initial_evaluation" and not cpts & EVALUATION_CPTS:
         problems.append(
@@ -153,28 +182,29 @@ def require_signable(note: NoteContent, catalog: Catalog) -> None:
 
 
 def _check_diagnoses(note: NoteContent, catalog: Catalog, errors: list[FieldError]) -> None:
+    # A draft may hold a code that is not billable yet (M54.5 before its 5th character): signing
+    # refuses it. What is never right is refused now: a code that does not exist, one listed
+    # twice, or a side that the code itself contradicts (M16.11 is the right hip).
+    codes = catalog.codes
     seen: set[str] = set()
     for index, diagnosis in enumerate(note.diagnoses):
         path = f"diagnoses[{index}]"
-        found = catalog.find_code(diagnosis.code)
-        if found is None:
+        if not codes.is_valid(diagnosis.code):
             errors.append(
-                {"field": f"{path}.code", "message": f"unknown ICD-10-CM code {diagnosis.code!r}"}
+                {
+                    "field": f"{path}.code",
+                    "message": f"{diagnosis.code} is not an ICD-10-CM code ({codes.edition})",
+                }
             )
             continue
         if diagnosis.code in seen:
             errors.append({"field": f"{path}.code", "message": f"{diagnosis.code} is listed twice"})
         seen.add(diagnosis.code)
-        condition, code = found
         side = diagnosis.laterality
-        # A code without laterality (low back, abdomen) cannot contradict a recorded side.
-        if side is None or code.laterality in (None, side):
+        coded = codes.side(diagnosis.code)
+        if side is None or coded in (None, "unspecified", side):
             continue
-        # ICD-10-CM codes to the highest specificity: a side the code itself contradicts, or a
-        # side recorded on an "unspecified" code that has a sided twin, is a coding error.
-        twin = _sided_twin(condition.codes, code, side)
-        if code.laterality == "unspecified" and twin is None:
-            continue
+        twin = codes.sided_variant(diagnosis.code, side)
         hint = f"; use {twin}" if twin else ""
         errors.append(
             {
@@ -184,11 +214,75 @@ def _check_diagnoses(note: NoteContent, catalog: Catalog, errors: list[FieldErro
         )
 
 
-def _sided_twin(codes: Iterable[IcdCode], code: IcdCode, side: str) -> str | None:
-    # Injury codes carry a 7th character (A initial, D subsequent, ...); the twin keeps it.
-    seventh = code.code[-1] if len(code.code.replace(".", "")) == 7 else None
-    sided = [c.code for c in codes if c.laterality == side]
-    return next((c for c in sided if seventh is None or c.endswith(seventh)), None)
+def diagnosis_problems(note: NoteContent, codes: CodeSet) -> list[FieldError]:
+    """What keeps the note's diagnoses off a claim: each problem names the code.
+
+    A code not in the code set; a category that is not billable (M54.5, M51.36); an injury code
+    without its 7th character (S73.101 -> S73.101A); the unspecified side of a code that has sided
+    codes while the diagnosis records the side (M17.10 with "left" -> M17.12); two codes an
+    Excludes1 note forbids together (M54.50 with M51.360).
+    """
+    problems: list[FieldError] = []
+    for index, diagnosis in enumerate(note.diagnoses):
+        where = f"diagnoses[{index}].code"
+        code = diagnosis.code
+        if not codes.is_valid(code):
+            problems.append(
+                {"field": where, "message": f"{code} is not an ICD-10-CM code ({codes.edition})"}
+            )
+        elif codes.needs_seventh_character(code):
+            sevenths = ", ".join(f"{k} {v}" for k, v in codes.seventh_characters(code).items())
+            below = ", ".join(codes.children(code)[:3])
+            problems.append(
+                {
+                    "field": where,
+                    "message": f"{code} needs its 7th character ({sevenths}): {below}",
+                }
+            )
+        elif not codes.is_billable(code):
+            children = codes.children(code)
+            more = ", ..." if len(children) > 6 else ""
+            problems.append(
+                {
+                    "field": where,
+                    "message": f"{code} is not billable: choose one of {', '.join(children[:6])}{more}",
+                }
+            )
+        else:
+            problem = _unspecified_side(code, diagnosis.laterality, codes)
+            if problem:
+                problems.append({"field": f"diagnoses[{index}].laterality", "message": problem})
+    for later in range(len(note.diagnoses)):
+        for earlier in range(later):
+            first, second = note.diagnoses[earlier].code, note.diagnoses[later].code
+            if not (codes.is_valid(first) and codes.is_valid(second)):
+                continue
+            excludes = codes.excludes1_pair(first, second)
+            if excludes is not None:
+                problems.append(
+                    {
+                        "field": f"diagnoses[{later}].code",
+                        "message": (
+                            f"{second} cannot be coded with {first}: Excludes1 note at "
+                            f"{excludes.noted_at} ({excludes.text})"
+                        ),
+                    }
+                )
+    return problems
+
+
+def _unspecified_side(code: str, side: DiagnosisSide | None, codes: CodeSet) -> str | None:
+    # ICD-10-CM codes to the side documented: "unspecified" is for a side nobody recorded.
+    if side is None or codes.side(code) != "unspecified":
+        return None
+    twin = codes.sided_variant(code, side)
+    if twin is not None:
+        return f"{code} is the unspecified side but the diagnosis is {side}: use {twin}"
+    right, left = codes.sided_variant(code, "right"), codes.sided_variant(code, "left")
+    return (
+        f"{code} is the unspecified side but the diagnosis is {side}: "
+        f"there is no bilateral code beside it, so code both sides ({right} and {left})"
+    )
 
 
 def _check_intervention(

@@ -6,16 +6,26 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import Field, model_validator
 
 from telehealth.actors import Actor
+from telehealth.catalog.diagnoses import DiagnosisHit
 from telehealth.catalog.entries import ConditionEntry, ExerciseEntry, TechniqueEntry
+from telehealth.catalog.icd10cm import MAX_QUERY_CHARS, MAX_RESULTS
 from telehealth.catalog.loader import Catalog
-from telehealth.http.schemas import QueryModel, RequestModel, ResponseModel
-from telehealth.notes.billing import TELEHEALTH_MODIFIERS
+from telehealth.http.schemas import (
+    JsonInt,
+    QueryDate,
+    QueryModel,
+    RequestModel,
+    ResponseModel,
+    SafeJsonObject,
+    SafeStr,
+    SafeText,
+)
 from telehealth.notes.reports import TechniqueReport, TreatmentHistory
 from telehealth.notes.rules import NoteType
-from telehealth.notes.service import CurrentExercise, NoteView, SummaryView
+from telehealth.notes.service import CurrentExercise, NoteView, SummaryView, withdrawal_of
 
 MAX_REPORT_DAYS = 366 * 3
 
@@ -29,21 +39,58 @@ class NoteOpenIn(RequestModel):
 class NoteSaveIn(RequestModel):
     """An autosave: the full content and the version it was based on."""
 
-    version: int = Field(ge=1)
-    content: dict[str, JsonValue]
+    version: JsonInt = Field(ge=1)
+    content: SafeJsonObject
+
+
+class NoteCopyIn(RequestModel):
+    """Copy forward into exactly the version the therapist is looking at (a new draft)."""
+
+    version: JsonInt = Field(ge=1)
+
+
+class NoteTemplateIn(RequestModel):
+    """A new version of an appointment type's note template, based on the version in force."""
+
+    version: JsonInt = Field(ge=0)
+    document: SafeJsonObject
+
+
+class NoteTemplateOut(ResponseModel):
+    """An appointment type's note template in force (version 0 and empty: none yet)."""
+
+    type_key: str
+    type_name: str
+    note_type: str
+    version: int
+    document: dict[str, Any]
+    updated_at: datetime | None
+    updated_by: uuid.UUID | None
+
+
+class NoteTemplatesOut(ResponseModel):
+    """Every appointment type's template in force."""
+
+    items: list[NoteTemplateOut]
 
 
 class NoteSignIn(RequestModel):
     """Sign exactly the version the therapist is looking at."""
 
-    version: int = Field(ge=1)
+    version: JsonInt = Field(ge=1)
 
 
 class AddendumIn(RequestModel):
     """Text added to a signed note, and why."""
 
-    reason: str = Field(min_length=1, max_length=500)
-    text: str = Field(min_length=1, max_length=10_000)
+    reason: SafeText = Field(min_length=1, max_length=500)
+    text: SafeText = Field(min_length=1, max_length=10_000)
+
+
+class EnteredInErrorIn(RequestModel):
+    """Why a signed note should not exist (wrong patient, wrong visit)."""
+
+    reason: SafeText = Field(min_length=1, max_length=500)
 
 
 class FieldProblem(ResponseModel):
@@ -54,16 +101,19 @@ class FieldProblem(ResponseModel):
 
 
 class BillingLineOut(ResponseModel):
-    """Units billed for one CPT code."""
+    """Units billed for one CPT code, with the claim line's modifiers and place of service."""
 
     cpt: str
+    name: str
     units: int
     minutes: int
     timed: bool
+    modifiers: list[str]
+    place_of_service: str
 
 
 class BillingOut(ResponseModel):
-    """The visit's billing by the 8-minute rule."""
+    """The visit's billing by the 8-minute rule; modifiers and place of service of every line."""
 
     lines: list[BillingLineOut]
     timed_minutes: int
@@ -71,22 +121,28 @@ class BillingOut(ResponseModel):
     untimed_units: int
     total_units: int
     modifiers: list[str]
+    place_of_service: str
+    place_of_service_name: str
     line_units: list[int]
 
 
 class SignatureOut(ResponseModel):
-    """Who signed, when (UTC), the content hash and seal, and whether they still match."""
+    """Who signed, when (UTC), the content hash and keyed seal, and whether they still hold."""
 
     signed_by: uuid.UUID
+    signer_name: str
     signed_at: datetime
     content_hash: str
     seal: str
+    # The settings key that made the seal; null for a plain hash from before keyed seals.
+    key_id: str | None
     verified: bool
     problems: list[str]
 
 
 class AddendumOut(ResponseModel):
-    """An addendum with its own hash, chained to the signed content's hash."""
+    """An addendum with its keyed seal, chained to the addendum before it (the first to the
+    note's seal)."""
 
     id: uuid.UUID
     author_id: uuid.UUID
@@ -95,6 +151,29 @@ class AddendumOut(ResponseModel):
     text: str
     parent_hash: str
     hash: str
+    key_id: str | None
+    kind: Literal["addendum", "entered_in_error"] = "addendum"
+
+
+class EnteredInErrorOut(ResponseModel):
+    """The mark that withdrew a signed note; the note and its signature stay as they were."""
+
+    note_id: uuid.UUID
+    appointment_id: uuid.UUID
+    marked_by: uuid.UUID
+    marked_at: datetime
+    reason: str
+
+    @classmethod
+    def of(cls, addendum: Any, appointment_id: uuid.UUID) -> EnteredInErrorOut:
+        """Build from the entered-in-error addendum row."""
+        return cls(
+            note_id=addendum.note_id,
+            appointment_id=appointment_id,
+            marked_by=addendum.author_id,
+            marked_at=addendum.written_at,
+            reason=addendum.reason,
+        )
 
 
 class NoteOut(ResponseModel):
@@ -116,22 +195,32 @@ class NoteOut(ResponseModel):
     signing_problems: list[FieldProblem]
     signature: SignatureOut | None
     addenda: list[AddendumOut]
+    # Set when the note was withdrawn: it stays readable but counts nowhere.
+    entered_in_error: EnteredInErrorOut | None = None
+    # The signed note this draft was prefilled from (copy forward), and that note's visit start.
+    copied_from: uuid.UUID | None = None
+    copied_from_visit: datetime | None = None
 
     @classmethod
     def of(cls, view: NoteView, actor: Actor) -> NoteOut:
         """Build from a service view."""
         note = view.note
+        withdrawal = withdrawal_of(view.addenda)
         signature = None
         if note.status == "signed" and note.signed_by and note.signed_at:
             signature = SignatureOut(
                 signed_by=note.signed_by,
+                signer_name=view.signer_name,
                 signed_at=note.signed_at,
                 content_hash=note.content_hash or "",
                 seal=note.seal or "",
+                key_id=note.seal_key_id,
                 verified=not view.integrity_problems,
                 problems=list(view.integrity_problems),
             )
         billing = view.billing
+        setting = billing.setting
+        assert setting is not None  # bill_note always sets it
         return cls(
             id=note.id,
             appointment_id=note.appointment_id,
@@ -146,17 +235,35 @@ class NoteOut(ResponseModel):
             editable=note.status == "draft" and note.therapist_id == actor.id,
             can_addend=note.status == "signed" and note.therapist_id == actor.id,
             billing=BillingOut(
-                lines=[BillingLineOut.model_validate(line) for line in billing.lines],
+                lines=[
+                    BillingLineOut(
+                        cpt=line.cpt,
+                        name=line.name,
+                        units=line.units,
+                        minutes=line.minutes,
+                        timed=line.timed,
+                        modifiers=list(line.modifiers),
+                        place_of_service=line.place_of_service,
+                    )
+                    for line in billing.lines
+                ],
                 timed_minutes=billing.timed_minutes,
                 timed_units=billing.timed_units,
                 untimed_units=billing.untimed_units,
                 total_units=billing.total_units,
-                modifiers=list(TELEHEALTH_MODIFIERS),
+                modifiers=list(setting.modifiers),
+                place_of_service=setting.place_of_service,
+                place_of_service_name=setting.place_of_service_name,
                 line_units=list(view.line_units),
             ),
             signing_problems=[FieldProblem.model_validate(p) for p in view.signing_problems],
             signature=signature,
             addenda=[AddendumOut.model_validate(row) for row in view.addenda],
+            entered_in_error=(
+                EnteredInErrorOut.of(withdrawal, note.appointment_id) if withdrawal else None
+            ),
+            copied_from=note.copied_from,
+            copied_from_visit=view.copied_from_visit,
         )
 
 
@@ -201,6 +308,9 @@ class SummaryOut(ResponseModel):
     home_exercises: list[HomeExerciseOut]
     pain: str | None
     next_steps: list[str]
+    # The visit's real status, and whether its note was withdrawn (entered in error).
+    visit_status: str = "completed"
+    withdrawn: bool = False
 
     @classmethod
     def of(cls, view: SummaryView) -> SummaryOut:
@@ -217,6 +327,8 @@ class SummaryOut(ResponseModel):
             home_exercises=[HomeExerciseOut.model_validate(e) for e in summary.home_exercises],
             pain=summary.pain,
             next_steps=list(summary.next_steps),
+            visit_status=view.appointment.status,
+            withdrawn=view.withdrawn,
         )
 
 
@@ -270,11 +382,47 @@ class CatalogOut(ResponseModel):
         )
 
 
+class DiagnosisQuery(QueryModel):
+    """A diagnosis search: a code prefix or words (all must match), and how many answers."""
+
+    q: SafeStr = Field(min_length=2, max_length=MAX_QUERY_CHARS)
+    limit: int = Field(default=20, ge=1, le=MAX_RESULTS)
+
+    @model_validator(mode="after")
+    def _has_letters(self) -> DiagnosisQuery:
+        if not any(ch.isalnum() for ch in self.q):
+            raise ValueError("q must contain a letter or digit")
+        return self
+
+
+class DiagnosisOut(ResponseModel):
+    """A code for the picker: billable or not, and whether it is one of the clinic's."""
+
+    code: str
+    name: str
+    billable: bool
+    favourite: bool
+    condition_id: str | None
+    condition: str | None
+
+
+class DiagnosesOut(ResponseModel):
+    """Codes matching a search, the clinic's catalog codes first."""
+
+    edition: str
+    items: list[DiagnosisOut]
+
+    @classmethod
+    def of(cls, edition: str, hits: list[DiagnosisHit]) -> DiagnosesOut:
+        """Build from the search."""
+        return cls(edition=edition, items=[DiagnosisOut.model_validate(h) for h in hits])
+
+
 class CatalogEntryIn(RequestModel):
     """An entry an admin adds to one of the catalogs."""
 
     kind: Literal["conditions", "techniques", "exercises"]
-    entry: dict[str, JsonValue]
+    entry: SafeJsonObject
 
 
 class CatalogExtrasOut(ResponseModel):
@@ -287,8 +435,8 @@ class CatalogExtrasOut(ResponseModel):
 class DateRangeQuery(QueryModel):
     """An inclusive range of visit dates, in the clinic's time zone."""
 
-    start: date
-    end: date
+    start: QueryDate
+    end: QueryDate
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRangeQuery:

@@ -8,7 +8,7 @@ counts only, never clinical text.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from telehealth.accounts.access import require_admin
 from telehealth.accounts.models import User
 from telehealth.actors import Caller
 from telehealth.audit.chain import AuditRecord
+from telehealth.catalog.diagnoses import DiagnosisHit, search_diagnoses
 from telehealth.catalog.loader import KINDS, Catalog, CatalogKind
 from telehealth.catalog.models import CatalogExtrasVersion
 from telehealth.catalog.store import CatalogStore
@@ -28,14 +29,33 @@ from telehealth.catalog.validation import FieldError
 from telehealth.errors import Conflict, InvalidInput
 from telehealth.notes.access import (
     appointment_for_writing,
+    counted_clause,
+    note_for_withdrawal,
     note_for_writing,
     own_signed_notes,
     readable_note,
+    readable_notes,
     signed_note_for_summary,
 )
 from telehealth.notes.billing import BillingSummary, bill_note
-from telehealth.notes.canonical import Addendum, Signature, add_addendum, sign, tampering
-from telehealth.notes.models import DRAFT, LOCKED_MESSAGE, SIGNED, NoteAddendum, VisitNote
+from telehealth.notes.canonical import (
+    Addendum,
+    Signature,
+    add_addendum,
+    keyed_chain,
+    sign,
+    tampering,
+)
+from telehealth.notes.models import (
+    ADDENDUM,
+    DRAFT,
+    ENTERED_IN_ERROR,
+    LOCKED_MESSAGE,
+    SIGNED,
+    NoteAddendum,
+    VisitNote,
+)
+from telehealth.notes.record import AddendumFacts, NoteRecord, RecordFacts, build_record
 from telehealth.notes.report_rules import line_units
 from telehealth.notes.rules import (
     NoteContent,
@@ -45,7 +65,12 @@ from telehealth.notes.rules import (
     validate_note_content,
 )
 from telehealth.notes.summary import HomeExercise, PatientSummary, build_patient_summary
+from telehealth.notes.template_rules import copy_forward, draft_from_template
+from telehealth.notes.templates import current_template, note_type_for
+from telehealth.notes.visit_rules import require_signable_visit
+from telehealth.scheduling.access import require_staff
 from telehealth.scheduling.models import INACTIVE_STATUSES, Appointment, AppointmentTypeRow
+from telehealth.seals import SealKeys
 from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
 
 RESOURCE = "visit_note"
@@ -67,6 +92,10 @@ class NoteView:
     signing_problems: tuple[FieldError, ...]
     # Empty when every hash still matches (always empty for a draft: nothing is sealed yet).
     integrity_problems: tuple[str, ...]
+    # The signer's display name ("" for a draft).
+    signer_name: str = ""
+    # Copy forward: the visit start of the note this draft was prefilled from.
+    copied_from_visit: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +106,28 @@ class SummaryView:
     therapist_name: str
     signed_at: datetime
     summary: PatientSummary
+
+    @property
+    def withdrawn(self) -> bool:
+        """Whether the note was entered in error (its summary is then empty)."""
+        return self.appointment.note_entered_in_error_at is not None
+
+
+WITHDRAWN_SUMMARY = PatientSummary(
+    title="Withdrawn: this visit note was entered in error",
+    findings=(),
+    treatments=(),
+    home_exercises=(),
+    pain=None,
+    next_steps=("Your therapist will tell you about any change to your exercises.",),
+)
+
+
+def _patient_summary(appointment: Appointment, note: VisitNote, catalog: Catalog) -> PatientSummary:
+    # A withdrawn note's content was wrong (often: someone else's visit), so none of it is shown.
+    if appointment.note_entered_in_error_at is not None:
+        return WITHDRAWN_SUMMARY
+    return build_patient_summary(NoteContent.model_validate(note.content), catalog)
 
 
 @dataclass(frozen=True)
@@ -168,7 +219,14 @@ def signature_of(note: VisitNote) -> Signature | None:
         signed_at=note.signed_at,
         content_hash=note.content_hash or "",
         seal=note.seal or "",
+        key_id=note.seal_key_id,
+        record=sealed_record(note),
     )
+
+
+def sealed_record(note: VisitNote) -> str:
+    """What a note's seal binds its content to: the note, its visit and its patient."""
+    return f"note:{note.id}:appointment:{note.appointment_id}:patient:{note.patient_id}"
 
 
 def addendum_of(row: NoteAddendum) -> Addendum:
@@ -180,6 +238,8 @@ def addendum_of(row: NoteAddendum) -> Addendum:
         text=row.text,
         parent_hash=row.parent_hash,
         hash=row.hash,
+        key_id=row.key_id,
+        kind=row.kind,
     )
 
 
@@ -192,34 +252,91 @@ async def _addenda(session: AsyncSession, note: VisitNote) -> tuple[NoteAddendum
     return tuple(rows)
 
 
+async def verify_all(services: Services, batch: int = 500) -> tuple[int, str | None]:
+    """Check every signed note and its addenda (command line): how many, and the first bad one."""
+    checked = 0
+    keys = services.settings.seal_keys
+    async with services.sessions() as session:
+        after: uuid.UUID | None = None
+        while True:
+            query = select(VisitNote).where(VisitNote.status == SIGNED).order_by(VisitNote.id)
+            if after is not None:
+                query = query.where(VisitNote.id > after)
+            notes = (await session.scalars(query.limit(batch))).all()
+            if not notes:
+                return checked, None
+            for note in notes:
+                problems = integrity_problems(note, await _addenda(session, note), keys)
+                if problems:
+                    return checked, f"note {note.id} (visit {note.appointment_id}): {problems[0]}"
+                checked += 1
+            after = notes[-1].id
+            session.expunge_all()
+
+
+def seal_holds(note: VisitNote, keys: SealKeys) -> bool:
+    """Whether a signed note's content and keyed seal still hold (what patients may be shown)."""
+    signature = signature_of(note)
+    return signature is not None and not tampering(note.content, signature, (), keys)
+
+
+def integrity_problems(
+    note: VisitNote, addenda: Sequence[NoteAddendum], keys: SealKeys
+) -> list[str]:
+    """What no longer holds in a signed note and its addenda (empty for an intact one or a draft)."""
+    signature = signature_of(note)
+    if signature is None:
+        return []
+    return tampering(note.content, signature, [addendum_of(a) for a in addenda], keys)
+
+
 async def _view(
-    session: AsyncSession, catalog: Catalog, appointment: Appointment, note: VisitNote
+    session: AsyncSession,
+    catalog: Catalog,
+    appointment: Appointment,
+    note: VisitNote,
+    keys: SealKeys,
 ) -> NoteView:
     content = NoteContent.model_validate(note.content)
     addenda = await _addenda(session, note)
-    signature = signature_of(note)
-    problems: list[str] = []
-    if signature is not None:
-        problems = tampering(note.content, signature, [addendum_of(a) for a in addenda])
+    problems = integrity_problems(note, addenda, keys)
+    signer_name = ""
+    if note.signed_by is not None:
+        signer_name = (await _names(session, {note.signed_by})).get(note.signed_by, "")
     return NoteView(
         appointment=appointment,
         note=note,
         content=content,
         addenda=addenda,
-        billing=bill_note(content, catalog),
+        billing=bill_note(content, catalog, appointment.modality),
         line_units=tuple(line_units(content, catalog)),
         signing_problems=tuple(signing_problems(content, catalog)) if note.status == DRAFT else (),
         integrity_problems=tuple(problems),
+        signer_name=signer_name,
+        copied_from_visit=await _visit_start_of(session, note.copied_from),
     )
 
 
-async def _default_note_type(session: AsyncSession, appointment: Appointment) -> NoteType:
-    evaluation = await session.scalar(
-        select(AppointmentTypeRow.billable_evaluation).where(
-            AppointmentTypeRow.id == appointment.type_id
-        )
+async def _visit_start_of(session: AsyncSession, note_id: uuid.UUID | None) -> datetime | None:
+    if note_id is None:
+        return None
+    start: datetime | None = await session.scalar(
+        select(Appointment.start_at)
+        .join(VisitNote, VisitNote.appointment_id == Appointment.id)
+        .where(VisitNote.id == note_id)
     )
-    return "initial_evaluation" if evaluation else "daily"
+    return start
+
+
+async def _mark_visit(session: AsyncSession, appointment: Appointment, **values: Any) -> None:
+    """Tell the visit about its note (see Appointment.note_id); the row keeps its version."""
+    await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(appointment)
 
 
 # --- the note workflow ---------------------------------------------------------------------------
@@ -250,13 +367,21 @@ async def open_note(
                 raise Conflict(
                     "This visit was cancelled or missed; it takes no note.", code="visit_not_held"
                 )
-            chosen = note_type or await _default_note_type(uow.session, appointment)
+            type_row = await uow.session.get(AppointmentTypeRow, appointment.type_id)
+            assert type_row is not None  # a foreign key
+            default = note_type_for(type_row)
+            chosen = note_type or default
+            # The type's template was checked against the type's own note type; another type
+            # (a re-evaluation on a follow-up slot) starts empty.
+            template = await current_template(uow.session, type_row.key)
             note = VisitNote(
                 appointment_id=appointment.id,
                 patient_id=appointment.patient_id,
                 therapist_id=appointment.therapist_id,
                 note_type=chosen,
-                content=NoteContent(note_type=chosen).model_dump(mode="json"),
+                content=draft_from_template(
+                    chosen, template.document if template and chosen == default else None
+                ),
                 status=DRAFT,
                 version=1,
                 created_at=uow.now,
@@ -274,8 +399,11 @@ async def open_note(
                     raise
             else:
                 created = True
+                await _mark_visit(uow.session, appointment, note_id=note.id)
         _record(uow, "note.create" if created else "note.read", note, status=note.status)
-        return await _view(uow.session, catalog, appointment, note), created
+        return await _view(
+            uow.session, catalog, appointment, note, services.settings.seal_keys
+        ), created
 
 
 async def get_note(
@@ -291,7 +419,7 @@ async def get_note(
         )
         _record(uow, "note.read", note, status=note.status)
         catalog = await catalogs.current(uow.session)
-        return await _view(uow.session, catalog, appointment, note)
+        return await _view(uow.session, catalog, appointment, note, services.settings.seal_keys)
 
 
 async def save_draft(
@@ -323,7 +451,76 @@ async def save_draft(
                 version,
                 {"content": stored, "note_type": stored["note_type"], "updated_at": uow.now},
             )
-        return await _view(uow.session, catalog, appointment, note)
+        return await _view(uow.session, catalog, appointment, note, services.settings.seal_keys)
+
+
+async def copy_forward_note(
+    services: Services,
+    catalogs: CatalogStore,
+    caller: Caller,
+    appointment_id: uuid.UUID,
+    version: int,
+) -> NoteView:
+    """Prefill an untouched draft from the same patient's latest signed note the therapist may
+    read: diagnoses, interventions and home program (never the subjective text or signature)."""
+    async with unit_of_work(services, caller) as uow:
+        appointment, note = await uow.guarded(
+            note_for_writing(uow.session, uow.actor, appointment_id),
+            "note.copy_forward",
+            RESOURCE,
+            str(appointment_id),
+        )
+        _record(uow, "note.copy_forward", note, based_on=version)
+        _require_draft(note)
+        _require_version(note, version)
+        # Version 1 is the draft as it was created (empty, or the type's template): nothing the
+        # therapist wrote can be overwritten.
+        if note.version != 1 or note.copied_from is not None:
+            raise Conflict(
+                "This draft already has content; copy forward only fills a new, untouched draft.",
+                code="draft_not_empty",
+            )
+        previous = (
+            await uow.session.execute(
+                readable_notes(uow.actor, services.settings)
+                .add_columns(Appointment.start_at)
+                .join(Appointment, Appointment.id == VisitNote.appointment_id)
+                .where(
+                    VisitNote.patient_id == appointment.patient_id,
+                    VisitNote.status == SIGNED,
+                    VisitNote.id != note.id,
+                    Appointment.start_at <= appointment.start_at,
+                    counted_clause(),
+                )
+                .order_by(Appointment.start_at.desc(), VisitNote.signed_at.desc())
+                .limit(1)
+            )
+        ).first()
+        if previous is None:
+            raise Conflict(
+                "This patient has no earlier signed note you may read to copy from.",
+                code="nothing_to_copy",
+            )
+        source, source_start = previous
+        catalog = await catalogs.current(uow.session)
+        stored = validate_note_content(
+            copy_forward(note.content, source.content, catalog), catalog
+        ).model_dump(mode="json")
+        await _compare_and_set(
+            uow.session,
+            note,
+            version,
+            {"content": stored, "copied_from": source.id, "updated_at": uow.now},
+        )
+        uow.records[-1] = replace(
+            uow.records[-1],
+            details={
+                **uow.records[-1].details,
+                "copied_from": str(source.id),
+                "copied_from_visit": source_start.isoformat(),
+            },
+        )
+        return await _view(uow.session, catalog, appointment, note, services.settings.seal_keys)
 
 
 async def sign_note(
@@ -335,8 +532,9 @@ async def sign_note(
 ) -> NoteView:
     """Sign the draft the therapist last saw: signer, UTC time, content hash and seal; then locked."""
     async with unit_of_work(services, caller) as uow:
+        # The visit's row is locked: a cancel or a move waits for the signature, then sees it.
         appointment, note = await uow.guarded(
-            note_for_writing(uow.session, uow.actor, appointment_id),
+            note_for_writing(uow.session, uow.actor, appointment_id, lock_visit=True),
             "note.sign",
             RESOURCE,
             str(appointment_id),
@@ -344,11 +542,16 @@ async def sign_note(
         _record(uow, "note.sign", note, based_on=version)
         _require_draft(note)
         _require_version(note, version)
+        require_signable_visit(
+            appointment.modality, appointment.status, appointment.start_at, uow.now
+        )
         catalog = await catalogs.current(uow.session)
         content = validate_note_content(note.content, catalog)
         require_signable(content, catalog)
         stored = content.model_dump(mode="json")
-        signature = sign(stored, str(uow.actor.id), uow.now)
+        signature = sign(
+            stored, str(uow.actor.id), uow.now, services.settings.seal_keys, sealed_record(note)
+        )
         await _compare_and_set(
             uow.session,
             note,
@@ -360,13 +563,53 @@ async def sign_note(
                 "signed_at": signature.signed_at,
                 "content_hash": signature.content_hash,
                 "seal": signature.seal,
+                "seal_key_id": signature.key_id,
                 "updated_at": uow.now,
             },
         )
+        await _mark_visit(uow.session, appointment, note_id=note.id, note_signed_at=uow.now)
         uow.records[-1] = replace(
             uow.records[-1], details={**uow.records[-1].details, "content_hash": note.content_hash}
         )
-        return await _view(uow.session, catalog, appointment, note)
+        return await _view(uow.session, catalog, appointment, note, services.settings.seal_keys)
+
+
+async def _append_addendum(
+    uow: UnitOfWork,
+    services: Services,
+    note: VisitNote,
+    signature: Signature,
+    earlier: Sequence[NoteAddendum],
+    reason: str,
+    text: str,
+    kind: str,
+) -> NoteAddendum:
+    """Seal an addendum after the tail of the note's chain and store it (the note row is locked)."""
+    chain = keyed_chain(signature, [addendum_of(a) for a in earlier])
+    addendum = add_addendum(
+        signature,
+        chain[-1] if chain else None,
+        str(uow.actor.id),
+        uow.now,
+        reason,
+        text,
+        services.settings.seal_keys,
+        kind,
+    )
+    row = NoteAddendum(
+        note_id=note.id,
+        author_id=uow.actor.id,
+        written_at=addendum.written_at,
+        reason=addendum.reason,
+        text=addendum.text,
+        parent_hash=addendum.parent_hash,
+        hash=addendum.hash,
+        key_id=addendum.key_id,
+        kind=kind,
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    return row
 
 
 async def write_addendum(
@@ -396,21 +639,123 @@ async def write_addendum(
                 "The addendum is too long.",
                 details=[{"field": "text", "message": f"at most {MAX_ADDENDUM_CHARS} characters"}],
             )
-        addendum = add_addendum(signature, str(uow.actor.id), uow.now, reason, text)
-        uow.session.add(
-            NoteAddendum(
-                note_id=note.id,
-                author_id=uow.actor.id,
-                written_at=addendum.written_at,
-                reason=addendum.reason,
-                text=addendum.text,
-                parent_hash=addendum.parent_hash,
-                hash=addendum.hash,
-            )
+        await _append_addendum(
+            uow,
+            services,
+            note,
+            signature,
+            await _addenda(uow.session, note),
+            reason,
+            text,
+            ADDENDUM,
         )
-        await uow.session.flush()
         catalog = await catalogs.current(uow.session)
-        return await _view(uow.session, catalog, appointment, note)
+        return await _view(uow.session, catalog, appointment, note, services.settings.seal_keys)
+
+
+async def signed_note_record(
+    services: Services, catalogs: CatalogStore, caller: Caller, appointment_id: uuid.UUID
+) -> NoteRecord:
+    """A signed note in words for its PDF: the readers of get_note, signed notes only (else 404)."""
+    async with unit_of_work(services, caller) as uow:
+        appointment, note = await uow.guarded(
+            readable_note(
+                uow.session, uow.actor, services.settings, appointment_id, signed_only=True
+            ),
+            "note.pdf",
+            RESOURCE,
+            str(appointment_id),
+        )
+        _record(uow, "note.pdf", note, status=note.status)
+        catalog = await catalogs.current(uow.session)
+        view = await _view(uow.session, catalog, appointment, note, services.settings.seal_keys)
+        addenda = view.addenda
+        names = await _names(
+            uow.session,
+            {note.patient_id, note.therapist_id, *(a.author_id for a in addenda)},
+        )
+        birth = await uow.session.scalar(
+            select(User.date_of_birth).where(User.id == note.patient_id)
+        )
+        assert note.signed_at is not None  # signed notes only
+        facts = RecordFacts(
+            clinic_name=services.settings.clinic_name,
+            patient_name=names.get(note.patient_id, ""),
+            date_of_birth=birth,
+            therapist_name=names.get(note.therapist_id, ""),
+            visit_start=appointment.start_at,
+            modality=appointment.modality,
+            signer_name=view.signer_name,
+            signed_at=note.signed_at,
+            verified=not view.integrity_problems,
+            content_hash=note.content_hash or "",
+            zone=uow.actor.time_zone,
+            addenda=tuple(
+                AddendumFacts(names.get(a.author_id, ""), a.written_at, a.reason, a.text)
+                for a in addenda
+            ),
+        )
+        return build_record(
+            note.note_type, view.content, view.billing, view.line_units, catalog, facts
+        )
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """The "entered in error" mark of a signed note: the addendum that withdrew it."""
+
+    appointment: Appointment
+    note: VisitNote
+    addendum: NoteAddendum
+
+
+ENTERED_IN_ERROR_TEXT = "Entered in error: this note is withdrawn and does not count as care given."
+
+
+def withdrawal_of(addenda: tuple[NoteAddendum, ...]) -> NoteAddendum | None:
+    """The addendum that marked a note as entered in error, if any."""
+    return next((a for a in addenda if a.kind == ENTERED_IN_ERROR), None)
+
+
+async def enter_in_error(
+    services: Services, caller: Caller, appointment_id: uuid.UUID, reason: str
+) -> Withdrawal:
+    """Mark a signed note as entered in error (its signer or an admin), with a reason.
+
+    Append-only: the mark is an addendum of its own kind, hashed and chained like any other, and
+    the visit records when it happened; the note itself and its signature stay exactly as they were.
+    """
+    async with unit_of_work(services, caller) as uow:
+        appointment, note = await uow.guarded(
+            note_for_withdrawal(uow.session, uow.actor, appointment_id),
+            "note.entered_in_error",
+            RESOURCE,
+            str(appointment_id),
+        )
+        _record(uow, "note.entered_in_error", note)
+        signature = signature_of(note)
+        if signature is None:
+            raise Conflict(
+                "Only a signed note can be marked as entered in error; a draft is simply not "
+                "signed.",
+                code="note_not_signed",
+            )
+        earlier = await _addenda(uow.session, note)
+        if withdrawal_of(earlier) is not None:
+            raise Conflict(
+                "This note is already marked as entered in error.", code="already_entered_in_error"
+            )
+        reason = reason.strip()
+        if not reason or len(reason) > MAX_REASON_CHARS:
+            raise InvalidInput(
+                "Say why the note was entered in error.",
+                details=[{"field": "reason", "message": f"1 to {MAX_REASON_CHARS} characters"}],
+            )
+        row = await _append_addendum(
+            uow, services, note, signature, earlier, reason, ENTERED_IN_ERROR_TEXT, ENTERED_IN_ERROR
+        )
+        await _mark_visit(uow.session, appointment, note_entered_in_error_at=uow.now)
+        return Withdrawal(appointment=appointment, note=note, addendum=row)
 
 
 # --- what patients see ---------------------------------------------------------------------------
@@ -435,6 +780,13 @@ async def visit_summary(
             str(appointment_id),
         )
         _record(uow, "note.summary.read", note)
+        if not seal_holds(note, services.settings.seal_keys):
+            uow.records[-1] = replace(uow.records[-1], outcome="failure")
+            raise Conflict(
+                "This visit record could not be verified, so it is not shown. "
+                "Please ask the clinic for a copy.",
+                code="note_unverified",
+            )
         catalog = await catalogs.current(uow.session)
         names = await _names(uow.session, {note.therapist_id})
         assert note.signed_at is not None  # signed notes only
@@ -442,25 +794,27 @@ async def visit_summary(
             appointment=appointment,
             therapist_name=names.get(note.therapist_id, ""),
             signed_at=note.signed_at,
-            summary=build_patient_summary(NoteContent.model_validate(note.content), catalog),
+            summary=_patient_summary(appointment, note, catalog),
         )
 
 
 async def visit_summaries(
     services: Services, catalogs: CatalogStore, caller: Caller
 ) -> list[SummaryView]:
-    """A patient's summaries of all their signed visits, newest first."""
+    """A patient's summaries of all their signed visits, newest first; a note entered in error
+    stays in the list, shown as withdrawn."""
     async with unit_of_work(services, caller) as uow:
         actor = uow.actor
-        rows = (
+        found = (
             await uow.session.execute(own_signed_notes(actor).order_by(Appointment.start_at.desc()))
         ).all()
+        rows = [(n, a) for n, a in found if seal_holds(n, services.settings.seal_keys)]
         uow.audit(
             AuditRecord(
                 "note.summary.list",
                 RESOURCE,
                 patient_id=actor.id if actor.is_patient else None,
-                details={"count": len(rows)},
+                details={"count": len(rows), "withheld_unverified": len(found) - len(rows)},
             )
         )
         catalog = await catalogs.current(uow.session)
@@ -470,7 +824,7 @@ async def visit_summaries(
                 appointment=appointment,
                 therapist_name=names.get(note.therapist_id, ""),
                 signed_at=note.signed_at or note.updated_at,
-                summary=build_patient_summary(NoteContent.model_validate(note.content), catalog),
+                summary=_patient_summary(appointment, note, catalog),
             )
             for note, appointment in rows
         ]
@@ -486,11 +840,16 @@ async def current_exercises(
     """
     async with unit_of_work(services, caller) as uow:
         actor = uow.actor
-        rows = (
-            await uow.session.execute(
-                own_signed_notes(actor).order_by(Appointment.start_at.desc(), VisitNote.id)
+        rows = [
+            (note, appointment)
+            for note, appointment in await uow.session.execute(
+                own_signed_notes(actor)
+                .where(counted_clause())
+                .order_by(Appointment.start_at.desc(), VisitNote.id)
             )
-        ).all()
+            # A home program is only followed from a record whose seal still holds.
+            if seal_holds(note, services.settings.seal_keys)
+        ]
         catalog = await catalogs.current(uow.session)
         names = await _names(uow.session, {note.therapist_id for note, _ in rows})
         seen_therapists: set[uuid.UUID] = set()
@@ -532,6 +891,16 @@ async def current_catalog(services: Services, catalogs: CatalogStore, caller: Ca
         return await catalogs.current(uow.session)
 
 
+async def search_diagnoses_for(
+    services: Services, catalogs: CatalogStore, caller: Caller, query: str, limit: int
+) -> tuple[str, list[DiagnosisHit]]:
+    """Therapists and admins search the code set; the clinic's catalog codes come first."""
+    async with unit_of_work(services, caller) as uow:
+        require_staff(uow.actor)
+        catalog = await catalogs.current(uow.session)
+        return catalog.codes.edition, search_diagnoses(catalog, query, limit)
+
+
 async def catalog_extras(
     services: Services, catalogs: CatalogStore, caller: Caller
 ) -> tuple[int, dict[str, Any]]:
@@ -557,7 +926,7 @@ async def add_catalog_entry(
         version, extras = await catalogs.extras(uow.session)
         document = extras.model_dump(mode="json")
         document[kind] = [*document[kind], dict(entry)]
-        catalogs.merged(document)
+        await catalogs.merged(document)
         try:
             async with uow.session.begin_nested():
                 uow.session.add(

@@ -23,7 +23,11 @@ _REGIONS = {
     "lower_back": "lower back",
     "pelvis": "pelvis",
     "abdomen": "stomach muscles",
+    "neck": "neck",
+    "shoulder": "shoulder",
+    "knee": "knee",
     "lower_limb": "leg",
+    "upper_limb": "arm",
     "whole_body": "whole body",
 }
 
@@ -111,10 +115,18 @@ def build_patient_summary(note: NoteContent, catalog: Catalog) -> PatientSummary
     for diagnosis in note.diagnoses:
         found = catalog.find_code(diagnosis.code)
         if found is None:
-            continue
-        condition, code = found
-        side = diagnosis.laterality or code.laterality
-        finding = Finding(condition.plain_name, condition.plain_explanation, _SIDES.get(side or ""))
+            # A code from outside the clinic's catalog has no plain-language entry: its title
+            # is the clearest name there is, and the side comes from the note.
+            title = catalog.codes.description(diagnosis.code)
+            if title is None:
+                continue
+            finding = Finding(title, "", _SIDES.get(diagnosis.laterality or ""))
+        else:
+            condition, code = found
+            side = diagnosis.laterality or code.laterality
+            finding = Finding(
+                condition.plain_name, condition.plain_explanation, _SIDES.get(side or "")
+            )
         if finding not in findings:
             findings.append(finding)
 

@@ -35,7 +35,10 @@ async def get_visible_appointment(
     query = appointments_visible_to(actor).where(Appointment.id == appointment_id)
     if for_update:
         # PostgreSQL: two edits of one appointment queue up instead of both reading the old state.
-        query = query.with_for_update()
+        # NO KEY UPDATE (what an UPDATE of non-key columns takes anyway) does not conflict with
+        # the share lock a ticket or note insert takes on its appointment. populate_existing: the
+        # locked read must see the committed state, not an earlier read of this session.
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     found = await session.scalar(query)
     if found is None:
         raise NotFound("No such appointment.")

@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from telehealth.accounts.access import require_admin
 from telehealth.errors import InvalidInput, NotFound
 from telehealth.http.api import Api, path_uuid
-from telehealth.http.context import caller_of
+from telehealth.http.context import caller_of, require_actor
 from telehealth.http.keys import SERVICES
 from telehealth.scheduling import service
 from telehealth.scheduling.availability import DateException, ExceptionKind, WeeklyBlock
@@ -244,6 +245,8 @@ async def remove_closure(request: web.Request) -> None:
     """Remove a closure."""
     from datetime import date
 
+    # The role check first, as on every admin-only endpoint: a malformed day is not a 404 to others.
+    require_admin(require_actor(request))
     try:
         day = date.fromisoformat(request.match_info["day"])
     except ValueError:
@@ -396,7 +399,8 @@ def _lifecycle(action: Action, summary: str) -> None:
 
     handler.__name__ = f"appointment_{action.value}"
     path = "/appointments/{appointment_id}/" + action.value.replace("mark_", "").replace("_", "-")
-    api.post(path, response=AppointmentOut, summary=summary, tags=TAGS)(handler)
+    errors = ("note_signed",) if action is Action.MARK_NO_SHOW else ()
+    api.post(path, response=AppointmentOut, summary=summary, tags=TAGS, errors=errors)(handler)
 
 
 _lifecycle(Action.CHECK_IN, "Check in (opens 30 minutes before the start)")
@@ -411,6 +415,7 @@ _lifecycle(Action.MARK_NO_SHOW, "Record a no-show (15 minutes after the start at
     response=AppointmentOut,
     summary="Cancel (staff give a reason; late cancellations are marked)",
     tags=TAGS,
+    errors=("note_signed", "illegal_transition", "too_late"),
 )
 async def cancel(request: web.Request, body: CancelIn) -> AppointmentOut:
     """Cancel a booked or checked-in visit."""
@@ -430,6 +435,14 @@ async def cancel(request: web.Request, body: CancelIn) -> AppointmentOut:
     response=AppointmentOut,
     summary="Move a booked visit atomically (409 and unchanged when the new time is taken)",
     tags=TAGS,
+    errors=(
+        "note_signed",
+        "stale_version",
+        "illegal_transition",
+        "too_late",
+        "therapist_busy",
+        "patient_busy",
+    ),
 )
 async def reschedule(request: web.Request, body: RescheduleIn) -> AppointmentOut:
     """Move to a new start."""

@@ -2,7 +2,8 @@
 
 Events are written in the reader's IANA zone with a VTIMEZONE, so calendar apps show the visit at
 the right wall time across DST. A cancelled visit stays in the feed as ``STATUS:CANCELLED`` (calendar
-apps then remove it) and keeps its UID and a higher SEQUENCE. A virtual visit carries its join link.
+apps then remove it) and keeps its UID and a higher SEQUENCE; the single download of a cancelled visit
+is a ``METHOD:CANCEL`` file. A virtual visit carries its join link.
 
 Feeds leave the clinic for third-party calendar services, so a feed never names the patient:
 a therapist's feed says "Follow-up visit (virtual)", and the patient's name is one click away in
@@ -37,14 +38,20 @@ class CalendarEvent:
     location: str
 
 
-def build_calendar(events: Iterable[CalendarEvent], zone: str, name: str, now: datetime) -> bytes:
-    """A VCALENDAR with one VEVENT per event, times in zone, with its VTIMEZONE."""
+def build_calendar(
+    events: Iterable[CalendarEvent], zone: str, name: str, now: datetime, method: str = "PUBLISH"
+) -> bytes:
+    """A VCALENDAR with one VEVENT per event, times in zone, with its VTIMEZONE.
+
+    A feed and the file of a booked visit are ``PUBLISH``; the file of a cancelled visit is
+    ``CANCEL`` (RFC 5546), so opening it withdraws the event added earlier under the same UID.
+    """
     tz = ZoneInfo(zone)
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
+    cal.add("method", method)
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", zone)
     for ev in events:

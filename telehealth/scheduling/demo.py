@@ -3,7 +3,9 @@
 Maria Lopez's video visit with Dana Reyes starts at the next quarter hour after the demo loads:
 its room opens 15 minutes before the start, so the video visit can be tried at once. The other
 visits fall later in the week.
-Idempotent: hours are set once and a visit is booked only where the demo patient has none.
+Idempotent: hours are set once and the later visits are booked only where the demo patient has
+none. Maria's video visit is booked again whenever she has none to join now (`make run` loads the
+demo at every start, so a newcomer who comes back hours later can still try a call), never twice.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from telehealth.actors import Caller
 from telehealth.errors import DomainError
 from telehealth.scheduling import service
 from telehealth.scheduling.availability import WeeklyBlock
+from telehealth.scheduling.lifecycle import Status
 from telehealth.scheduling.models import Appointment, AvailabilityRules
 from telehealth.scheduling.seed import ensure_seeded
 from telehealth.unit_of_work import Services
@@ -40,6 +43,19 @@ LATER_VISITS = (
 )
 
 
+def round_the_clock_zone(now: datetime) -> str:
+    """A fixed-offset zone where it is about midday at `now`, for Dana's round-the-clock hours.
+
+    A weekly block ends at 23:59 at the latest, so hours "around the clock" still miss the minute
+    before each local midnight, and a first visit near it would not fit (in New York, every
+    evening from about 22:45). Kept in this zone, that minute is half a day away when the demo
+    loads.
+    """
+    offset = 12 - now.astimezone(UTC).hour  # -11 .. +12 hours from UTC
+    # Etc/GMT zones count westwards: Etc/GMT-5 is five hours ahead of UTC.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
 def first_visit_start(now: datetime) -> datetime:
     """The next 15-minute boundary after now: at most 15 minutes away, so the room is open."""
     quarter = now.replace(second=0, microsecond=0, minute=now.minute - now.minute % 15)
@@ -54,16 +70,19 @@ async def load_demo_schedule(services: Services, ids: dict[str, uuid.UUID]) -> N
         has_rules = set((await session.scalars(select(AvailabilityRules.therapist_id))).all())
         booked = set((await session.scalars(select(Appointment.patient_id))).all())
     admin = Caller(actor=actor_of(people["admin@demo.clinic"]), ip="local")
+    now = services.clock.now()
     for email in ("dana.reyes@demo.clinic", "sam.okafor@demo.clinic"):
         therapist = people[email]
         if therapist.id in has_rules:
             continue
         # Dana works around the clock in the demo so that the first visit fits whenever it loads.
-        hours = ALWAYS_OPEN if email.startswith("dana") else DEMO_HOURS
-        await service.set_weekly_hours(services, admin, therapist.id, therapist.time_zone, hours)
-    now = services.clock.now()
+        if email.startswith("dana"):
+            hours, zone = ALWAYS_OPEN, round_the_clock_zone(now)
+        else:
+            hours, zone = DEMO_HOURS, therapist.time_zone
+        await service.set_weekly_hours(services, admin, therapist.id, zone, hours)
     maria, dana = people["maria.lopez@demo.clinic"], people["dana.reyes@demo.clinic"]
-    if maria.id not in booked:
+    if not await _video_visit_to_join(services, maria.id, now):
         await _book(services, admin, maria, dana, "follow_up", "virtual", first_visit_start(now))
     for patient_email, therapist_email, type_key, modality, days, hour in LATER_VISITS:
         patient, therapist = people[patient_email], people[therapist_email]
@@ -72,6 +91,27 @@ async def load_demo_schedule(services: Services, ids: dict[str, uuid.UUID]) -> N
         local = (now + timedelta(days=days)).astimezone(ZoneInfo(therapist.time_zone))
         start = local.replace(hour=hour, minute=0, second=0, microsecond=0).astimezone(UTC)
         await _book(services, admin, patient, therapist, type_key, modality, start)
+
+
+# A visit that has not ended, in any of these states, can be joined (its room is open from 15
+# minutes before the start; the next-quarter visit is never further away than that).
+_ONGOING = (Status.BOOKED, Status.CHECKED_IN, Status.IN_PROGRESS)
+
+
+async def _video_visit_to_join(services: Services, patient_id: uuid.UUID, now: datetime) -> bool:
+    async with services.sessions() as session:
+        found = await session.scalar(
+            select(Appointment.id)
+            .where(
+                Appointment.patient_id == patient_id,
+                Appointment.modality == "virtual",
+                Appointment.status.in_([s.value for s in _ONGOING]),
+                Appointment.start_at <= now + timedelta(minutes=15),
+                Appointment.end_at > now,
+            )
+            .limit(1)
+        )
+    return found is not None
 
 
 async def _book(

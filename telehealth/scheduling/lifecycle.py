@@ -26,6 +26,8 @@ Rules in words:
   whoever cancels; fees and policy act on that fact elsewhere.
 * no-show: the treating therapist or an admin, only if the patient never checked in and
   ``now >= start + NO_SHOW_GRACE``.
+* a visit whose note is signed is a record: it is no longer cancelled, marked a no-show or moved
+  (``note_signed``); corrections go in an addendum to the note, or an "entered in error" addendum.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from telehealth.scheduling.validation import ensure_utc
 CHECK_IN_OPENS = timedelta(minutes=30)
 NO_SHOW_GRACE = timedelta(minutes=15)
 MAX_REASON_LENGTH = 500
+NOTE_SIGNED = "note_signed"
 
 
 class Status(StrEnum):
@@ -118,6 +121,14 @@ class Cancellation:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedNote:
+    """The signed note of a visit, as far as scheduling needs to name it."""
+
+    note_id: str
+    signed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AppointmentState:
     """The parts of an appointment the status rules need."""
 
@@ -132,6 +143,7 @@ class AppointmentState:
     completed_at: datetime | None = None
     no_show_at: datetime | None = None
     cancellation: Cancellation | None = None
+    signed_note: SignedNote | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", ensure_utc(self.start, "start"))
@@ -173,6 +185,8 @@ def transition(
             details={"action": action.value, "role": actor.role.value},
         )
     target = TRANSITIONS.get((state.status, action))
+    if target is not None and action in (Action.CANCEL, Action.MARK_NO_SHOW):
+        require_unsigned(state, "cancelled" if action is Action.CANCEL else "marked a no-show")
     if target is None:
         raise _refuse(
             state, action, f"it is {state.status.value.replace('_', ' ')}", "illegal_transition"
@@ -230,6 +244,25 @@ def _cancel(
         late=is_late_cancellation(state, now),
     )
     return replace(state, status=target, cancellation=cancellation)
+
+
+def require_unsigned(state: AppointmentState, what: str) -> None:
+    """Raise Conflict note_signed, naming the note, when the visit's note is signed."""
+    note = state.signed_note
+    if note is None:
+        return
+    day = note.signed_at.strftime("%Y-%m-%d %H:%M UTC")
+    raise Conflict(
+        f"This visit's note was signed on {day} (note {note.note_id}), so the visit can no "
+        f"longer be {what}. Corrections go in an addendum to that note; a note written for the "
+        'wrong visit or patient is marked "entered in error" with an addendum.',
+        code=NOTE_SIGNED,
+        details={
+            "status": state.status.value,
+            "note_id": note.note_id,
+            "signed_at": note.signed_at.isoformat(),
+        },
+    )
 
 
 def is_late_cancellation(state: AppointmentState, now: datetime) -> bool:

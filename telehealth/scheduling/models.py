@@ -146,6 +146,13 @@ class Appointment(Base):
     late_cancellation: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped on every change: optimistic concurrency for edits from two screens.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Written by the notes feature (which depends on scheduling, never the other way round), so
+    # the scheduling rules can see that the visit is documented: a visit with a note is skipped by
+    # the no-show pass, and one with a signed note is no longer moved or cancelled. No foreign key:
+    # visit_notes already points here, and a second arrow would make the two tables a cycle.
+    note_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    note_signed_at: Mapped[datetime | None] = mapped_column(default=None)
+    note_entered_in_error_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (
         Index("ix_appointments_therapist_blocked", "therapist_id", "blocked_start"),

@@ -3,10 +3,13 @@
 Every page works without JavaScript (plain forms, server-rendered slots); ``agenda.js`` only adds
 live statuses. Form times are local wall-clock times in the viewer's zone, converted once with
 ``localtime.local_to_utc`` so a form filled in on a DST day means what the person read.
+Moving a visit uses the booking's slot picker (``scheduling/_slot_picker.html``), so nobody types
+a time blind; refusals are shown as plain sentences with the next step (``plain_refusal``).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections import defaultdict
@@ -22,6 +25,7 @@ from telehealth.actors import Actor
 from telehealth.errors import Conflict, DomainError, InvalidInput, NotFound
 from telehealth.http.api import path_uuid
 from telehealth.http.context import caller_of, require_actor
+from telehealth.http.forms import read_form
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
 from telehealth.scheduling import service
@@ -32,7 +36,7 @@ from telehealth.scheduling.availability import (
     ExceptionKind,
     WeeklyBlock,
 )
-from telehealth.scheduling.lifecycle import Action
+from telehealth.scheduling.lifecycle import Action, AppointmentState, Status, is_late_cancellation
 from telehealth.scheduling.localtime import local_day_start, local_to_utc, resolve_zone
 
 # Zones offered in pickers; any IANA name also works through the API.
@@ -52,6 +56,7 @@ COMMON_ZONES = (
     "UTC",
 )
 BOOKING_DAYS = 7
+_SLOT_START = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]\d{2}:\d{2}|Z)")
 MAX_WEEKS_AHEAD = 12
 
 
@@ -76,6 +81,81 @@ def _local_instant(day_text: str, time_text: str, zone: str) -> datetime:
     except ValueError:
         raise InvalidInput("Please give a date and a time.", details={"field": "start"}) from None
     return local_to_utc(day, wall.replace(second=0, microsecond=0), resolve_zone(zone))
+
+
+def _instant(text: str) -> datetime:
+    """A slot's start as the picker sends it: an ISO instant with its offset."""
+    instant = None
+    # Only the shape the picker writes: fromisoformat alone lets odd separators (even NUL) through.
+    if _SLOT_START.fullmatch(text):
+        try:
+            instant = datetime.fromisoformat(text)
+        except ValueError:
+            instant = None
+    if instant is None or instant.tzinfo is None:
+        raise InvalidInput(
+            "That time could not be read. Please choose a time from the list.",
+            details={"field": "start"},
+        )
+    return instant
+
+
+def _version(text: str) -> int | None:
+    """The version the page was drawn from (none: the move is not tied to one)."""
+    if not text:
+        return None
+    try:
+        return int(text) or None
+    except ValueError:
+        raise InvalidInput(
+            "The page was out of date. Please reload it and try again.",
+            details={"field": "version"},
+        ) from None
+
+
+def spoken_time(local: datetime) -> str:
+    """A time as a person says it: "Tue 10 Mar at 9:00 AM" (in the zone local carries)."""
+    hour = local.hour % 12 or 12
+    half = "AM" if local.hour < 12 else "PM"
+    return f"{local:%a} {local.day} {local:%b} at {hour}:{local:%M} {half}"
+
+
+def _span_words(span: timedelta) -> str:
+    hours, minutes = divmod(int(span.total_seconds()) // 60, 60)
+    if minutes:
+        return f"{hours * 60 + minutes} minutes"
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+# The next step to offer for each refusal, in the words of a person reading the page.
+_NEXT_STEPS = {
+    "too_late": "Please call the clinic to change it.",
+    "slot_taken": "Please choose another time.",
+    "therapist_busy": "Please choose another time.",
+    "patient_busy": "Please choose another time.",
+    "outside_availability": "Please choose another time.",
+    "too_soon": "Please choose a later time, or call the clinic.",
+    "beyond_horizon": "Please choose an earlier time, or call the clinic.",
+    "stale_version": "Please choose the time again.",
+    "note_signed": "Please call the clinic if something about this visit needs to change.",
+    "busy_retry": "Please try again in a moment.",
+    "too_early": "Please try again closer to the start.",
+}
+
+
+def plain_refusal(exc: DomainError, what: str) -> str:
+    """A refusal as a plain sentence with a capital letter, and what to do next."""
+    if exc.code == "too_late":
+        text = f"It is too late to {what} this visit online."
+    elif exc.code in ("slot_taken", "therapist_busy"):
+        text = "That time was taken in the meantime."
+    elif exc.code == "stale_version":
+        text = "This visit was changed by someone else while you were choosing."
+    else:
+        text = exc.message.strip().rstrip(".")
+        text = (text[:1].upper() + text[1:] + ".") if text else "That did not work."
+    step = _NEXT_STEPS.get(exc.code, "If this keeps happening, please call the clinic.")
+    return text if step in text else f"{text} {step}"
 
 
 def _group_by_day(items: list[Any], key: Any) -> list[tuple[date, list[Any]]]:
@@ -182,7 +262,7 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
 async def book_submit(request: web.Request) -> web.StreamResponse:
     """Book the confirmed slot (patients for themselves; staff through the admin calendar)."""
     require_actor(request)
-    form = await request.post()
+    form = await read_form(request)
     try:
         start = datetime.fromisoformat(_form_str(form, "start", 64))
     except ValueError:
@@ -227,7 +307,13 @@ async def _detail(
     request: web.Request, appointment_id: uuid.UUID, error: str | None = None, status: int = 200
 ) -> web.Response:
     view = await service.get_appointment(request.app[SERVICES], caller_of(request), appointment_id)
-    notice = "Your visit is booked." if request.query.get("booked") else None
+    notice = None
+    if request.query.get("booked"):
+        notice = "Your visit is booked."
+    elif request.query.get("moved"):
+        notice = f"Your visit is now on {spoken_time(view.local_start)}."
+    elif request.query.get("cancelled"):
+        notice = f"Your visit on {spoken_time(view.local_start)} is cancelled."
     return render(
         request,
         "scheduling/appointment.html",
@@ -252,40 +338,186 @@ async def appointment_action(request: web.Request) -> web.StreamResponse:
     """Check in, start, complete, cancel or record a no-show from the page."""
     require_actor(request)
     appointment_id = path_uuid(request, "appointment_id")
-    form = await request.post()
+    form = await read_form(request)
     try:
         action = Action(_form_str(form, "action", 32))
     except ValueError:
         raise NotFound("No such action.") from None
+    reason = _form_str(form, "reason", 500)
     try:
-        await service.act(
-            request.app[SERVICES],
-            caller_of(request),
-            appointment_id,
-            action,
-            _form_str(form, "reason", 500),
-        )
+        await service.act(request.app[SERVICES], caller_of(request), appointment_id, action, reason)
     except (InvalidInput, Conflict) as exc:
-        return await _detail(request, appointment_id, exc.message, exc.status)
-    raise web.HTTPSeeOther(f"/appointments/{appointment_id}")
+        message = plain_refusal(exc, action.value.replace("_", " "))
+        if action is Action.CANCEL and _form_str(form, "from", 16) == "cancel":
+            return await _cancel_page(request, appointment_id, message, reason, exc.status)
+        return await _detail(request, appointment_id, message, exc.status)
+    done = "?cancelled=1" if action is Action.CANCEL else ""
+    raise web.HTTPSeeOther(f"/appointments/{appointment_id}{done}")
+
+
+async def cancel_page(request: web.Request) -> web.StreamResponse:
+    """The confirmation before cancelling: the visit, and whether it counts as late."""
+    require_actor(request)
+    return await _cancel_page(request, path_uuid(request, "appointment_id"))
+
+
+async def _cancel_page(
+    request: web.Request,
+    appointment_id: uuid.UUID,
+    error: str | None = None,
+    reason: str = "",
+    status: int = 200,
+) -> web.Response:
+    services, caller = request.app[SERVICES], caller_of(request)
+    view = await service.get_appointment(services, caller, appointment_id)
+    if Action.CANCEL not in view.actions and error is None:
+        error = "This visit can no longer be cancelled here. Please call the clinic."
+        status = 409
+    late = None
+    kind = next(
+        (t for t in await service.list_types(services, caller) if t.key == view.type_key), None
+    )
+    if kind is not None:
+        cutoff = timedelta(minutes=kind.cancellation_cutoff_minutes)
+        # The same rule the cancellation applies, so the warning and the record agree.
+        state = AppointmentState(
+            status=Status(view.row.status),
+            start=view.row.start_at,
+            end=view.row.end_at,
+            patient_id=str(view.row.patient_id),
+            therapist_id=str(view.row.therapist_id),
+            cancellation_cutoff=cutoff,
+        )
+        if is_late_cancellation(state, services.clock.now()):
+            late = (
+                f"This is less than {_span_words(cutoff)} before the visit, so"
+                " it will be recorded as a late cancellation."
+            )
+    return render(
+        request,
+        "scheduling/cancel.html",
+        {
+            "view": view,
+            "when_text": spoken_time(view.local_start),
+            "late": late,
+            "error": error,
+            "reason": reason,
+        },
+        status=status,
+    )
+
+
+async def reschedule_page(request: web.Request) -> web.StreamResponse:
+    """Pick a new time with the booking picker, then confirm the old and the new time."""
+    require_actor(request)
+    appointment_id = path_uuid(request, "appointment_id")
+    start_text = request.query.get("start")
+    new_start = None if start_text is None else _instant(start_text)
+    version = _version(request.query.get("version", ""))
+    return await _reschedule(request, appointment_id, new_start, version)
+
+
+async def _reschedule(
+    request: web.Request,
+    appointment_id: uuid.UUID,
+    new_start: datetime | None,
+    version: int | None,
+    error: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    services, caller = request.app[SERVICES], caller_of(request)
+    view = await service.get_appointment(services, caller, appointment_id)
+    row = view.row
+    if row.status != "booked" and error is None:
+        error = (
+            f"This visit is {row.status.replace('_', ' ')}, so it can no longer be moved."
+            " Please call the clinic if you need help."
+        )
+        status = 409
+    if error is None and require_actor(request).is_patient and await _inside_cutoff(request, view):
+        # The move would be refused; say so before a time is picked, not after.
+        error = plain_refusal(Conflict("", code="too_late"), "move")
+        status = 409
+    try:
+        week = min(max(int(request.query.get("week", "0")), 0), MAX_WEEKS_AHEAD)
+    except ValueError:
+        week = 0
+    days: list[tuple[date, list[service.FoundSlot]]] = []
+    if new_start is None and row.status == "booked" and error is None:
+        zone = resolve_zone(view.zone)
+        now = services.clock.now()
+        first_day = now.astimezone(zone).date() + timedelta(days=7 * week)
+        try:
+            result = await service.search_slots(
+                services,
+                caller,
+                service.SlotQuery(
+                    type_key=view.type_key,
+                    modality=row.modality,
+                    start=max(now, local_day_start(first_day, zone)),
+                    end=local_day_start(first_day + timedelta(days=BOOKING_DAYS), zone),
+                    therapist_id=row.therapist_id,
+                    zone=view.zone,
+                    limit=400,
+                ),
+            )
+            # The visit's own time is taken by itself, so the picker never offers it.
+            days = _group_by_day(
+                [f for f in result.slots if f.slot.start != row.start_at],
+                lambda f: f.slot.local_start.date(),
+            )
+        except DomainError as exc:
+            error = plain_refusal(exc, "move")
+    zone_info = resolve_zone(view.zone)
+    return render(
+        request,
+        "scheduling/reschedule.html",
+        {
+            "view": view,
+            "days": days,
+            "week": week,
+            "max_week": MAX_WEEKS_AHEAD,
+            "old_text": spoken_time(view.local_start),
+            "new_start": new_start,
+            "new_text": spoken_time(new_start.astimezone(zone_info)) if new_start else "",
+            "version": version or row.version,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+async def _inside_cutoff(request: web.Request, view: service.AppointmentView) -> bool:
+    """Whether the visit is inside its type's late-change window, where patients call instead."""
+    services = request.app[SERVICES]
+    types = await service.list_types(services, caller_of(request))
+    kind = next((t for t in types if t.key == view.type_key), None)
+    if kind is None:
+        return False
+    cutoff = timedelta(minutes=kind.cancellation_cutoff_minutes)
+    return view.row.start_at - services.clock.now() < cutoff
 
 
 async def reschedule_submit(request: web.Request) -> web.StreamResponse:
-    """Move the visit to a new local date and time."""
+    """Move the visit to the confirmed time (or, from older forms, a local date and time)."""
     actor = require_actor(request)
     appointment_id = path_uuid(request, "appointment_id")
-    form = await request.post()
-    try:
+    form = await read_form(request)
+    start_text = _form_str(form, "start", 64)
+    if start_text:
+        start = _instant(start_text)
+    else:
         start = _local_instant(_form_str(form, "day"), _form_str(form, "time"), actor.time_zone)
-        version = int(_form_str(form, "version") or "0") or None
+    version = _version(_form_str(form, "version", 16))
+    try:
         await service.reschedule(
             request.app[SERVICES], caller_of(request), appointment_id, start, version
         )
-    except ValueError:
-        return await _detail(request, appointment_id, "Please reload the page.", 422)
     except (InvalidInput, Conflict) as exc:
-        return await _detail(request, appointment_id, exc.message, exc.status)
-    raise web.HTTPSeeOther(f"/appointments/{appointment_id}")
+        return await _reschedule(
+            request, appointment_id, start, version, plain_refusal(exc, "move"), exc.status
+        )
+    raise web.HTTPSeeOther(f"/appointments/{appointment_id}?moved=1")
 
 
 # --- therapist agenda and hours ------------------------------------------------------------------
@@ -379,7 +611,7 @@ async def _availability(
 async def availability_submit(request: web.Request) -> web.StreamResponse:
     """Save the weekly pattern (two blocks a day at most on this form)."""
     require_actor(request)
-    form = await request.post()
+    form = await read_form(request)
     therapist_id = _uuid(_form_str(form, "therapist_id", 64))
     target = therapist_id or require_actor(request).id
     blocks: list[WeeklyBlock] = []
@@ -412,7 +644,7 @@ async def availability_submit(request: web.Request) -> web.StreamResponse:
 async def exception_submit(request: web.Request) -> web.StreamResponse:
     """Add time off or extra hours."""
     require_actor(request)
-    form = await request.post()
+    form = await read_form(request)
     target = _uuid(_form_str(form, "therapist_id", 64)) or require_actor(request).id
     try:
         try:
@@ -438,7 +670,7 @@ async def exception_submit(request: web.Request) -> web.StreamResponse:
 async def exception_delete(request: web.Request) -> web.StreamResponse:
     """Remove an exception."""
     require_actor(request)
-    form = await request.post()
+    form = await read_form(request)
     target = _uuid(_form_str(form, "therapist_id", 64)) or require_actor(request).id
     await service.remove_exception(
         request.app[SERVICES], caller_of(request), target, path_uuid(request, "exception_id")
@@ -489,7 +721,7 @@ async def admin_book_submit(request: web.Request) -> web.StreamResponse:
     """An admin books for a patient at a local date and time (in the admin's zone)."""
     actor = require_actor(request)
     require_admin(actor)
-    form = await request.post()
+    form = await read_form(request)
     try:
         booking = service.BookingRequest(
             type_key=_form_str(form, "type", 48),
@@ -523,7 +755,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/book", book_submit)
     app.router.add_get("/appointments/{appointment_id}", appointment_page)
     app.router.add_post("/appointments/{appointment_id}/action", appointment_action)
+    app.router.add_get("/appointments/{appointment_id}/reschedule", reschedule_page)
     app.router.add_post("/appointments/{appointment_id}/reschedule", reschedule_submit)
+    app.router.add_get("/appointments/{appointment_id}/cancel", cancel_page)
     app.router.add_get("/agenda", agenda_page)
     app.router.add_get("/availability", availability_page)
     app.router.add_post("/availability", availability_submit)

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from telehealth.http.schemas import QueryModel, RequestModel, ResponseModel
+from telehealth.http.schemas import (
+    JsonInt,
+    QueryInstant,
+    QueryModel,
+    RequestModel,
+    ResponseModel,
+    SafeStr,
+    SafeText,
+    WallTime,
+    WholeNumber,
+    ZoneName,
+)
 from telehealth.scheduling.service import AppointmentView
 
 ModalityName = Literal["virtual", "in_clinic"]
 # Longest policy value: the booking horizon, at most a year (the type itself checks the details).
 MAX_MINUTES = 60 * 24 * 366
+# Field first, WholeNumber last: the bounds then stay in the JSON schema of an optional field.
+Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES), WholeNumber]
 
 
 # --- appointment types ---------------------------------------------------------------------------
@@ -52,14 +65,14 @@ class TypesQuery(QueryModel):
 class TypePatch(RequestModel):
     """Admin changes to a type; the type's own rules check the result."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    description: str | None = Field(default=None, max_length=2000)
-    duration_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
-    buffer_before_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
-    buffer_after_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
-    min_notice_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
-    booking_horizon_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
-    cancellation_cutoff_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
+    name: SafeStr | None = Field(default=None, min_length=1, max_length=120)
+    description: SafeText | None = Field(default=None, max_length=2000)
+    duration_minutes: Minutes | None = None
+    buffer_before_minutes: Minutes | None = None
+    buffer_after_minutes: Minutes | None = None
+    min_notice_minutes: Minutes | None = None
+    booking_horizon_minutes: Minutes | None = None
+    cancellation_cutoff_minutes: Minutes | None = None
     modalities: list[ModalityName] | None = Field(default=None, max_length=2)
     billable_evaluation: bool | None = None
     is_active: bool | None = None
@@ -68,7 +81,7 @@ class TypePatch(RequestModel):
 class TypeIn(TypePatch):
     """A new type."""
 
-    key: str = Field(min_length=2, max_length=48)
+    key: SafeStr = Field(min_length=2, max_length=48)
 
 
 # --- therapists and availability -----------------------------------------------------------------
@@ -91,15 +104,15 @@ class TherapistsOut(ResponseModel):
 class WeeklyBlockIO(RequestModel):
     """Working hours on a weekday (0 = Monday), local wall-clock HH:MM."""
 
-    weekday: int = Field(ge=0, le=6)
-    start: time
-    end: time
+    weekday: JsonInt = Field(ge=0, le=6)
+    start: WallTime
+    end: WallTime
 
 
 class AvailabilityIn(RequestModel):
     """The zone and the whole weekly pattern (replaces the current one)."""
 
-    time_zone: str = Field(min_length=1, max_length=64)
+    time_zone: ZoneName = Field(min_length=1, max_length=64)
     weekly: list[WeeklyBlockIO] = Field(max_length=100)
 
 
@@ -108,9 +121,9 @@ class ExceptionIn(RequestModel):
 
     day: date
     kind: Literal["time_off", "extra_hours"]
-    start: time | None = None
-    end: time | None = None
-    note: str = Field(default="", max_length=200)
+    start: WallTime | None = None
+    end: WallTime | None = None
+    note: SafeText = Field(default="", max_length=200)
 
 
 class ExceptionOut(ResponseModel):
@@ -119,8 +132,8 @@ class ExceptionOut(ResponseModel):
     id: uuid.UUID
     day: date
     kind: str
-    start: time | None
-    end: time | None
+    start: WallTime | None
+    end: WallTime | None
     note: str
 
 
@@ -128,8 +141,8 @@ class WeeklyBlockOut(ResponseModel):
     """A stored weekly block."""
 
     weekday: int
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
 
 
 class AvailabilityOut(ResponseModel):
@@ -145,7 +158,7 @@ class ClosureIn(RequestModel):
     """Close the clinic for a day."""
 
     day: date
-    reason: str = Field(default="", max_length=200)
+    reason: SafeText = Field(default="", max_length=200)
 
 
 class ClosureOut(ResponseModel):
@@ -167,12 +180,12 @@ class ClosuresOut(ResponseModel):
 class SlotsQuery(QueryModel):
     """Slot search: type and modality; a window (default: the next 4 weeks); one or all therapists."""
 
-    type: str = Field(min_length=1, max_length=48)
-    modality: str = Field(min_length=1, max_length=16)
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    type: SafeStr = Field(min_length=1, max_length=48)
+    modality: SafeStr = Field(min_length=1, max_length=16)
+    start: QueryInstant | None = None
+    end: QueryInstant | None = None
     therapist_id: uuid.UUID | None = None
-    zone: str | None = Field(default=None, max_length=64)
+    zone: ZoneName | None = Field(default=None, max_length=64)
     limit: int = Field(default=200, ge=1, le=1000)
 
 
@@ -206,12 +219,12 @@ class SlotsOut(ResponseModel):
 class BookingIn(RequestModel):
     """Book a visit. Patients book for themselves; therapists for their own patients."""
 
-    type: str = Field(min_length=1, max_length=48)
-    modality: str = Field(min_length=1, max_length=16)
+    type: SafeStr = Field(min_length=1, max_length=48)
+    modality: SafeStr = Field(min_length=1, max_length=16)
     start: AwareDatetime
     patient_id: uuid.UUID | None = None
     therapist_id: uuid.UUID | None = None
-    reason: str = Field(default="", max_length=500)
+    reason: SafeText = Field(default="", max_length=500)
 
 
 class PartyOut(ResponseModel):
@@ -256,6 +269,10 @@ class AppointmentOut(ResponseModel):
     late_cancellation: bool
     version: int
     actions: list[str]
+    # The visit's documentation as scheduling sees it: signed means it is no longer moved or
+    # cancelled; entered in error means its signed note was withdrawn (the record stays).
+    note_signed_at: datetime | None = None
+    note_entered_in_error_at: datetime | None = None
 
     @classmethod
     def of(cls, view: AppointmentView) -> AppointmentOut:
@@ -287,6 +304,8 @@ class AppointmentOut(ResponseModel):
             late_cancellation=row.late_cancellation,
             version=row.version,
             actions=sorted(a.value for a in view.actions),
+            note_signed_at=row.note_signed_at,
+            note_entered_in_error_at=row.note_entered_in_error_at,
         )
 
 
@@ -299,25 +318,25 @@ class AppointmentsOut(ResponseModel):
 class AppointmentsQuery(QueryModel):
     """A calendar range (at most 62 days) and filters."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: QueryInstant
+    end: QueryInstant
     therapist_id: uuid.UUID | None = None
     patient_id: uuid.UUID | None = None
-    zone: str | None = Field(default=None, max_length=64)
+    zone: ZoneName | None = Field(default=None, max_length=64)
     include_cancelled: bool = True
 
 
 class CancelIn(RequestModel):
     """Why the visit is cancelled (required of staff)."""
 
-    reason: str = Field(default="", max_length=500)
+    reason: SafeText = Field(default="", max_length=500)
 
 
 class RescheduleIn(RequestModel):
     """The new start; version guards against an edit from another screen."""
 
     start: AwareDatetime
-    version: int | None = Field(default=None, ge=1)
+    version: Annotated[int, Field(ge=1), WholeNumber] | None = None
 
 
 # --- series --------------------------------------------------------------------------------------
@@ -328,13 +347,13 @@ class SeriesIn(RequestModel):
 
     patient_id: uuid.UUID
     therapist_id: uuid.UUID | None = None
-    type: str = Field(min_length=1, max_length=48)
-    modality: str = Field(min_length=1, max_length=16)
-    weekdays: list[int] = Field(min_length=1, max_length=7)
-    time: time
+    type: SafeStr = Field(min_length=1, max_length=48)
+    modality: SafeStr = Field(min_length=1, max_length=16)
+    weekdays: list[JsonInt] = Field(min_length=1, max_length=7)
+    time: WallTime
     first_day: date
-    weeks: int = Field(ge=1, le=26)
-    zone: str | None = Field(default=None, max_length=64)
+    weeks: JsonInt = Field(ge=1, le=26)
+    zone: ZoneName | None = Field(default=None, max_length=64)
     mode: Literal["all_or_nothing", "book_available"] = "all_or_nothing"
 
 

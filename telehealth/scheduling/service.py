@@ -12,16 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.accounts.access import require_admin
@@ -45,6 +45,7 @@ from telehealth.scheduling.availability import (
 )
 from telehealth.scheduling.calendars import CalendarEvent, build_calendar
 from telehealth.scheduling.localtime import local_date, resolve_zone
+from telehealth.scheduling.locks import lock_calendars
 from telehealth.scheduling.models import (
     OVERLAP_PATIENT,
     OVERLAP_THERAPIST,
@@ -67,7 +68,7 @@ from telehealth.scheduling.validation import (
     validate_search_range,
 )
 from telehealth.tokens import hash_token, new_token
-from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
+from telehealth.unit_of_work import Services, UnitOfWork, retrying, unit_of_work
 
 # A booking UI shows a few weeks at a time; a page of slots beyond this is never read by a person.
 DEFAULT_SLOT_LIMIT = 200
@@ -126,7 +127,15 @@ def _state(row: Appointment, cutoff: timedelta) -> lifecycle.AppointmentState:
         therapist_id=str(row.therapist_id),
         cancellation_cutoff=cutoff,
         checked_in_at=row.checked_in_at,
+        signed_note=signed_note_of(row),
     )
+
+
+def signed_note_of(row: Appointment) -> lifecycle.SignedNote | None:
+    """The visit's signed note as the status rules see it (None while unsigned)."""
+    if row.note_id is None or row.note_signed_at is None:
+        return None
+    return lifecycle.SignedNote(note_id=str(row.note_id), signed_at=row.note_signed_at)
 
 
 def _life_actor(actor: Actor) -> lifecycle.Actor:
@@ -708,35 +717,6 @@ class IdempotencyMismatch(InvalidInput):
     code = "idempotency_key_reused"
 
 
-# PostgreSQL checks an exclusion constraint after inserting the index entry, so two transactions
-# inserting overlapping rows can each wait for the other; the deadlock detector then aborts one.
-# That transaction is simply run again: it now waits for (or sees) the winner and gets a clean 409.
-_RETRYABLE_STATES = frozenset({"40P01", "40001"})
-_ATTEMPTS = 4
-T = TypeVar("T")
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    orig = exc.orig
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    return state in _RETRYABLE_STATES
-
-
-async def _with_retries(work: Callable[[], Awaitable[T]]) -> T:
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            return await work()
-        except DBAPIError as exc:
-            if not _retryable(exc):
-                raise
-            if attempt == _ATTEMPTS:
-                raise Conflict(
-                    "Many people are booking this time right now; please try again.",
-                    code="busy_retry",
-                ) from None
-    raise AssertionError("unreachable")
-
-
 async def book_appointment(
     services: Services,
     caller: Caller,
@@ -745,7 +725,7 @@ async def book_appointment(
     idempotency: Idempotency | None = None,
 ) -> Answer:
     """Book one visit; with an Idempotency-Key the first answer is stored and replayed."""
-    return await _with_retries(lambda: _book_once(services, caller, request, present, idempotency))
+    return await retrying(lambda: _book_once(services, caller, request, present, idempotency))
 
 
 async def reschedule(
@@ -756,14 +736,14 @@ async def reschedule(
     expected_version: int | None = None,
 ) -> AppointmentView:
     """Move a booked visit in one UPDATE of the same row: the new time is held before the old is free."""
-    return await _with_retries(
+    return await retrying(
         lambda: _reschedule_once(services, caller, appointment_id, new_start, expected_version)
     )
 
 
 async def book_series(services: Services, caller: Caller, request: SeriesRequest) -> SeriesOutcome:
     """Book a weekly series: all or nothing (409 listing conflicts) or the free occurrences."""
-    return await _with_retries(lambda: _book_series_once(services, caller, request))
+    return await retrying(lambda: _book_series_once(services, caller, request))
 
 
 def overlap_conflict(exc: IntegrityError) -> Conflict | None:
@@ -975,6 +955,8 @@ async def _book(uow: UnitOfWork, request: BookingRequest) -> Appointment:
     patient, therapist = await access.resolve_booking_parties(
         uow.session, uow.actor, request.patient_id, request.therapist_id
     )
+    # Before the rules read who is busy: a colliding booking waits here for this one's commit.
+    await lock_calendars(uow.session, therapist.id, patient.id)
     type_row, t = await repository.bookable_type(uow.session, request.type_key)
     modality = parse_modality(request.modality, t)
     blocked = await _check_rules(uow, t, therapist.id, patient.id, request.start)
@@ -1122,6 +1104,18 @@ async def act(
     reason: str = "",
 ) -> AppointmentView:
     """Check in, start, complete, cancel or mark a no-show, by the status machine's rules."""
+    return await retrying(lambda: _act_once(services, caller, appointment_id, action, reason))
+
+
+async def _act_once(
+    services: Services,
+    caller: Caller,
+    appointment_id: uuid.UUID,
+    action: lifecycle.Action,
+    reason: str,
+) -> AppointmentView:
+    # No calendar lock: a status change takes no new time. The row lock queues two changes of
+    # one visit (a check-in and a cancel); FOR NO KEY UPDATE lets a ticket be issued meanwhile.
     async with unit_of_work(services, caller) as uow:
         audit_action = f"appointment.{action.value}"
         row = await _visible_or_denied(uow, appointment_id, audit_action, for_update=True)
@@ -1161,6 +1155,10 @@ async def _reschedule_once(
     expected_version: int | None = None,
 ) -> AppointmentView:
     async with unit_of_work(services, caller) as uow:
+        # Calendar locks come before the row lock (the lock order), so read whose calendars first;
+        # an appointment never changes hands, and the locked read below refreshes the rest.
+        seen = await _visible_or_denied(uow, appointment_id, "appointment.reschedule")
+        await lock_calendars(uow.session, seen.therapist_id, seen.patient_id)
         row = await _visible_or_denied(
             uow, appointment_id, "appointment.reschedule", for_update=True
         )
@@ -1170,13 +1168,15 @@ async def _reschedule_once(
                 code="stale_version",
                 details={"version": row.version},
             )
+        type_row = await uow.session.get(AppointmentTypeRow, row.type_id)
+        assert type_row is not None
+        state = _state(row, timedelta(minutes=type_row.cancellation_cutoff_minutes))
+        lifecycle.require_unsigned(state, "moved")
         if row.status != lifecycle.Status.BOOKED.value:
             raise Conflict(
                 f"Only booked appointments can be rescheduled; this one is {row.status.replace('_', ' ')}.",
                 code="illegal_transition",
             )
-        type_row = await uow.session.get(AppointmentTypeRow, row.type_id)
-        assert type_row is not None
         t = repository.type_of(type_row)
         if uow.actor.is_patient and row.start_at - uow.now < t.cancellation_cutoff:
             raise Conflict(
@@ -1268,6 +1268,7 @@ async def _book_series_once(
         patient, therapist = await access.resolve_booking_parties(
             uow.session, uow.actor, request.patient_id, request.therapist_id
         )
+        await lock_calendars(uow.session, therapist.id, patient.id)
         type_row, t = await repository.bookable_type(uow.session, request.type_key)
         modality = parse_modality(request.modality, t)
         zone = request.zone or patient.time_zone
@@ -1437,7 +1438,16 @@ async def appointment_ics(services: Services, caller: Caller, appointment_id: uu
         view = await _view(uow, services, row)
         actor = uow.actor
         event = _event(services, view, name_patient=not actor.is_patient, name_therapist=True)
-        return build_calendar([event], view.zone, services.settings.clinic_name, uow.now)
+        # A cancelled visit's file is the cancellation itself: the same UID, the SEQUENCE the
+        # cancel raised, METHOD:CANCEL, so importing it takes the visit out of the calendar.
+        cancelled = row.status == lifecycle.Status.CANCELLED.value
+        return build_calendar(
+            [event],
+            view.zone,
+            services.settings.clinic_name,
+            uow.now,
+            method="CANCEL" if cancelled else "PUBLISH",
+        )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from telehealth.actors import Caller
 from telehealth.audit.chain import AuditRecord
+from telehealth.errors import DatabaseUnavailable
 from telehealth.http.keys import SERVICES
 from telehealth.scheduling.lifecycle import NO_SHOW_GRACE, Status
 from telehealth.scheduling.models import Appointment
@@ -42,8 +43,12 @@ async def mark_no_shows(services: Services) -> int:
                 .where(
                     Appointment.status == Status.BOOKED.value,
                     Appointment.start_at <= uow.now - NO_SHOW_GRACE,
+                    # A visit whose note was started (or signed) is being documented: a person
+                    # decides whether it was missed, the pass never does.
+                    Appointment.note_id.is_(None),
                 )
-                .order_by(Appointment.start_at)
+                # A total order: two instances' passes lock shared rows in the same order.
+                .order_by(Appointment.start_at, Appointment.id)
                 .limit(NO_SHOW_BATCH)
             )
         ).all()
@@ -51,7 +56,11 @@ async def mark_no_shows(services: Services) -> int:
         for appointment_id, patient_id in due:
             result = await uow.session.execute(
                 update(Appointment)
-                .where(Appointment.id == appointment_id, Appointment.status == Status.BOOKED.value)
+                .where(
+                    Appointment.id == appointment_id,
+                    Appointment.status == Status.BOOKED.value,
+                    Appointment.note_id.is_(None),
+                )
                 .values(
                     status=Status.NO_SHOW.value,
                     no_show_at=uow.now,
@@ -79,8 +88,12 @@ async def _no_show_loop(services: Services, interval: timedelta) -> None:
         await asyncio.sleep(interval.total_seconds())
         try:
             count = await mark_no_shows(services)
+        except DatabaseUnavailable:
+            # The requests meeting the outage log it; a traceback a minute adds nothing.
+            log.warning("no-show pass skipped: the database is unavailable")
+            continue
         except Exception:
-            # A failed pass (database restarting) must not end the loop; the next one retries.
+            # A failed pass must not end the loop; the next one retries.
             log.exception("no-show pass failed")
             continue
         if count:

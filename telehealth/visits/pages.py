@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from telehealth.http.api import path_uuid
 from telehealth.http.context import caller_of, require_actor
-from telehealth.http.keys import SERVICES
+from telehealth.http.keys import SERVICES, TEMPLATES
 from telehealth.http.templates import render
 from telehealth.visits import service
 from telehealth.visits.api import signaling_url
-from telehealth.visits.rules import CURRENT_CONSENT
+from telehealth.visits.rules import CURRENT_CONSENT, OPENS_BEFORE
 
 
 async def visit_page(request: web.Request) -> web.StreamResponse:
@@ -38,6 +40,16 @@ async def ended_page(request: web.Request) -> web.StreamResponse:
         request.app[SERVICES], caller_of(request), path_uuid(request, "appointment_id")
     )
     return render(request, "visits/ended.html", {"view": view, "zone": actor.time_zone})
+
+
+def room_opens(start: datetime) -> datetime:
+    """When a video visit's room opens: the same rule the ticket service enforces."""
+    return start - OPENS_BEFORE
+
+
+def setup_templates(app: web.Application) -> None:
+    """Give every page the room_opens filter (the agenda and visit lists show it)."""
+    app[TEMPLATES].add_filter("room_opens", room_opens)
 
 
 def setup_routes(app: web.Application) -> None:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from telehealth.http.schemas import RequestModel, ResponseModel
+from telehealth.http.schemas import RequestModel, ResponseModel, SafeStr, SafeText
 
 
 class ConsentOut(ResponseModel):
@@ -23,7 +23,7 @@ class ConsentOut(ResponseModel):
 class ConsentIn(RequestModel):
     """Accept one version of the consent."""
 
-    version: str = Field(min_length=1, max_length=32)
+    version: SafeStr = Field(min_length=1, max_length=32)
 
 
 class VisitOut(ResponseModel):
@@ -54,7 +54,7 @@ class TicketOut(ResponseModel):
 class NetworkTestIn(RequestModel):
     """The browser's offer, with all its ICE candidates gathered."""
 
-    sdp: str = Field(min_length=10, max_length=30_000)
+    sdp: SafeText = Field(min_length=10, max_length=30_000)
 
 
 class NetworkTestOut(ResponseModel):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
+from telehealth.accounts.access import is_on_care_team
 from telehealth.accounts.models import User
 from telehealth.accounts.service import actor_of
 from telehealth.actors import Caller
@@ -18,7 +19,7 @@ from telehealth.scheduling import service as scheduling
 from telehealth.scheduling.access import get_visible_appointment
 from telehealth.scheduling.models import Appointment
 from telehealth.tokens import hash_token, new_token
-from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
+from telehealth.unit_of_work import Services, UnitOfWork, retrying, unit_of_work
 from telehealth.visits import rules
 from telehealth.visits.models import TelehealthConsent, VisitTicket
 
@@ -167,9 +168,23 @@ async def visit_view(services: Services, caller: Caller, appointment_id: uuid.UU
 
 async def issue_ticket(services: Services, caller: Caller, appointment_id: uuid.UUID) -> Ticket:
     """A single-use, short-lived ticket for the visit's patient or therapist, inside its window."""
+    return await retrying(lambda: _issue_ticket_once(services, caller, appointment_id))
+
+
+async def _issue_ticket_once(
+    services: Services, caller: Caller, appointment_id: uuid.UUID
+) -> Ticket:
+    # The ticket insert share-locks its appointment row; trail.append flushes it before taking the
+    # audit chain's lock, so a check-in holding that row never waits on us while we wait on it.
     async with unit_of_work(services, caller) as uow:
         appointment, role = await _load_for_participant(uow, appointment_id)
         rules.check_joinable(_facts(appointment), uow.now)
+        if not await is_on_care_team(uow.session, appointment.therapist_id, appointment.patient_id):
+            # Removing a therapist from the care team ends the pair's video visits.
+            raise Conflict(
+                "The therapist of this visit is no longer on the patient's care team.",
+                code="not_on_care_team",
+            )
         if role == "guest" and (
             await _accepted_at(uow, appointment.patient_id, rules.CURRENT_CONSENT.version) is None
         ):
@@ -212,21 +227,29 @@ class AdmittedTicket:
 
 
 async def redeem_ticket(
-    services: Services, token: str, ip: str = "signaling"
+    services: Services,
+    token: str,
+    appointment_id: uuid.UUID | None = None,
+    ip: str = "signaling",
 ) -> AdmittedTicket | None:
     """Burn a ticket and say who it admits; None when unknown, used, expired or outside the window.
 
-    The conditional UPDATE is what makes a ticket single-use even when two sockets race with it.
+    With `appointment_id` (the room in the socket's URL) a ticket for another appointment is
+    refused and stays unused, so opening the wrong room's URL does not cost the ticket. The
+    conditional UPDATE is what makes a ticket single-use even when two sockets race with it.
     """
     now = services.clock.now()
+    conditions = [
+        VisitTicket.token_hash == hash_token(token),
+        VisitTicket.used_at.is_(None),
+        VisitTicket.expires_at > now,
+    ]
+    if appointment_id is not None:
+        conditions.append(VisitTicket.appointment_id == appointment_id)
     async with unit_of_work(services, Caller(actor=None, ip=ip)) as uow:
         burned = await uow.session.execute(
             update(VisitTicket)
-            .where(
-                VisitTicket.token_hash == hash_token(token),
-                VisitTicket.used_at.is_(None),
-                VisitTicket.expires_at > now,
-            )
+            .where(*conditions)
             .values(used_at=now)
             .returning(VisitTicket.appointment_id, VisitTicket.user_id, VisitTicket.role)
         )
@@ -238,6 +261,30 @@ async def redeem_ticket(
         appointment = await uow.session.get(Appointment, appointment_id)
         user = await uow.session.get(User, user_id)
         if appointment is None or user is None or not user.is_active:
+            # Deactivated since the ticket was issued (or gone): refused, and audited like any
+            # other refusal.
+            uow.audit(
+                AuditRecord(
+                    "visit.ticket_refused",
+                    "appointment",
+                    outcome="denied",
+                    resource_id=str(appointment_id),
+                    patient_id=appointment.patient_id if appointment is not None else None,
+                    details={"reason": "not_found" if user is None else "inactive_user"},
+                )
+            )
+            return None
+        if not await is_on_care_team(uow.session, appointment.therapist_id, appointment.patient_id):
+            uow.audit(
+                AuditRecord(
+                    "visit.ticket_refused",
+                    "appointment",
+                    outcome="denied",
+                    resource_id=str(appointment.id),
+                    patient_id=appointment.patient_id,
+                    details={"reason": "not_on_care_team"},
+                )
+            )
             return None
         facts = _facts(appointment)
         try:
@@ -290,17 +337,133 @@ async def record_visit_event(
             )
         )
     planned = _EVENT_ACTIONS.get(event)
-    if planned is None or appointment.status not in planned[2]:
+    if planned is None:
         return
-    who, action, _ = planned
+    who, action, statuses = planned
     # "join" and "admit" move the visit only when they concern the patient: the therapist entering
     # the room is also reported as joined and admitted, and must neither check the patient in nor
     # start a visit the patient has not been let into.
     if event in ("join", "admit") and user_id != appointment.patient_id:
         return
-    acting = patient if who == "patient" else therapist
-    if acting is None:
+    status = appointment.status
+    if event == "admit" and status == "booked" and patient is not None:
+        # The lobby shows the patient before their join is recorded, and a quick therapist admits
+        # them in between: the admission checks the visit in itself, or the start would be lost
+        # and the visit could never be completed.
+        await _move(services, patient, appointment.id, lifecycle.Action.CHECK_IN)
+        status = "checked_in"
+    if status not in statuses:
         return
-    await scheduling.act(
-        services, Caller(actor=actor_of(acting), ip="signaling"), appointment.id, action
-    )
+    acting = patient if who == "patient" else therapist
+    if acting is not None:
+        await _move(services, acting, appointment.id, action)
+
+
+async def _move(
+    services: Services, acting: User, appointment_id: uuid.UUID, action: lifecycle.Action
+) -> None:
+    # Room events of one visit are recorded concurrently (the patient's join on one instance, the
+    # admission on another), so a visit may already be where this event would take it.
+    try:
+        await scheduling.act(
+            services, Caller(actor=actor_of(acting), ip="signaling"), appointment_id, action
+        )
+    except Conflict as exc:
+        if exc.code != "illegal_transition":
+            raise
+
+
+# --- revoked access ------------------------------------------------------------------------------
+
+# The signaling bus keeps a room for up to 12 hours and a socket is not closed when the window
+# passes, so a room whose window closed that long ago may still hold a live socket.
+ROOM_LOOKBACK = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class VisitRoom:
+    """A visit room a person may be in: its appointment and the pair it is between."""
+
+    appointment_id: uuid.UUID
+    patient_id: uuid.UUID
+    therapist_id: uuid.UUID
+
+
+async def rooms_of(
+    services: Services, user_id: uuid.UUID, partner_id: uuid.UUID | None = None
+) -> list[VisitRoom]:
+    """The virtual visits whose room may hold `user_id` now (only those with `partner_id`)."""
+    now = services.clock.now()
+    conditions = [
+        or_(Appointment.patient_id == user_id, Appointment.therapist_id == user_id),
+        Appointment.modality == "virtual",
+        Appointment.start_at <= now + rules.OPENS_BEFORE,
+        Appointment.end_at > now - rules.CLOSES_AFTER - ROOM_LOOKBACK,
+    ]
+    if partner_id is not None:
+        conditions.append(
+            or_(Appointment.patient_id == partner_id, Appointment.therapist_id == partner_id)
+        )
+    async with services.sessions() as session:
+        rows = await session.execute(
+            select(Appointment.id, Appointment.patient_id, Appointment.therapist_id).where(
+                *conditions
+            )
+        )
+        return [VisitRoom(*row) for row in rows.all()]
+
+
+async def drop_unused_tickets(services: Services, user_id: uuid.UUID) -> None:
+    """Delete the visit tickets `user_id` fetched and has not used yet."""
+    async with services.sessions() as session:
+        await session.execute(
+            delete(VisitTicket).where(VisitTicket.user_id == user_id, VisitTicket.used_at.is_(None))
+        )
+        await session.commit()
+
+
+async def record_revocations(
+    services: Services,
+    caller: Caller,
+    closed: list[tuple[VisitRoom, uuid.UUID]],
+    reason: str,
+) -> None:
+    """Audit each visit a person was taken out of: (room, the person whose access ended)."""
+    async with unit_of_work(services, caller) as uow:
+        for room, user_id in closed:
+            uow.audit(
+                AuditRecord(
+                    "visit.access_revoked",
+                    "appointment",
+                    resource_id=str(room.appointment_id),
+                    patient_id=room.patient_id,
+                    details={"user_id": str(user_id), "reason": reason},
+                )
+            )
+
+
+async def may_resume(services: Services, appointment_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Whether a visit session may be resumed: the person is active, is the visit's patient or
+    therapist, and the two are still on one care team. A refusal is audited."""
+    async with unit_of_work(services, Caller(actor=None, ip="signaling")) as uow:
+        appointment = await uow.session.get(Appointment, appointment_id)
+        user = await uow.session.get(User, user_id)
+        allowed = (
+            appointment is not None
+            and user is not None
+            and user.is_active
+            and user_id in (appointment.patient_id, appointment.therapist_id)
+            and await is_on_care_team(uow.session, appointment.therapist_id, appointment.patient_id)
+        )
+        if not allowed:
+            uow.audit(
+                AuditRecord(
+                    "visit.resume_refused",
+                    "appointment",
+                    outcome="denied",
+                    resource_id=str(appointment_id),
+                    patient_id=appointment.patient_id if appointment is not None else None,
+                    details={"user_id": str(user_id)},
+                )
+            )
+        return allowed

@@ -13,15 +13,17 @@ import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
-from signaling import Admission, Role, SignalingConfig, TurnSettings, setup_signaling
+from signaling import Admission, Limits, Role, SignalingConfig, Stats, TurnSettings, setup_signaling
 from signaling.redis_bus import RedisBus
+from signaling.redis_presence import RedisPresence
 from telehealth.clock import Clock
 from telehealth.config import Settings
 from telehealth.http.keys import SERVICES
 from telehealth.visits import service
 from telehealth.visits.network_test import network_tests_context
+from telehealth.visits.revocation import setup_revocation
 
 log = logging.getLogger(__name__)
 SIGNALING_PATH = "/signaling/v1"
@@ -33,11 +35,18 @@ class TicketAuthorizer:
     def __init__(self, app: web.Application) -> None:
         self._app = app
 
-    async def authorize(self, ticket: str) -> Admission | None:
-        """The admission a ticket grants, or None (unknown, used, expired, outside the window)."""
+    async def authorize(self, ticket: str, room_id: str | None) -> Admission | None:
+        """The admission a ticket grants, or None (unknown, used, expired, outside the window,
+        or for another room than `room_id`, which leaves the ticket unused)."""
         if not ticket or len(ticket) > 128:
             return None
-        admitted = await service.redeem_ticket(self._app[SERVICES], ticket)
+        room: uuid.UUID | None = None
+        if room_id is not None:
+            try:
+                room = uuid.UUID(room_id)
+            except ValueError:
+                return None
+        admitted = await service.redeem_ticket(self._app[SERVICES], ticket, room)
         if admitted is None:
             return None
         return Admission(
@@ -47,6 +56,15 @@ class TicketAuthorizer:
             role=Role.HOST if admitted.role == "host" else Role.GUEST,
             window_end=admitted.window_end,
         )
+
+    async def may_resume(self, room_id: str, user_id: str) -> bool:
+        """Checked on every resume: the person is still active and still on the visit's care
+        team, so a revocation the bus lost cannot let them back in."""
+        try:
+            room, user = uuid.UUID(room_id), uuid.UUID(user_id)
+        except ValueError:
+            return False
+        return await service.may_resume(self._app[SERVICES], room, user)
 
 
 class VisitLifecycle:
@@ -85,14 +103,30 @@ class VisitLifecycle:
         await self._record("end", room_id, user_id)
 
 
-def setup_visit_signaling(app: web.Application, settings: Settings, clock: Clock) -> None:
-    """Mount the visit WebSocket at /signaling/v1/{room} and the pre-call echo peers."""
+def setup_visit_signaling(
+    app: web.Application, settings: Settings, clock: Clock, stats: Stats
+) -> None:
+    """Mount the visit WebSocket at /signaling/v1/{room} and the pre-call echo peers;
+    `stats` are the counters /metrics reads."""
     app.cleanup_ctx.append(network_tests_context)
+    setup_revocation(app)
     bus: RedisBus | None = None
+    presence: RedisPresence | None = None
     if settings.redis_url:
         # The bus works with text, as its Lua scripts and channel names do.
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
-        bus = RedisBus(redis, prefix="visit:")
+        # A blocking pool: past max_connections a call waits for a connection, where
+        # redis-py's default pool fails the call (and with it the socket) at 100.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=64, timeout=None, decode_responses=True
+        )
+        redis = Redis(connection_pool=pool)
+        bus = RedisBus(redis, prefix="visit:", buffer_bytes=settings.signaling_resume_buffer_bytes)
+        presence = RedisPresence(
+            redis,
+            prefix="visit:",
+            heartbeat=settings.signaling_heartbeat,
+            ttl=settings.signaling_instance_ttl,
+        )
 
         async def close_redis(_: web.Application) -> AsyncIterator[None]:
             # Registered before the signaling hub's context, so it closes after the hub.
@@ -100,17 +134,21 @@ def setup_visit_signaling(app: web.Application, settings: Settings, clock: Clock
                 yield
             finally:
                 await bus.close()
-                await redis.aclose()
+                # The pool was handed in, so the client does not close it by itself.
+                await redis.aclose(close_connection_pool=True)
 
         app.cleanup_ctx.append(close_redis)
 
+    authorizer = TicketAuthorizer(app)
     setup_signaling(
         app,
         SignalingConfig(
-            authorizer=TicketAuthorizer(app),
+            authorizer=authorizer,
             lifecycle=VisitLifecycle(app),
             allowed_origins=frozenset(settings.websocket_origins),
             bus=bus,
+            presence=presence,
+            resume_window=settings.signaling_resume_window,
             turn=TurnSettings(
                 secret=settings.turn_secret or None,
                 turn_urls=settings.turn_urls,
@@ -118,5 +156,13 @@ def setup_visit_signaling(app: web.Application, settings: Settings, clock: Clock
             ),
             clock=clock,
             path=SIGNALING_PATH,
+            limits=Limits(
+                send_queue_bytes=settings.signaling_send_queue_bytes,
+                resume_buffer_bytes=settings.signaling_resume_buffer_bytes,
+                rate_per_second=settings.signaling_rate_per_second,
+                rate_burst=settings.signaling_rate_burst,
+            ),
+            stats=stats,
+            resume_guard=authorizer,
         ),
     )

@@ -8,11 +8,14 @@ Screenshots go to test-artifacts/ (desktop and phone sizes); look at them.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,15 +93,50 @@ class ServerProcess:
             self.log.close()
 
 
-def _spawn(data_dir: Path, env: dict[str, str]) -> ServerProcess:
-    python = sys.executable
-    for command in (["migrate"], ["demo-data"]):
+# A migrated database and secret key, made once per test run: each server copies it instead of
+# migrating from nothing (a process start and every migration, per test).
+_migrated: Path | None = None
+
+
+def _migrated_template(env: dict[str, str]) -> Path:
+    global _migrated
+    if _migrated is None:
+        folder = Path(tempfile.mkdtemp(prefix="telehealth-e2e-migrated-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         subprocess.run(
-            [python, "-m", "telehealth", *command], env=env, check=True, capture_output=True
+            [sys.executable, "-m", "telehealth", "migrate"],
+            env={**env, "TELEHEALTH_DATA_DIR": str(folder)},
+            check=True,
+            capture_output=True,
         )
+        _migrated = folder
+    return _migrated
+
+
+async def _load_demo_clinic(env: dict[str, str]) -> None:
+    # What `telehealth demo-data` does, in this process: one interpreter start fewer per test.
+    from telehealth.clock import SystemClock
+    from telehealth.config import Settings
+    from telehealth.db import create_engine, create_session_factory
+    from telehealth.demo import load_demo_data
+    from telehealth.passwords import Passwords
+    from telehealth.unit_of_work import Services
+
+    settings = Settings.from_env(env).with_secret()
+    engine = create_engine(settings)
+    try:
+        services = Services(
+            settings, SystemClock(), create_session_factory(engine), Passwords(settings)
+        )
+        await load_demo_data(services)
+    finally:
+        await engine.dispose()
+
+
+def _spawn(data_dir: Path, env: dict[str, str]) -> ServerProcess:
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed by ServerProcess.stop
     process = subprocess.Popen(
-        [python, "-m", "telehealth", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "telehealth", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     return ServerProcess(process, log)
 
@@ -109,13 +147,18 @@ async def start_server(
     """Migrate, load the demo clinic and serve; wait until /readyz answers."""
     port = free_port()
     env = _server_env(data_dir, port, extra_env)
+    await asyncio.to_thread(shutil.copytree, _migrated_template(env), data_dir, dirs_exist_ok=True)
+    await _load_demo_clinic(env)
     running = await asyncio.to_thread(_spawn, data_dir, env)
     process = running.process
     url = f"http://127.0.0.1:{port}"
     import aiohttp
 
+    # Start-up (imports, catalog, migrations done earlier) takes well under a second on a quiet
+    # machine; the bound is generous because a loaded 2-core machine can take many times that.
+    deadline = asyncio.get_running_loop().time() + 90
     async with aiohttp.ClientSession() as http:
-        for _ in range(200):
+        while asyncio.get_running_loop().time() < deadline:
             if process.poll() is not None:
                 running.stop()
                 raise RuntimeError(
@@ -224,3 +267,99 @@ def artifacts() -> Iterator[Path]:
     """The folder screenshots are saved in."""
     ARTIFACTS.mkdir(exist_ok=True)
     yield ARTIFACTS
+
+
+# --- people and the video visit, shared by the browser tests ---------------------------------------
+
+MARIA = ("maria.lopez@demo.clinic", "demo-patient-pass")
+DANA = ("dana.reyes@demo.clinic", "demo-therapist-pass")
+
+
+async def assert_accessible(page: Any, axe_source: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    violations = await axe_violations(page, axe_source)
+    assert not violations, describe(violations)
+
+
+async def open_patient(
+    browser: Any, server: LiveServer, viewport: dict[str, int] = PHONE
+) -> tuple[Any, Any, str]:
+    """Maria signs in and opens her visit from the home page; returns (context, page, visit url)."""
+    context = await browser.new_context(viewport=viewport)
+    page = await context.new_page()
+    await sign_in(page, server.url, *MARIA)
+    join = page.get_by_role("link", name="Join video visit")
+    await join.wait_for()
+    await join.click()
+    await page.wait_for_url(re.compile(r".*/visits/[0-9a-f-]{36}(\?.*)?$"))
+    return context, page, page.url
+
+
+async def precall_and_wait(page: Any, axe_source: str | None = None, tag: str = "") -> None:
+    """Pass the pre-call check (camera, microphone, network), consent, reach the waiting room."""
+    await page.wait_for_selector('#camera-result[data-state="pass"]')
+    await page.get_by_role("button", name="Test my connection").click()
+    await page.wait_for_selector('#network-result:not([data-state="pending"])', timeout=60_000)
+    if tag:
+        await screenshot(page, f"visit-precall-{tag}")
+    if axe_source:
+        await assert_accessible(page, axe_source)
+    await page.get_by_role("button", name="Continue").click()
+    consent = page.get_by_role("heading", name="Consent to physical therapy by video")
+    if await consent.is_visible():
+        if tag:
+            await screenshot(page, f"visit-consent-{tag}")
+        if axe_source:
+            await assert_accessible(page, axe_source)
+        await page.get_by_label("I have read this and I agree to a video visit.").check()
+        await page.get_by_role("button", name="Agree and continue").click()
+    await page.get_by_role("heading", name="You are in the waiting room").wait_for()
+
+
+async def waiting_patient(
+    browser: Any, server: LiveServer, viewport: dict[str, int]
+) -> tuple[Any, Any, str]:
+    """Maria joins her visit and waits in the waiting room: the visit has started (checked in),
+    which is when its note may be signed."""
+    context, page, url = await open_patient(browser, server, viewport)
+    await precall_and_wait(page)
+    return context, page, url.split("?")[0].rstrip("/").split("/")[-1]
+
+
+async def open_therapist(
+    browser: Any, server: LiveServer, visit_url: str, viewport: dict[str, int] = DESKTOP
+) -> tuple[Any, Any]:
+    """Dana signs in and opens the same visit, passing her own quick check."""
+    context = await browser.new_context(viewport=viewport)
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await sign_in(page, server.url, *DANA)
+    await page.goto(visit_url)
+    await page.wait_for_selector('#camera-result[data-state="pass"]')
+    await page.get_by_role("button", name="Continue").click()
+    await page.wait_for_selector("#step-call:not([hidden])")
+    return context, page
+
+
+async def video_flowing(page: Any) -> None:
+    """The remote video has a size and its frames advance; DTLS is connected; bytes flow both ways."""
+    await page.wait_for_function(
+        "() => { const v = document.getElementById('remote-video'); return v.videoWidth > 0 && v.currentTime > 0; }",
+        timeout=60_000,
+    )
+    first = await page.evaluate("document.getElementById('remote-video').currentTime")
+    await page.wait_for_function(
+        f"() => document.getElementById('remote-video').currentTime > {first} + 0.5"
+    )
+    diagnostics = await page.evaluate("window.visitDiagnostics()")
+    assert diagnostics, "no peer connection"
+    assert diagnostics[0]["dtls"] == "connected"
+    assert diagnostics[0]["bytesSent"] > 0 and diagnostics[0]["bytesReceived"] > 0
+    assert diagnostics[0]["framesDecoded"] > 0
+
+
+async def admit(therapist: Any) -> None:
+    """The therapist admits the waiting patient from the lobby."""
+    admit_button = therapist.get_by_role("button", name="Admit Maria Lopez")
+    await admit_button.wait_for(timeout=30_000)
+    await admit_button.click()

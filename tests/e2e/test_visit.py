@@ -4,7 +4,6 @@ kept out; axe-core on every page of the patient path; screenshots of each step."
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,94 +13,26 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import (
+    DANA,
     DESKTOP,
     PHONE,
     LiveServer,
-    axe_violations,
-    describe,
+    admit,
+    assert_accessible,
+    open_patient,
+    open_therapist,
+    precall_and_wait,
     screenshot,
     sign_in,
     start_server,
+    video_flowing,
 )
 from tests.services import running_coturn
 
 pytestmark = pytest.mark.browser
 
-MARIA = ("maria.lopez@demo.clinic", "demo-patient-pass")
-DANA = ("dana.reyes@demo.clinic", "demo-therapist-pass")
 JAMES = ("james.chen@demo.clinic", "demo-patient-pass")
 TURN_SECRET = "e2e-turn-secret"
-
-
-async def assert_accessible(page: Any, axe_source: str) -> None:
-    """No serious or critical axe-core violation on the page as it is now."""
-    violations = await axe_violations(page, axe_source)
-    assert not violations, describe(violations)
-
-
-async def open_patient(
-    browser: Any, server: LiveServer, viewport: dict[str, int] = PHONE
-) -> tuple[Any, Any, str]:
-    """Maria signs in and opens her visit from the home page; returns (context, page, visit url)."""
-    context = await browser.new_context(viewport=viewport)
-    page = await context.new_page()
-    await sign_in(page, server.url, *MARIA)
-    join = page.get_by_role("link", name="Join video visit")
-    await join.wait_for()
-    await join.click()
-    await page.wait_for_url(re.compile(r".*/visits/[0-9a-f-]{36}(\?.*)?$"))
-    return context, page, page.url
-
-
-async def precall_and_wait(page: Any, axe_source: str | None = None, tag: str = "") -> None:
-    """Pass the pre-call check (camera, microphone, network), consent, reach the waiting room."""
-    await page.wait_for_selector('#camera-result[data-state="pass"]')
-    await page.get_by_role("button", name="Test my connection").click()
-    await page.wait_for_selector('#network-result:not([data-state="pending"])', timeout=60_000)
-    if tag:
-        await screenshot(page, f"visit-precall-{tag}")
-    if axe_source:
-        await assert_accessible(page, axe_source)
-    await page.get_by_role("button", name="Continue").click()
-    consent = page.get_by_role("heading", name="Consent to physical therapy by video")
-    if await consent.is_visible():
-        if tag:
-            await screenshot(page, f"visit-consent-{tag}")
-        if axe_source:
-            await assert_accessible(page, axe_source)
-        await page.get_by_label("I have read this and I agree to a video visit.").check()
-        await page.get_by_role("button", name="Agree and continue").click()
-    await page.get_by_role("heading", name="You are in the waiting room").wait_for()
-
-
-async def open_therapist(browser: Any, server: LiveServer, visit_url: str) -> tuple[Any, Any]:
-    """Dana signs in and opens the same visit, passing her own quick check."""
-    context = await browser.new_context(viewport=DESKTOP)
-    page = await context.new_page()
-    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-    await sign_in(page, server.url, *DANA)
-    await page.goto(visit_url)
-    await page.wait_for_selector('#camera-result[data-state="pass"]')
-    await page.get_by_role("button", name="Continue").click()
-    await page.wait_for_selector("#step-call:not([hidden])")
-    return context, page
-
-
-async def video_flowing(page: Any) -> None:
-    """The remote video has a size and its frames advance; DTLS is connected; bytes flow both ways."""
-    await page.wait_for_function(
-        "() => { const v = document.getElementById('remote-video'); return v.videoWidth > 0 && v.currentTime > 0; }",
-        timeout=60_000,
-    )
-    first = await page.evaluate("document.getElementById('remote-video').currentTime")
-    await page.wait_for_function(
-        f"() => document.getElementById('remote-video').currentTime > {first} + 0.5"
-    )
-    diagnostics = await page.evaluate("window.visitDiagnostics()")
-    assert diagnostics, "no peer connection"
-    assert diagnostics[0]["dtls"] == "connected"
-    assert diagnostics[0]["bytesSent"] > 0 and diagnostics[0]["bytesReceived"] > 0
-    assert diagnostics[0]["framesDecoded"] > 0
 
 
 async def appointment_as_therapist(server: LiveServer, visit_url: str) -> dict[str, Any]:
@@ -123,13 +54,6 @@ async def appointment_as_therapist(server: LiveServer, visit_url: str) -> dict[s
 async def appointment_status(server: LiveServer, visit_url: str) -> str:
     """The appointment's status."""
     return str((await appointment_as_therapist(server, visit_url))["status"])
-
-
-async def admit(therapist: Any) -> None:
-    """The therapist admits the waiting patient from the lobby."""
-    admit_button = therapist.get_by_role("button", name="Admit Maria Lopez")
-    await admit_button.wait_for(timeout=30_000)
-    await admit_button.click()
 
 
 async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: str) -> None:

@@ -28,3 +28,5 @@ def test_benchmark_tiny_run(engine: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "slot search, one therapist" in result.stdout
     assert "bookings/s" in result.stdout
+    assert "overlapping-slot race" in result.stdout
+    assert "same-patient race" in result.stdout

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientResponse
@@ -10,6 +13,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from telehealth.audit import trail
+from telehealth.audit.sealer import AuditSealer
 from telehealth.unit_of_work import Services
 
 
@@ -58,3 +63,22 @@ async def scalar_sql(services: Services, statement: str) -> Any:
     """One value from the app's own database."""
     async with services.sessions() as session:
         return await session.scalar(text(statement))
+
+
+async def seal_all(services: Services, checkpoint_file: Path | None = None) -> None:
+    """Link every committed event, then sign a checkpoint at the head into `checkpoint_file`.
+
+    PostgreSQL links an event once no older transaction anywhere on the server is still open,
+    so on a busy server this may take a few passes.
+    """
+    settings = replace(
+        services.settings, audit_checkpoint_rows=1, audit_checkpoint_file=checkpoint_file
+    )
+    sealer = AuditSealer(services.sessions, settings, services.clock)
+    async with asyncio.timeout(60):
+        while True:
+            await sealer.seal_pending(wait=True)
+            async with services.sessions() as session:
+                if await trail.unsealed_count(session) == 0:
+                    return
+            await asyncio.sleep(0.05)

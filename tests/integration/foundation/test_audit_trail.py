@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sys
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,11 +17,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from telehealth.accounts.models import Role
+from telehealth.accounts.service import actor_of
+from telehealth.actors import Caller
 from telehealth.audit import service as audit_service
-from telehealth.audit.models import AuditEvent
-from telehealth.unit_of_work import Services
-from tests.conftest import People, Person, login
-from tests.integration.foundation.helpers import execute_sql
+from telehealth.audit import trail
+from telehealth.audit.chain import AuditRecord, row_hash
+from telehealth.audit.models import AuditEvent, AuditLink
+from telehealth.audit.sealer import AuditSealer
+from telehealth.audit.trail import ChainHeadInvalid
+from telehealth.clock import ManualClock
+from telehealth.unit_of_work import Services, unit_of_work
+from tests.conftest import TEST_SECRET, People, Person, login
+from tests.integration.foundation.helpers import execute_sql, seal_all
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -95,7 +105,7 @@ async def test_login_read_and_failure_are_recorded(
     # The denied row must not attach the other patient's record to the reader's history.
     assert denied.patient_id is None
 
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert all(a.seq < b.seq for a, b in itertools.pairwise(events))
     assert all(e.at is not None and e.at.tzinfo is not None for e in events)
 
 
@@ -107,7 +117,7 @@ async def test_no_secret_or_personal_text_in_details(
     for secret in (patient.password, "a wrong password", patient.email, other.email, "Patient"):
         assert secret not in details
     async with services.sessions() as session:
-        tokens = (await session.scalars(select(AuditEvent.hash))).all()
+        tokens = (await session.scalars(select(AuditEvent.seq))).all()
     assert tokens  # something was recorded at all
 
 
@@ -126,81 +136,194 @@ async def test_admin_browses_the_trail_through_the_api(client: TestClient, peopl
     assert all(i["outcome"] == "denied" for i in denied["items"])
 
 
+async def _link_of(services: Services, event_seq: int) -> int:
+    async with services.sessions() as session:
+        seq = await session.scalar(select(AuditLink.seq).where(AuditLink.event_seq == event_seq))
+    assert seq is not None, f"event {event_seq} is not linked"
+    return int(seq)
+
+
+async def _links(services: Services) -> list[AuditLink]:
+    async with services.sessions() as session:
+        return list((await session.scalars(select(AuditLink).order_by(AuditLink.seq))).all())
+
+
 async def test_verify_reports_an_intact_chain(
-    client: TestClient, people: People, services: Services
+    client: TestClient, people: People, services: Services, tmp_path: Path
 ) -> None:
     await _some_history(client, people)
-    count, problem = await audit_service.verify(services)
-    assert problem is None
-    assert count == len(await _events(services)) >= 6
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    await seal_all(services, checkpoints)
+    found = await audit_service.verify(services, checkpoints)
+    assert found.problem is None
+    assert found.unsealed == 0
+    assert found.linked == len(await _events(services)) >= 6
+    links = await _links(services)
+    assert [link.seq for link in links] == list(range(1, len(links) + 1))
+    assert {link.key_id for link in links} == {services.settings.seal_keys.current_id}
+    # The checkpoint file names the head: its length and its hash, signed.
+    last = json.loads(checkpoints.read_text().splitlines()[-1])
+    assert (last["seq"], last["head_hash"]) == (links[-1].seq, links[-1].hash)
+
+
+_GUARDED = ("audit_events", "audit_chain", "audit_checkpoints")
 
 
 async def _disable_append_only(database_url: str) -> list[str]:
     """Switch the append-only triggers off (an intruder with database rights); return the undo."""
     if database_url.startswith("sqlite"):
-        await execute_sql(
-            database_url,
-            "DROP TRIGGER audit_events_no_update",
-            "DROP TRIGGER audit_events_no_delete",
-        )
-        return [
-            "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
-            "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
-            "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
-            "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
-        ]
-    await execute_sql(database_url, "ALTER TABLE audit_events DISABLE TRIGGER USER")
-    return ["ALTER TABLE audit_events ENABLE TRIGGER USER"]
+        drops, undo = [], []
+        for table in _GUARDED:
+            for event in ("UPDATE", "DELETE"):
+                name = f"{table}_no_{event.lower()}"
+                drops.append(f"DROP TRIGGER {name}")
+                undo.append(
+                    f"CREATE TRIGGER {name} BEFORE {event} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                )
+        await execute_sql(database_url, *drops)
+        return undo
+    await execute_sql(
+        database_url, *(f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in _GUARDED)
+    )
+    return [f"ALTER TABLE {table} ENABLE TRIGGER USER" for table in _GUARDED]
 
 
-async def test_altered_row_is_named_by_verify(
+async def _tampered(database_url: str, *statements: str) -> None:
+    undo = await _disable_append_only(database_url)
+    if not database_url.startswith("sqlite"):
+        # A careful intruder waits for a sealing pass under way to end (SQLite: one writer).
+        statements = (f"SELECT pg_advisory_xact_lock({trail.SEALER_LOCK_KEY})", *statements)
+    try:
+        await execute_sql(database_url, *statements)
+    finally:
+        await execute_sql(database_url, *undo)
+
+
+async def test_an_altered_event_is_named_by_verify(
     client: TestClient, people: People, services: Services, database_url: str
 ) -> None:
     await _some_history(client, people)
-    undo = await _disable_append_only(database_url)
-    try:
-        await execute_sql(
-            database_url, """UPDATE audit_events SET details = '{"count": 0}' WHERE seq = 3"""
-        )
-        count, problem = await audit_service.verify(services)
-    finally:
-        await execute_sql(database_url, *undo)
-    assert problem is not None
-    assert problem.seq == 3
-    assert "altered" in problem.problem
-    assert count >= 6
+    await seal_all(services)
+    event = (await _events(services))[2].seq
+    await _tampered(
+        database_url, f"""UPDATE audit_events SET details = '{{"count": 0}}' WHERE seq = {event}"""
+    )
+    found = await audit_service.verify(services, None)
+    assert found.problem is not None
+    assert found.problem.seq == await _link_of(services, event)
+    assert "altered" in found.problem.problem
 
 
-async def test_changed_actor_is_named_by_verify(
+async def test_a_changed_address_is_named_by_verify(
     client: TestClient, people: People, services: Services, database_url: str
 ) -> None:
     await _some_history(client, people)
-    last = max(e.seq for e in await _events(services))
-    undo = await _disable_append_only(database_url)
-    try:
-        await execute_sql(
-            database_url,
-            f"UPDATE audit_events SET ip = '10.9.9.9' WHERE seq = {int(last)}",  # noqa: S608
-        )
-        _, problem = await audit_service.verify(services)
-    finally:
-        await execute_sql(database_url, *undo)
-    assert problem is not None and problem.seq == last
+    await seal_all(services)
+    last = (await _events(services))[-1].seq
+    await _tampered(database_url, f"UPDATE audit_events SET ip = '10.9.9.9' WHERE seq = {last}")
+    found = await audit_service.verify(services, None)
+    assert found.problem is not None and found.problem.seq == await _link_of(services, last)
+    # The sealer will not extend a chain whose head does not verify.
+    await _record_one(services, (await people.make(Role.PATIENT)))
+    with pytest.raises(ChainHeadInvalid):
+        await seal_all(services)
 
 
-async def test_deleted_middle_row_is_reported_missing(
+async def test_a_deleted_middle_link_or_event_is_reported(
     client: TestClient, people: People, services: Services, database_url: str
 ) -> None:
     await _some_history(client, people)
-    undo = await _disable_append_only(database_url)
-    try:
-        await execute_sql(database_url, "DELETE FROM audit_events WHERE seq = 4")
-        _, problem = await audit_service.verify(services)
-    finally:
-        await execute_sql(database_url, *undo)
-    assert problem is not None
-    assert problem.seq == 4
-    assert "missing" in problem.problem
+    await seal_all(services)
+    await _tampered(database_url, "DELETE FROM audit_chain WHERE seq = 4")
+    found = await audit_service.verify(services, None)
+    assert found.problem is not None
+    assert (found.problem.seq, "missing" in found.problem.problem) == (4, True)
+
+    events = await _events(services)
+    await _tampered(database_url, f"DELETE FROM audit_events WHERE seq = {events[1].seq}")
+    found = await audit_service.verify(services, None)
+    assert found.problem is not None and found.problem.seq <= 4
+
+
+async def test_a_rechained_table_is_detected(
+    client: TestClient, people: People, services: Services, database_url: str
+) -> None:
+    # The intruder alters an event and recomputes every later link, as the old unkeyed chain
+    # allowed: without the seal key they can only make plain hashes.
+    await _some_history(client, people)
+    await seal_all(services)
+    links = await _links(services)
+    events = {e.seq: e for e in await _events(services)}
+    start = links[2]
+    statements = [f"UPDATE audit_events SET outcome = 'denied' WHERE seq = {start.event_seq}"]
+    prev = links[1].hash
+    for link in links[2:]:
+        event = events[link.event_seq]
+        row = trail.chained_row(link.seq, event, prev)
+        if link is start:
+            row = replace(row, outcome="denied")
+        digest = row_hash(row)
+        statements.append(
+            f"UPDATE audit_chain SET prev_hash = '{prev}', hash = '{digest}', key_id = NULL "
+            f"WHERE seq = {link.seq}"
+        )
+        prev = digest
+    await _tampered(database_url, *statements)
+    found = await audit_service.verify(services, None)
+    assert found.problem is not None and found.problem.seq == 3
+    assert "unkeyed link after keyed ones" in found.problem.problem
+
+
+async def test_a_forged_row_appended_to_the_chain_is_detected(
+    client: TestClient, people: People, services: Services, database_url: str
+) -> None:
+    await _some_history(client, people)
+    await seal_all(services)
+    head = (await _links(services))[-1]
+    # An event that looks recorded by the service, and a link to it with a made-up key.
+    forged_event = 10_000_000
+    await execute_sql(
+        database_url,
+        "INSERT INTO audit_events (seq, at, action, resource_type, outcome, details) "
+        f"VALUES ({forged_event}, '2026-03-02 14:00:00', 'login.success', 'user', 'success', '{{}}')",
+        "INSERT INTO audit_chain (seq, event_seq, sealed_at, key_id, prev_hash, hash) "
+        f"VALUES ({head.seq + 1}, {forged_event}, '2026-03-02 14:00:00', 'kforged', "
+        f"'{head.hash}', '{'a' * 64}')",
+    )
+    found = await audit_service.verify(services, None)
+    assert found.problem is not None and found.problem.seq == head.seq + 1
+    assert "unknown key" in found.problem.problem
+
+
+@pytest.mark.parametrize("remove", ["tail", "all"])
+async def test_rows_removed_from_the_end_or_all_are_detected_by_the_checkpoints(
+    client: TestClient,
+    people: People,
+    services: Services,
+    database_url: str,
+    tmp_path: Path,
+    remove: str,
+) -> None:
+    await _some_history(client, people)
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    await seal_all(services, checkpoints)
+    links = await _links(services)
+    keep = len(links) - 3 if remove == "tail" else 0
+    removed = ", ".join(str(link.event_seq) for link in links[keep:])
+    # The intruder removes the last events, their links and the database's own checkpoints
+    # beyond them, so that what is left is a valid prefix. (Links alone would be linked again
+    # by the sealer from the events, with the same keyed hashes.)
+    await _tampered(
+        database_url,
+        f"DELETE FROM audit_events WHERE seq IN ({removed})",
+        f"DELETE FROM audit_chain WHERE seq > {keep}",
+        f"DELETE FROM audit_checkpoints WHERE seq > {keep}",
+    )
+    assert (await audit_service.verify(services, None)).problem is None
+    found = await audit_service.verify(services, checkpoints)
+    assert found.problem is not None and found.problem.seq == keep + 1
+    assert f"the chain ends at {keep}" in found.problem.problem
 
 
 @pytest.mark.parametrize(
@@ -209,24 +332,37 @@ async def test_deleted_middle_row_is_reported_missing(
         "UPDATE audit_events SET outcome = 'success' WHERE seq = 2",
         "DELETE FROM audit_events WHERE seq = 2",
         "DELETE FROM audit_events",
+        "UPDATE audit_chain SET key_id = NULL WHERE seq = 2",
+        "DELETE FROM audit_chain WHERE seq > 2",
+        "DELETE FROM audit_checkpoints",
+        "UPDATE audit_checkpoints SET seq = 1000",
     ],
 )
 async def test_append_only_triggers_refuse_changes(
     client: TestClient, people: People, services: Services, database_url: str, statement: str
 ) -> None:
     await _some_history(client, people)
-    before = [(e.seq, e.hash, e.outcome) for e in await _events(services)]
+    await seal_all(services)
+    before = (
+        [(e.seq, e.outcome) for e in await _events(services)],
+        [(link.seq, link.hash, link.key_id) for link in await _links(services)],
+    )
     with pytest.raises(DBAPIError, match="append-only"):
         await execute_sql(database_url, statement)
-    assert [(e.seq, e.hash, e.outcome) for e in await _events(services)] == before
+    after = (
+        [(e.seq, e.outcome) for e in await _events(services)],
+        [(link.seq, link.hash, link.key_id) for link in await _links(services)],
+    )
+    assert after == before
 
 
-async def _cli_verify(database_url: str, tmp_path: Path) -> tuple[int, str, str]:
+async def _cli(database_url: str, tmp_path: Path, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEHEALTH_")}
     env.update(
         TELEHEALTH_ENV="test",
         TELEHEALTH_DATA_DIR=str(tmp_path / "cli-data"),
         TELEHEALTH_DATABASE_URL=database_url,
+        TELEHEALTH_SECRET_KEY=TEST_SECRET,
         TELEHEALTH_LOG_FORMAT="text",
     )
     process = await asyncio.create_subprocess_exec(
@@ -234,7 +370,7 @@ async def _cli_verify(database_url: str, tmp_path: Path) -> tuple[int, str, str]
         "-m",
         "telehealth",
         "audit",
-        "verify",
+        *args,
         cwd=REPO,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -245,23 +381,109 @@ async def _cli_verify(database_url: str, tmp_path: Path) -> tuple[int, str, str]
     return process.returncode, out.decode(), err.decode()
 
 
-async def test_cli_verify_exit_codes(
+async def test_cli_seal_and_verify(
     client: TestClient, people: People, services: Services, database_url: str, tmp_path: Path
 ) -> None:
     await _some_history(client, people)
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    await seal_all(services, checkpoints)
+    code, out, err = await _cli(database_url, tmp_path, "seal")
+    assert (code, err, out.strip()) == (0, "", "audit trail: 0 rows sealed")
     count = len(await _events(services))
-    code, out, err = await _cli_verify(database_url, tmp_path)
+    code, out, err = await _cli(database_url, tmp_path, "verify", "--checkpoints", str(checkpoints))
     assert (code, err) == (0, "")
     assert out.strip() == f"audit trail intact: {count} rows verified"
+    # Without a checkpoint file the answer says what it cannot tell.
+    code, out, err = await _cli(database_url, tmp_path, "verify")
+    assert code == 0 and "no checkpoint file was given" in err
 
-    undo = await _disable_append_only(database_url)
-    try:
-        await execute_sql(
-            database_url, """UPDATE audit_events SET details = '{"forged": true}' WHERE seq = 2"""
-        )
-    finally:
-        await execute_sql(database_url, *undo)
-    code, out, err = await _cli_verify(database_url, tmp_path)
+    event = (await _events(services))[1].seq
+    await _tampered(
+        database_url,
+        f"""UPDATE audit_events SET details = '{{"forged": true}}' WHERE seq = {event}""",
+    )
+    code, out, err = await _cli(database_url, tmp_path, "verify", "--checkpoints", str(checkpoints))
     assert code == 1
     assert out == ""
-    assert err.strip() == "audit trail BROKEN: audit row 2: content altered (hash does not match)"
+    link = await _link_of(services, event)
+    assert err.strip() == (
+        f"audit trail BROKEN: audit row {link}: content altered or forged "
+        "(link does not match its seal)"
+    )
+    (tmp_path / "bad.jsonl").write_text("not json\n")
+    code, _, err = await _cli(
+        database_url, tmp_path, "verify", "--checkpoints", str(tmp_path / "bad.jsonl")
+    )
+    assert code == 2 and "line 1 is not a checkpoint" in err
+
+
+async def _record_one(services: Services, person: Person, during: timedelta = timedelta()) -> None:
+    clock = services.clock
+    assert isinstance(clock, ManualClock)
+    async with unit_of_work(services, Caller(actor=actor_of(person.user), ip="test")) as uow:
+        uow.audit(AuditRecord("test.event", "patient", patient_id=person.id))
+        # The work of the transaction takes time before its rows are recorded.
+        clock.advance(during)
+
+
+async def test_audit_at_is_the_append_time_and_the_chain_runs_forwards(
+    services: Services, people: People
+) -> None:
+    clock = services.clock
+    assert isinstance(clock, ManualClock)
+    patient = await people.make(Role.PATIENT)
+    before = clock.now()
+    await _record_one(services, patient, during=timedelta(seconds=3))
+    first = (await _events(services))[-1]
+    assert first.at == before + timedelta(seconds=3)
+    await seal_all(services)
+    # The clock steps back (a time-server correction): events say when they were recorded, and
+    # the chain's own time never runs backwards.
+    clock.set(before - timedelta(minutes=5))
+    await _record_one(services, patient)
+    second = (await _events(services))[-1]
+    assert second.at == before - timedelta(minutes=5)
+    await seal_all(services)
+    links = await _links(services)
+    assert all(a.sealed_at <= b.sealed_at for a, b in itertools.pairwise(links))
+    found = await audit_service.verify(services, None)
+    assert found.problem is None and found.linked == len(await _events(services))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_writers_never_wait_for_the_chain_and_it_follows_commit_order(
+    services: Services, people: People
+) -> None:
+    # PostgreSQL only: SQLite has one writer at a time by design.
+    patient = await people.make(Role.PATIENT)
+    await seal_all(services)
+    origin = trail.Origin(None, None, "test", None)
+    async with services.sessions() as held:
+        # A transaction has recorded its event and is still open (its work goes on) ...
+        record = AuditRecord("test.held", "patient", patient_id=patient.id)
+        await trail.append(held, [record], origin, services.clock.now)
+        # ... while another request records and commits: it does not wait for the first (a
+        # lock shared with it would hold this call until the bound, and fail the test).
+        async with asyncio.timeout(30):
+            await _record_one(services, patient)
+        # The sealer leaves the later event unlinked while the earlier transaction may still
+        # commit: nothing can ever be linked behind the head.
+        await AuditSealer(services.sessions, services.settings, services.clock).seal_pending(
+            wait=True
+        )
+        assert "test.event" not in [e.action for e in await _linked_events(services)]
+        await held.commit()
+    await seal_all(services)
+    actions = [e.action for e in await _linked_events(services)]
+    assert actions[-2:] == ["test.held", "test.event"]
+    assert (await audit_service.verify(services, None)).problem is None
+
+
+async def _linked_events(services: Services) -> list[AuditEvent]:
+    async with services.sessions() as session:
+        query = (
+            select(AuditEvent)
+            .join(AuditLink, AuditLink.event_seq == AuditEvent.seq)
+            .order_by(AuditLink.seq)
+        )
+        return list((await session.scalars(query)).all())

@@ -1,4 +1,5 @@
-"""Other people's data answers 404 (no existence leak) on every endpoint that takes an id.
+"""Other people's data answers 404 (no existence leak) on every endpoint that takes an id;
+admin-only endpoints answer 403 whatever the id.
 
 The endpoints are discovered from the OpenAPI document, so an endpoint added later is covered
 without touching this file.
@@ -30,6 +31,7 @@ class Operation:
     path: str
     parameters: tuple[str, ...]
     body_schema: dict[str, Any] | None
+    admin_only: bool = False
 
     def url(self, value: str) -> str:
         """The path with every parameter set to value."""
@@ -99,7 +101,8 @@ async def _operations_with_ids(client: TestClient) -> tuple[dict[str, Any], list
                 .get("application/json", {})
                 .get("schema")
             )
-            operations.append(Operation(method.upper(), path, parameters, body))
+            admin_only = spec["summary"].endswith("(admin)")
+            operations.append(Operation(method.upper(), path, parameters, body, admin_only))
     assert operations, "no operation takes an id: discovery is broken"
     return document, operations
 
@@ -179,16 +182,20 @@ async def test_patient_gets_404_for_another_patient_on_every_id_endpoint(
         assert (foreign.status, foreign_error["code"]) == (missing.status, missing_error["code"]), (
             name
         )
-        if op.names_a_person:
+        if op.admin_only:
+            # The role check comes before any lookup: 403 for every id (docs/security.md).
+            assert foreign.status == 403, f"{name}: {foreign_error}"
+        elif op.names_a_person:
             assert foreign.status == 404, f"{name}: {foreign_error}"
-            # The same request from an admin succeeds: the 404 above was about who asked.
+        else:
+            # A role that may never do this may say so (403), which names no object.
+            assert foreign.status in (403, 404, 422), f"{name}: {foreign_error}"
+        if op.names_a_person:
+            # The same request from an admin succeeds: the refusal above was about who asked.
             control = await client.request(
                 op.method, op.url(str(clinic.patient_b.id)), json=body, headers=admin
             )
             assert control.status < 400, f"{name}: {await control.text()}"
-        else:
-            # A role that may never do this may say so (403), which names no object.
-            assert foreign.status in (403, 404, 422), f"{name}: {foreign_error}"
         checked.append(name)
     assert "GET /api/v1/patients/{patient_id}" in checked
     assert "PATCH /api/v1/users/{user_id}" in checked

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from telehealth.accounts.models import CareAssignment, User
+from telehealth.clock import ManualClock
 from telehealth.demo import DEMO_CARE_TEAMS, DEMO_PEOPLE, describe_logins, load_demo_data
+from telehealth.scheduling.models import Appointment
 from telehealth.unit_of_work import Services
 
 
@@ -66,3 +71,73 @@ def test_login_description_lists_every_account() -> None:
     assert text.startswith("Demo clinic ready at http://127.0.0.1:8080")
     for person in DEMO_PEOPLE:
         assert person.email in text and person.password in text
+
+
+@pytest.mark.parametrize(
+    "utc_time",
+    [
+        # 22:50 and 23:40 in New York, where a round-the-clock block ending at 23:59 local had
+        # no room left for the first visit; 11:05 in New York; a UTC midnight.
+        datetime(2026, 12, 8, 3, 50, tzinfo=UTC),
+        datetime(2026, 12, 8, 4, 40, tzinfo=UTC),
+        datetime(2026, 12, 8, 16, 5, tzinfo=UTC),
+        datetime(2026, 12, 8, 23, 58, tzinfo=UTC),
+    ],
+)
+async def test_maria_s_video_visit_is_open_whenever_the_demo_loads(
+    client: TestClient, services: Services, clock: ManualClock, utc_time: datetime
+) -> None:
+    clock.set(utc_time)
+    await load_demo_data(services)
+    async with services.sessions() as session:
+        maria = await session.scalar(select(User).where(User.email == "maria.lopez@demo.clinic"))
+        assert maria is not None
+        visits = (
+            await session.scalars(
+                select(Appointment)
+                .where(Appointment.patient_id == maria.id)
+                .order_by(Appointment.start_at)
+            )
+        ).all()
+    assert visits, "no visit booked for the demo patient"
+    first = visits[0]
+    assert first.modality == "virtual"
+    # At most a quarter of an hour away: its room (open from 15 minutes before) is open now.
+    assert utc_time < first.start_at <= utc_time + timedelta(minutes=15)
+
+
+async def _maria_s_visits(services: Services) -> list[Appointment]:
+    async with services.sessions() as session:
+        maria = await session.scalar(select(User).where(User.email == "maria.lopez@demo.clinic"))
+        assert maria is not None
+        query = (
+            select(Appointment)
+            .where(Appointment.patient_id == maria.id)
+            .order_by(Appointment.start_at)
+        )
+        return list((await session.scalars(query)).all())
+
+
+async def test_loading_again_hours_later_gives_a_video_visit_to_join_once(
+    client: TestClient, services: Services, clock: ManualClock
+) -> None:
+    start = datetime(2026, 12, 8, 15, 2, tzinfo=UTC)
+    clock.set(start)
+    await load_demo_data(services)
+    first = await _maria_s_visits(services)
+    # Loaded again while that visit can still be joined: nothing new.
+    clock.set(start + timedelta(minutes=20))
+    await load_demo_data(services)
+    assert [v.id for v in await _maria_s_visits(services)] == [v.id for v in first]
+
+    # A newcomer comes back three hours later (make run loads the demo at every start).
+    later = start + timedelta(hours=3)
+    clock.set(later)
+    await load_demo_data(services)
+    again = await _maria_s_visits(services)
+    assert len(again) == len(first) + 1
+    new = next(v for v in again if v.id not in {f.id for f in first})
+    assert new.modality == "virtual"
+    assert later < new.start_at <= later + timedelta(minutes=15)
+    await load_demo_data(services)
+    assert len(await _maria_s_visits(services)) == len(again)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.engine import make_url
 
 from telehealth.config import KNOWN_VARIABLES, PREFIX, Settings
 
@@ -19,6 +20,7 @@ _INTERPOLATION = re.compile(
 _EXAMPLE_ENV = {
     "TELEHEALTH_SECRET_KEY": "k" * 48,
     "POSTGRES_PASSWORD": "pg-password",
+    "APP_DB_PASSWORD": "app-db-password",
     "TURN_SECRET": "turn-secret",
     "CLINIC_DOMAIN": "clinic.example",
     "TURN_EXTERNAL_IP": "203.0.113.7",
@@ -75,3 +77,20 @@ def test_compose_settings_are_accepted_by_the_service() -> None:
         if settings.is_production:
             assert settings.uses_https
             assert not settings.is_sqlite, "production replicas cannot share an SQLite file"
+
+
+def test_migrations_run_as_the_owner_and_replicas_as_the_service_role() -> None:
+    services = _compose()["services"]
+    migrate = Settings.from_env(
+        {k: _interpolate(v) for k, v in _environment(services["migrate"]).items()}
+    )
+    assert migrate.database_owner_url, "migrate must run as the owner role"
+    owner = make_url(migrate.database_owner_url).username
+    service_role = make_url(migrate.database_url).username
+    assert owner and service_role and owner != service_role
+    for name in ("app1", "app2"):
+        replica = Settings.from_env(
+            {k: _interpolate(v) for k, v in _environment(services[name]).items()}
+        )
+        assert not replica.database_owner_url, f"{name} must not hold the owner's credentials"
+        assert make_url(replica.database_url).username == service_role

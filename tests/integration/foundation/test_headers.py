@@ -135,6 +135,12 @@ async def test_https_session_cookie_is_host_prefixed_and_secure(https_client: Te
     assert "httponly" in attributes
     assert "path=/" in attributes
     assert not any(a.startswith("domain=") for a in attributes)
+    # The trusted-device cookie is host-prefixed and Secure like the session's.
+    device = [c for c in cookies if "th_device=" in c]
+    assert len(device) == 1
+    assert device[0].startswith("__Host-th_device=")
+    device_attributes = [part.strip().lower() for part in device[0].split(";")]
+    assert {"secure", "httponly", "path=/", "samesite=strict"} <= set(device_attributes)
     # The anonymous form token cookie is Secure too.
     page = await https_client.get("/login")
     csrf_cookie = [c for c in page.headers.getall("Set-Cookie", []) if c.startswith("th_csrf=")]

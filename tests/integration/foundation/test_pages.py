@@ -274,8 +274,9 @@ async def test_admin_pages_are_not_for_patients(client: TestClient, people: Peop
     await sign_in(client, patient)
     for path, expected in (
         ("/admin/audit", 403),
-        (f"/admin/people/{other.id}", 404),
-        (f"/admin/people/{patient.id}", 404),
+        ("/admin/audit.csv", 403),
+        (f"/admin/people/{other.id}", 403),
+        (f"/admin/people/{patient.id}", 403),
         ("/admin/people/new", 403),
         ("/admin/people/not-a-uuid", 404),
     ):
@@ -291,12 +292,14 @@ async def test_admin_pages_are_not_for_patients(client: TestClient, people: Peop
 async def test_admin_audit_page_renders(client: TestClient, people: People) -> None:
     admin = await people.make(Role.ADMIN)
     await sign_in(client, admin)
-    response = await client.get("/admin/audit?action=login")
+    response = await client.get("/admin/audit?action=login.success")
     assert response.status == 200
-    assert "login.success" in await response.text()
+    assert "Signed in" in await response.text()
     bad_filter = await client.get("/admin/audit?outcome=sideways&limit=zero")
-    assert bad_filter.status == 200
-    assert "were ignored" in await bad_filter.text()
+    assert bad_filter.status == 400
+    page = await bad_filter.text()
+    assert "could not be used" in page
+    assert "Outcome: choose" in page and "Unknown filter: limit." in page
 
 
 async def test_self_registration_is_off_by_default(client: TestClient) -> None:

@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from telehealth.accounts.models import Role
 from telehealth.app import create_app
+from telehealth.config import Settings
 from telehealth.http.api import PREFIX
 from tests.conftest import People, base_settings, login
 from tests.services import tcp_reachable
@@ -25,6 +26,11 @@ async def test_readyz_when_the_database_answers(client: TestClient) -> None:
     response = await client.get("/readyz")
     assert response.status == 200
     assert await response.json() == {"status": "ok", "database": "ok"}
+
+
+def parse_networks(raw: str) -> Any:
+    """TELEHEALTH_METRICS_ALLOW as the settings read it."""
+    return Settings.from_env({"TELEHEALTH_METRICS_ALLOW": raw}).metrics_allow
 
 
 def _closed_port() -> int:
@@ -77,6 +83,42 @@ async def test_metrics_count_requests_by_route_template(client: TestClient, peop
     # Ids never become label values.
     assert str(patient.id) not in text
     assert "telehealth_http_request_duration_seconds_bucket" in text
+
+
+async def test_metrics_are_not_found_outside_the_allowed_range(
+    aiohttp_client: Any, tmp_path: Path, database_url: str
+) -> None:
+    # The test client connects from 127.0.0.1, which this allow list leaves out.
+    settings = base_settings(tmp_path, database_url, metrics_allow=parse_networks("10.0.0.0/8"))
+    client: TestClient = await aiohttp_client(create_app(settings))
+    response = await client.get("/metrics")
+    assert response.status == 404
+    assert response.content_type == "text/html"
+    assert "telehealth_http_requests" not in await response.text()
+    nobody = base_settings(tmp_path, database_url, metrics_allow=())
+    client = await aiohttp_client(create_app(nobody))
+    assert (await client.get("/metrics")).status == 404
+
+
+async def test_metrics_behind_the_proxy_go_by_the_forwarded_address(
+    aiohttp_client: Any, tmp_path: Path, database_url: str
+) -> None:
+    settings = base_settings(
+        tmp_path,
+        database_url,
+        trust_forwarded_for=True,
+        metrics_allow=parse_networks("10.1.0.0/16,::1"),
+    )
+    client: TestClient = await aiohttp_client(create_app(settings))
+    public = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert public.status == 404
+    spoofed = await client.get("/metrics", headers={"X-Forwarded-For": "10.1.2.3, 203.0.113.9"})
+    assert spoofed.status == 404  # only the entry the proxy appended counts
+    scraper = await client.get("/metrics", headers={"X-Forwarded-For": "10.1.2.3"})
+    assert scraper.status == 200
+    assert "telehealth_http_requests" in await scraper.text()
+    mapped = await client.get("/metrics", headers={"X-Forwarded-For": "::ffff:10.1.0.1"})
+    assert mapped.status == 200
 
 
 def _refs(node: Any) -> list[str]:

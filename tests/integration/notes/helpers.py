@@ -26,6 +26,7 @@ async def make_visit(
     minutes: int = 45,
     status: str = "completed",
     evaluation: bool = False,
+    modality: str = "virtual",
 ) -> uuid.UUID:
     """A visit between patient and therapist (its own appointment type, so keys never clash)."""
     now = services.clock.now()
@@ -40,7 +41,7 @@ async def make_visit(
             min_notice_minutes=0,
             booking_horizon_minutes=60 * 24 * 90,
             cancellation_cutoff_minutes=0,
-            modalities=["video"],
+            modalities=[modality],
             billable_evaluation=evaluation,
             is_active=True,
             created_at=now,
@@ -53,7 +54,7 @@ async def make_visit(
             patient_id=patient.id,
             therapist_id=therapist.id,
             type_id=kind.id,
-            modality="video",
+            modality=modality,
             status=status,
             start_at=start,
             end_at=end,

@@ -43,7 +43,7 @@ CASES: list[tuple[str, dict[str, Any], str, str | None]] = [
         "unknown ICD-10-CM code",
         signable_note(diagnoses=[{"code": "Z99.99"}]),
         "diagnoses[0].code",
-        "unknown ICD-10-CM code",
+        "Z99.99 is not an ICD-10-CM code",
     ),
     ("negative minutes", _with_line(minutes=-5), "interventions.1.minutes", None),
     (

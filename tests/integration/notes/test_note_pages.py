@@ -65,6 +65,9 @@ async def test_pages_for_the_right_people(
 
     status, html = await _page(client, f"/patients/{alice.id}/history", dana_h)
     assert status == 200 and "Therapeutic exercise" in html
+    # Joint mobilization takes 97140's one unit; 97110's 23 minutes are two.
+    assert "10 min · 1 unit</span>" in html and "23 min · 2 units</span>" in html
+    assert "1 units" not in html
     assert (await _page(client, f"/patients/{alice.id}/history", sam_h))[0] == 404
     assert (await _page(client, f"/patients/{alice.id}/history", bob_h))[0] == 404
 
@@ -73,6 +76,7 @@ async def test_pages_for_the_right_people(
     )
     assert status == 200
     assert "<svg" in html and 'class="bar"' in html and "Therapeutic exercise" in html
+    assert "1 note, 46 minutes, 3 units." in html
     assert "/api/v1/reports/techniques.csv?start=2026-03-01&amp;end=2026-03-31" in html
     assert (await _page(client, "/admin/reports/techniques", dana_h))[0] == 403
     bad = await _page(client, "/admin/reports/techniques?start=2026-03-09&end=2026-03-01", admin_h)

@@ -153,7 +153,7 @@ async def test_sign_locks_the_note_and_addenda_keep_the_original(
     assert with_addendum["content"] == signed["content"]
     [addendum] = with_addendum["addenda"]
     assert addendum["author_id"] == str(therapist.id)
-    assert addendum["parent_hash"] == signature["content_hash"]
+    assert addendum["parent_hash"] == signature["seal"]  # the first addendum chains to the seal
     assert len(addendum["hash"]) == 64
     assert with_addendum["signature"]["verified"] is True
 

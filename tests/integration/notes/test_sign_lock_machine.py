@@ -24,7 +24,6 @@ from hypothesis.stateful import (
 
 from telehealth.accounts import service as accounts
 from telehealth.accounts.models import Role
-from telehealth.accounts.passwords import Passwords
 from telehealth.actors import Caller
 from telehealth.catalog import load_catalog
 from telehealth.catalog.store import CatalogStore
@@ -33,6 +32,7 @@ from telehealth.db import create_engine, create_session_factory
 from telehealth.errors import Conflict, InvalidInput
 from telehealth.notes import service
 from telehealth.notes.canonical import content_hash
+from telehealth.passwords import Passwords
 from telehealth.unit_of_work import Services
 from tests.conftest import PASSWORD, T0, Person, base_settings
 from tests.integration.notes.helpers import make_visit, signable_note

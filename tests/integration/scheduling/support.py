@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientResponse
@@ -14,10 +15,33 @@ from sqlalchemy import text
 from telehealth.accounts.models import Role, User
 from telehealth.accounts.service import actor_of
 from telehealth.actors import Caller
+from telehealth.config import Settings
 from telehealth.scheduling import service
 from telehealth.scheduling.availability import WeeklyBlock
 from telehealth.unit_of_work import Services
-from tests.conftest import People, Person, login
+from tests.conftest import People, Person, base_settings, login
+
+
+def queueing_settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for a burst of bookings: sessions survive a moved clock, and the requests queue.
+
+    Bookings of one therapist or patient are serial by design, so a burst of hundreds takes
+    seconds on a small machine: longer than the default pool timeout, after which the service
+    sheds load with 503 (tests/integration/health). The burst tests ask whether the requests
+    queue or deadlock, not how fast the machine is, so the pool (and SQLite's busy wait, where
+    writers take turns but not in arrival order) waits as long as it takes; so does opening the
+    pool's connections, which a burst asks for all at once (thirty PostgreSQL connects on a busy
+    2-core machine can take longer than the 5 s connect timeout).
+    """
+    return base_settings(
+        tmp_path,
+        database_url,
+        session_idle=timedelta(days=60),
+        session_absolute=timedelta(days=90),
+        db_pool_timeout=120.0,
+        db_statement_timeout=120.0,
+        db_connect_timeout=120.0,
+    )
 
 
 async def sign_in(client: TestClient, person: Person) -> dict[str, str]:

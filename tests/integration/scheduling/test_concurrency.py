@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from telehealth.accounts.models import Role
+from telehealth.config import Settings
 from telehealth.unit_of_work import Services
 from tests.conftest import People
 from tests.integration.scheduling.support import (
     book,
     count_appointments,
     overlapping_pairs,
+    queueing_settings,
     quick_user,
     set_hours,
     sign_in,
@@ -26,6 +30,12 @@ REQUESTS = 200
 # intervals (follow-up: 45 min + 15 min after) at most touch: each can be held exactly once, and
 # every request collides fully with a quarter of the others.
 STARTS = [utc(2026, 3, 3, 14) + timedelta(hours=h) for h in (0, 1, 2, 4)]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Requests that queue as long as the burst takes (see queueing_settings)."""
+    return queueing_settings(tmp_path, database_url)
 
 
 async def test_200_concurrent_bookings_of_one_therapist(

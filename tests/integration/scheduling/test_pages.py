@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
 
 from telehealth.accounts.models import Role
+from telehealth.clock import ManualClock
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person
 from tests.integration.foundation.helpers import csrf_from_page
-from tests.integration.scheduling.support import count_appointments, set_hours
+from tests.integration.scheduling.support import (
+    book,
+    count_appointments,
+    make_clinic,
+    set_hours,
+    utc,
+)
 
 _FIELD = re.compile(r'name="(csrf_token|request_key|start|therapist_id)" value="([^"]+)"')
 
@@ -67,6 +75,23 @@ async def test_patient_books_without_javascript(
     )
     assert cancel.status == 303
     assert "cancelled" in await (await client.get(booked.headers["Location"])).text()
+
+
+async def test_patient_home_offers_the_video_visit_once_its_room_opens(
+    client: TestClient, services: Services, people: People, clock: ManualClock
+) -> None:
+    clinic = await make_clinic(client, services, people)
+    start = utc(2026, 3, 3, 14)  # Tuesday 09:00 in New York, the patient's zone
+    booked = await book(client, clinic.patient_h, start, therapist_id=clinic.therapist.user.id)
+    assert booked.status == 201, await booked.text()
+    await page_sign_in(client, clinic.patient)
+    # The room opens 15 minutes before the start (visits/rules.OPENS_BEFORE).
+    clock.set(start - timedelta(minutes=16))
+    home = await (await client.get("/")).text()
+    assert "You can join from Tue 08:45." in home and "Join video visit" not in home
+    clock.set(start - timedelta(minutes=15))
+    home = await (await client.get("/")).text()
+    assert "Join video visit" in home and "You can join from" not in home
 
 
 async def test_therapist_agenda_and_hours_and_admin_calendar(

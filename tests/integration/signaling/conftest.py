@@ -89,16 +89,16 @@ async def server_url(start_server: ServerFactory) -> str:
 
 
 @pytest.fixture
-async def redis_buses() -> AsyncIterator[Callable[[], Awaitable[RedisBus]]]:
+async def redis_buses() -> AsyncIterator[Callable[..., Awaitable[RedisBus]]]:
     """RedisBus instances on the test database, each with its own client, one key prefix."""
     if not tcp_reachable(REDIS_HOST, REDIS_PORT):
         service_missing("Redis", f"nothing listens on {REDIS_HOST}:{REDIS_PORT}")
     prefix = f"sigtest:{secrets.token_hex(6)}:"
     made: list[tuple[Redis, RedisBus]] = []
 
-    async def make() -> RedisBus:
+    async def make(**options: Any) -> RedisBus:
         client = Redis.from_url(REDIS_URL, decode_responses=True)
-        bus = RedisBus(client, prefix=prefix)
+        bus = RedisBus(client, prefix=prefix, **options)
         made.append((client, bus))
         return bus
 

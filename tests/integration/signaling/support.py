@@ -53,10 +53,13 @@ class TicketBook:
         self.tickets[ticket] = Admission(room, user, name or user.title(), role, end)
         return ticket
 
-    async def authorize(self, ticket: str) -> Admission | None:
-        """Accept each ticket once, inside its window."""
+    async def authorize(self, ticket: str, room_id: str | None) -> Admission | None:
+        """Accept each ticket once, inside its window, at its own room's URL (or the bare path);
+        a ticket shown at another room's URL stays unused."""
         admission = self.tickets.get(ticket)
         if admission is None or ticket in self.used or admission.window_end <= self.clock.now():
+            return None
+        if room_id is not None and room_id != admission.room_id:
             return None
         self.used.add(ticket)
         return admission

@@ -43,6 +43,7 @@ frames = st.one_of(
     ),
 )
 ERROR_CODES = {code.value for code in ErrorCode}
+MARKER_SEQ = 2**40
 
 
 async def send_and_collect(
@@ -52,16 +53,18 @@ async def send_and_collect(
         if ws.closed:
             break
         await ws.send_str(raw)
-    # A valid chat from ourselves marks the end of the batch; what came before it is the reply.
+    # A chat far past any seq in use marks the end of the batch: its seq_gap error is the last
+    # reply (a seq gap is refused, and answered, in order).
     if not ws.closed:
-        await ws.send_str(json.dumps({"type": "chat", "seq": 2**40, "text": "end"}))
+        await ws.send_str(json.dumps({"type": "chat", "seq": MARKER_SEQ, "text": "end"}))
     replies: list[dict[str, Any]] = []
     while True:
         msg = await ws.receive()
         if msg.type is not aiohttp.WSMsgType.TEXT:
             return replies, ws.close_code
         data = json.loads(msg.data)
-        if data.get("type") == "chat" and data.get("text") == "end":
+        if data.get("type") == "error" and data.get("ref") == MARKER_SEQ:
+            assert data["code"] == ErrorCode.SEQ_GAP
             return replies, None
         replies.append(data)
 

@@ -9,8 +9,9 @@ import aiohttp
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from signaling import CloseCode, Role
+from signaling import CloseCode, Role, Stats
 from signaling.client import ChannelClosed, SignalingChannel, VisitPeer
+from tests.integration.signaling.conftest import ServerFactory
 from tests.integration.signaling.support import (
     ORIGIN,
     HandClock,
@@ -145,6 +146,13 @@ async def test_second_tab_replaces_the_first(
     await guest.close()
     await second_tab.send("join")
     await second_tab.receive_type("admitted")  # still admitted: no second trip to the lobby
+    # The host hears of the new tab from its join: the same participant, joined once more
+    # (the first `joined` was the admission).
+    joined = 0
+    while joined < 2:
+        presence = await host.receive_type("presence")
+        assert presence["participant"] == guest.welcome.participant  # type: ignore[union-attr]
+        joined += presence["presence"] == "joined"
     await host.send("chat", text="hi again")
     assert (await second_tab.receive_type("chat"))["text"] == "hi again"
     await host.close()
@@ -172,6 +180,24 @@ async def test_resume_in_process_loses_and_duplicates_nothing(
     assert mine.count("offline") == 1
     await host.close()
     await guest.close()
+
+
+async def test_a_dropped_socket_reaches_the_server_without_a_close_frame(
+    http: aiohttp.ClientSession, start_server: ServerFactory, tickets: TicketBook
+) -> None:
+    stats = Stats()
+    url = await start_server(stats=stats)
+    host, guest = await admitted_pair(http, url, tickets)
+    await guest.drop()
+    presence = await host.receive_type("presence")
+    while presence["presence"] != "reconnecting":
+        presence = await host.receive_type("presence")
+    async with asyncio.timeout(5):
+        while not stats.closes:  # noqa: ASYNC110 - counted by the server handler's end
+            await asyncio.sleep(0.01)
+    # 1006: the client's socket ended and no close frame came (a polite close is 1000).
+    assert stats.closes == {1006: 1}
+    await host.close()
 
 
 async def test_resume_after_the_window_fails(

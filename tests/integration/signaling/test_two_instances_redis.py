@@ -57,11 +57,13 @@ async def test_resume_lands_on_the_other_instance_without_loss_or_duplicates(
     assert (await host.receive_type("presence"))["presence"] == "reconnecting"
     for n in range(5):
         await host.send("chat", text=f"while away {n}")
+    for n in range(5):  # the host's own copies: its chats are all in the guest's buffer
+        assert (await host.receive_type("chat"))["text"] == f"while away {n}"
     # Sent while the socket is gone: kept by the client and resent after the resume.
     await guest.send("chat", text="typed offline")
 
-    guest._url = url_b  # the load balancer sends the reconnect to the other instance
-    resumed = await guest.resume()
+    # The load balancer sends the reconnect to the other instance.
+    resumed = await guest.resume(url_b)
     assert resumed["type"] == "resumed"
     texts: list[str] = []
     while len(texts) < 6:

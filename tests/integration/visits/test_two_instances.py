@@ -70,6 +70,11 @@ async def test_a_visit_across_two_instances(
             marker = secrets.token_hex(4)
             therapist_peer.data.send(marker)
             assert await asyncio.wait_for(patient_peer.messages.get(), 30) == marker
+            # The admission is recorded by a lifecycle callback of its own, which may still be
+            # committing when the media already flows.
+            async with asyncio.timeout(30):
+                while await status_of(services, visit) == "checked_in":  # noqa: ASYNC110 - database state
+                    await asyncio.sleep(0.02)
             assert await status_of(services, visit) == "in_progress"
             await therapist_ch.send("end")
             async with asyncio.timeout(30):
@@ -79,5 +84,5 @@ async def test_a_visit_across_two_instances(
             for run in runs:
                 run.cancel()
             await asyncio.gather(*runs, return_exceptions=True)
-            await therapist_peer.close()
-            await patient_peer.close()
+            # Side by side: one peer that cannot close must not leave the other open.
+            await asyncio.gather(therapist_peer.close(), patient_peer.close())

@@ -79,8 +79,8 @@ async def test_patient_and_therapist_complete_a_visit(
             for run in runs:
                 run.cancel()
             await asyncio.gather(*runs, return_exceptions=True)
-            await therapist_peer.close()
-            await patient_peer.close()
+            # Side by side: one peer that cannot close must not leave the other open.
+            await asyncio.gather(therapist_peer.close(), patient_peer.close())
 
     async with services.sessions() as session:
         actions = set(
@@ -154,6 +154,39 @@ async def test_a_ticket_for_another_room_is_refused(
     other = await virtual_visit(services, patient, therapist, clock.now() + timedelta(hours=3))
     ticket = await ticket_for(client, patient, visit)
     assert await _refused(client, other, ticket) == 4002
+    # Refused without being used up: the patient who opened the wrong link still gets in.
+    async with aiohttp.ClientSession() as http:
+        channel = await _channel(http, client, visit, ticket)
+        assert channel.welcome is not None and channel.welcome.room == str(visit)
+        await channel.close()
+
+
+async def test_metrics_describe_signaling(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    ticket = await ticket_for(client, patient, visit)
+    async with aiohttp.ClientSession() as http:
+        channel = await _channel(http, client, visit, ticket)
+        await channel.send("join")
+        await channel.receive_type("waiting")
+        during = await (await client.get("/metrics")).text()
+        await channel.close()
+    assert "telehealth_signaling_connections 1.0" in during
+    assert "telehealth_signaling_rooms 1.0" in during
+    assert 'telehealth_signaling_frames_in_total{type="join"} 1.0' in during
+    assert 'telehealth_signaling_frames_out_total{type="welcome"} 1.0' in during
+    assert 'telehealth_signaling_frames_out_total{type="waiting"} 1.0' in during
+    assert 'telehealth_signaling_bus_seconds_count{operation="update_room"}' in during
+    async with asyncio.timeout(5):
+        # The server notices the close in its own task; there is no event to await.
+        while "telehealth_signaling_connections 0.0" not in (  # noqa: ASYNC110
+            after := await (await client.get("/metrics")).text()
+        ):
+            await asyncio.sleep(0.02)
+    assert 'telehealth_signaling_closes_total{code="1000"} 1.0' in after
+    assert "telehealth_signaling_rooms 0.0" in after
 
 
 async def test_a_foreign_origin_gets_no_socket(
@@ -171,6 +204,35 @@ async def test_forged_ticket_is_refused(
     patient, therapist = await pair(people)
     visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
     assert await _refused(client, visit, "forged-ticket") == 4002
+
+
+async def test_a_ticket_of_a_deactivated_person_is_refused_and_audited(
+    client: TestClient, people: People, services: Services, clock: ManualClock
+) -> None:
+    from telehealth.accounts.models import Role
+
+    patient, therapist = await pair(people)
+    admin = await people.make(Role.ADMIN)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    ticket = await ticket_for(client, patient, visit)
+    admin_headers = await login(client, admin)
+    response = await client.patch(
+        f"/api/v1/users/{patient.id}", json={"is_active": False}, headers=admin_headers
+    )
+    assert response.status == 200, await response.text()
+    assert await _refused(client, visit, ticket) == 4002
+    async with services.sessions() as session:
+        refused = (
+            await session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "visit.ticket_refused",
+                    AuditEvent.resource_id == str(visit),
+                )
+            )
+        ).all()
+    assert [(row.outcome, row.patient_id, row.details) for row in refused] == [
+        ("denied", patient.id, {"reason": "inactive_user"})
+    ]
 
 
 @pytest.mark.parametrize(

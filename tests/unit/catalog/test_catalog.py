@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from telehealth.catalog import Catalog, load_catalog, parse_catalog
 from telehealth.catalog.entries import CPT_PATTERN, ICD10CM_PATTERN
+from telehealth.catalog.icd10cm import load_code_set
 from telehealth.catalog.loader import KNOWN_CPT_TIMED, packaged_documents
 from telehealth.errors import InvalidInput, NotFound
 
@@ -33,6 +34,7 @@ def parse(docs: dict[str, Any]) -> Catalog:
         json.dumps(docs["conditions"]),
         json.dumps(docs["techniques"]),
         json.dumps(docs["exercises"]),
+        load_code_set(),
     )
 
 
@@ -134,7 +136,7 @@ def test_joint_mobilization_allows_grades_one_to_four_and_refuses_five(catalog: 
 def test_exercise_library_covers_regions_and_kinds(catalog: Catalog) -> None:
     exercises = list(catalog.exercises.values())
     assert len(exercises) >= 20
-    for region in ("hip", "lower_back", "abdomen"):
+    for region in ("hip", "lower_back", "abdomen", "neck", "shoulder", "knee"):
         assert any(e.region == region for e in exercises), region
     for kind in ("stretch", "strengthen", "mobility"):
         assert any(e.kind == kind for e in exercises), kind
@@ -142,11 +144,23 @@ def test_exercise_library_covers_regions_and_kinds(catalog: Catalog) -> None:
         assert named in catalog.exercises
 
 
-def test_every_exercise_warns_about_pain_travelling_down_the_leg(catalog: Catalog) -> None:
+def test_every_exercise_warns_about_pain_travelling_down_the_leg_or_arm(catalog: Catalog) -> None:
     for exercise in catalog.exercises.values():
         assert len(exercise.steps) >= 2
-        if exercise.id != "diaphragmatic-breathing":
+        if exercise.region in ("neck", "shoulder"):
+            assert any("travels down the arm" in c for c in exercise.cautions), exercise.id
+        elif exercise.id != "diaphragmatic-breathing":
             assert any("pain shoots down the leg" in c for c in exercise.cautions), exercise.id
+
+
+def test_upper_body_joints_and_muscles_can_be_recorded(catalog: Catalog) -> None:
+    joint = catalog.technique("joint-mobilization").parameter("joint")
+    muscles = catalog.technique("myofascial-release").parameter("muscles")
+    assert joint is not None and muscles is not None
+    assert {"cervical", "glenohumeral", "tibiofemoral", "patellofemoral"} <= set(
+        joint.allowed or ()
+    )
+    assert {"upper trapezius", "infraspinatus", "quadriceps"} <= set(muscles.allowed or ())
 
 
 def test_catalog_is_read_only(catalog: Catalog) -> None:
@@ -221,12 +235,15 @@ def test_unknown_fields_in_a_document_are_rejected() -> None:
 
 
 NEW_CONDITION = {
-    "id": "coccydynia",
-    "name": "Coccydynia",
-    "plain_name": "Tailbone pain",
-    "plain_explanation": "The small bone at the bottom of your spine is sore.",
-    "region": "pelvis",
-    "codes": [{"code": "M53.3X", "description": "placeholder for an admin-added code"}],
+    "id": "meralgia-paresthetica",
+    "name": "Meralgia paresthetica",
+    "plain_name": "Pinched nerve at the front of the thigh",
+    "plain_explanation": "A skin nerve of the thigh is squeezed near the hip bone.",
+    "region": "hip",
+    "codes": [
+        {"code": "G57.11", "description": "Meralgia paresthetica, right", "laterality": "right"},
+        {"code": "G57.12", "description": "Meralgia paresthetica, left", "laterality": "left"},
+    ],
 }
 NEW_EXERCISE = {
     "id": "wall-sit",
@@ -241,11 +258,11 @@ NEW_EXERCISE = {
 
 def test_admin_extras_merge_without_touching_the_packaged_catalog(catalog: Catalog) -> None:
     merged = catalog.with_extras({"conditions": [NEW_CONDITION], "exercises": [NEW_EXERCISE]})
-    assert merged.condition("coccydynia").plain_name == "Tailbone pain"
+    assert merged.condition("meralgia-paresthetica").name == "Meralgia paresthetica"
     assert merged.exercise("wall-sit").dosage.hold_seconds == 10
-    found = merged.find_code("M53.3X")
-    assert found is not None and found[0].id == "coccydynia"
-    assert "coccydynia" not in catalog.conditions
+    found = merged.find_code("G57.12")
+    assert found is not None and found[0].id == "meralgia-paresthetica"
+    assert "meralgia-paresthetica" not in catalog.conditions
     assert len(merged.techniques) == len(catalog.techniques)
     assert load_catalog({"exercises": [NEW_EXERCISE]}).exercise("wall-sit").name == "Wall sit"
 
@@ -295,3 +312,32 @@ def test_admin_extras_with_unknown_fields_or_wrong_types_are_rejected(catalog: C
     assert "exercises[0].dosage.sets" in fields_of(exc)
     with pytest.raises(InvalidInput):
         catalog.with_extras({"medications": []})
+
+
+@pytest.mark.parametrize(
+    ("code", "laterality", "field", "message"),
+    [
+        ("M54.5", None, "code", "not billable"),
+        ("M51.36", None, "code", "not billable"),
+        ("S73.10XA", None, "code", "not in the ICD-10-CM code set"),
+        ("G57.13", "left", "laterality", "coded for bilateral"),
+    ],
+)
+def test_admin_conditions_need_billable_codes_of_the_code_set(
+    catalog: Catalog, code: str, laterality: str | None, field: str, message: str
+) -> None:
+    entry: dict[str, Any] = {"code": code, "description": "typed by an admin"}
+    if laterality:
+        entry["laterality"] = laterality
+    with pytest.raises(InvalidInput) as exc:
+        catalog.with_extras({"conditions": [{**NEW_CONDITION, "codes": [entry]}]})
+    assert fields_of(exc) == [f"conditions[0].codes[0].{field}"]
+    assert message in exc.value.details[0]["message"]
+
+
+def test_the_packaged_catalog_is_refused_when_a_code_is_not_billable() -> None:
+    docs = documents()
+    docs["conditions"]["conditions"][0]["codes"][0] = {"code": "M16.1", "description": "parent"}
+    with pytest.raises(InvalidInput) as exc:
+        parse(docs)
+    assert fields_of(exc) == ["conditions[0].codes[0].code"]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from telehealth.accounts import rules
-from telehealth.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from telehealth.errors import InvalidInput
+from telehealth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
@@ -17,51 +17,84 @@ WINDOW = timedelta(minutes=15)
 # --- throttle ------------------------------------------------------------------------------------
 
 
-def _fail(
+def _claim(
     times: int, limit: int = 5, start: datetime = T0, step: timedelta = timedelta(seconds=1)
 ) -> rules.ThrottleState:
     state: rules.ThrottleState | None = None
     now = start
     for _ in range(times):
-        state = rules.after_failure(state, now, limit, WINDOW)
+        claimed = rules.claim_attempt(state, now, limit, WINDOW)
+        assert claimed is not None
+        state = claimed
         now += step
     assert state is not None
     return state
 
 
-def test_failures_below_the_limit_do_not_lock() -> None:
-    state = _fail(4)
+def test_attempts_below_the_limit_do_not_lock() -> None:
+    state = _claim(4)
     assert state.failures == 4
     assert state.locked_until is None
     assert state.window_started_at == T0
     assert rules.locked_for(state, T0 + timedelta(seconds=4)) == 0
 
 
-def test_the_limit_locks_for_one_window_from_the_last_failure() -> None:
-    state = _fail(5)
-    last_failure = T0 + timedelta(seconds=4)
-    assert state.locked_until == last_failure + WINDOW
-    assert rules.locked_for(state, last_failure) == 900
-    assert rules.locked_for(state, last_failure + WINDOW - timedelta(seconds=1)) == 1
+def test_the_limit_locks_for_one_window_from_the_last_attempt() -> None:
+    state = _claim(5)
+    last = T0 + timedelta(seconds=4)
+    assert state.locked_until == last + WINDOW
+    assert rules.locked_for(state, last) == 900
+    assert rules.locked_for(state, last + WINDOW - timedelta(seconds=1)) == 1
     # Partial seconds round up: never tell a client "0" while it is still locked.
-    assert rules.locked_for(state, last_failure + WINDOW - timedelta(microseconds=1)) == 1
-    assert rules.locked_for(state, last_failure + WINDOW) == 0
+    assert rules.locked_for(state, last + WINDOW - timedelta(microseconds=1)) == 1
+    assert rules.locked_for(state, last + WINDOW) == 0
 
 
-def test_failures_after_the_window_start_a_new_count() -> None:
-    state = _fail(4)
+def test_no_attempt_past_the_limit_is_counted_or_allowed() -> None:
+    state = _claim(5)
+    assert rules.claim_attempt(state, T0 + timedelta(seconds=5), 5, WINDOW) is None
+    # Still refused a second before the lock ends, allowed (as a new window) when it does.
+    lock_end = T0 + timedelta(seconds=4) + WINDOW
+    assert rules.claim_attempt(state, lock_end - timedelta(seconds=1), 5, WINDOW) is None
+    again = rules.claim_attempt(state, lock_end, 5, WINDOW)
+    assert again == rules.ThrottleState(1, lock_end, None)
+
+
+def test_attempts_after_the_window_start_a_new_count() -> None:
+    state = _claim(4)
     later = T0 + WINDOW
-    state = rules.after_failure(state, later, 5, WINDOW)
-    assert state.failures == 1
-    assert state.window_started_at == later
-    assert state.locked_until is None
+    claimed = rules.claim_attempt(state, later, 5, WINDOW)
+    assert claimed == rules.ThrottleState(1, later, None)
 
 
-def test_failure_just_inside_the_window_still_counts() -> None:
-    state = _fail(4)
-    state = rules.after_failure(state, T0 + WINDOW - timedelta(microseconds=1), 5, WINDOW)
-    assert state.failures == 5
-    assert state.locked_until is not None
+def test_attempt_just_inside_the_window_still_counts() -> None:
+    state = _claim(4)
+    claimed = rules.claim_attempt(state, T0 + WINDOW - timedelta(microseconds=1), 5, WINDOW)
+    assert claimed is not None
+    assert claimed.failures == 5
+    assert claimed.locked_until is not None
+
+
+def test_a_limit_of_one_locks_at_the_first_attempt() -> None:
+    claimed = rules.claim_attempt(None, T0, 1, WINDOW)
+    assert claimed == rules.ThrottleState(1, T0, T0 + WINDOW)
+
+
+def test_a_refund_lifts_the_lock_once_under_the_limit() -> None:
+    state = _claim(5)
+    refunded = rules.refund_attempt(state, 5)
+    assert refunded == rules.ThrottleState(4, T0, None)
+    assert rules.refund_attempt(rules.ThrottleState(0, T0, None), 5).failures == 0
+    over = rules.ThrottleState(7, T0, T0 + WINDOW)
+    assert rules.refund_attempt(over, 5).locked_until == T0 + WINDOW
+
+
+def test_refused_for_names_the_lock_or_else_the_window_end() -> None:
+    locked = rules.ThrottleState(5, T0, T0 + timedelta(minutes=20))
+    assert rules.refused_for(locked, T0 + timedelta(minutes=10), WINDOW) == 600
+    full = rules.ThrottleState(5, T0, None)
+    assert rules.refused_for(full, T0 + timedelta(minutes=10), WINDOW) == 300
+    assert rules.refused_for(full, T0 + WINDOW, WINDOW) == 1
 
 
 def test_locked_for_without_state_or_lock_is_zero() -> None:
@@ -76,6 +109,7 @@ def test_throttle_keys_do_not_contain_the_email() -> None:
     assert key != rules.account_throttle_key("mario@example.test")
     assert rules.address_throttle_key("10.0.0.1") != rules.address_throttle_key("10.0.0.2")
     assert key != rules.address_throttle_key("maria@example.test")
+    assert rules.device_throttle_key("ab" * 32) not in (key, rules.address_throttle_key("ab" * 32))
 
 
 # --- session expiry ------------------------------------------------------------------------------
@@ -105,8 +139,25 @@ def test_session_absolute_end_wins_even_when_active() -> None:
 
 
 def test_touch_only_after_the_interval() -> None:
-    assert not rules.needs_touch(T0, T0 + rules.TOUCH_INTERVAL - timedelta(microseconds=1))
-    assert rules.needs_touch(T0, T0 + rules.TOUCH_INTERVAL)
+    interval = rules.touch_interval(IDLE)
+    assert not rules.needs_touch(T0, T0 + interval - timedelta(microseconds=1), IDLE)
+    assert rules.needs_touch(T0, T0 + interval, IDLE)
+
+
+@pytest.mark.parametrize(
+    ("idle", "interval"),
+    [
+        (timedelta(seconds=2), timedelta(milliseconds=500)),
+        (timedelta(seconds=4), timedelta(seconds=1)),
+        (timedelta(minutes=1), timedelta(seconds=1)),
+        (timedelta(minutes=15), timedelta(seconds=1)),
+        (timedelta(hours=8), timedelta(seconds=1)),
+    ],
+)
+def test_the_touch_interval_is_a_quarter_of_the_idle_limit_at_most_a_second(
+    idle: timedelta, interval: timedelta
+) -> None:
+    assert rules.touch_interval(idle) == interval
 
 
 # --- email ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from telehealth.__main__ import serve_environ
 from telehealth.config import (
     KNOWN_VARIABLES,
     OWASP_ARGON2_MEMORY_KIB,
@@ -156,3 +157,59 @@ def test_repr_does_not_show_the_secret() -> None:
     settings = Settings(secret_key=GOOD_SECRET, turn_secret="turn-secret-value")
     assert GOOD_SECRET not in repr(settings)
     assert "turn-secret-value" not in repr(settings)
+
+
+def test_serve_port_and_host_feed_the_default_public_url_and_websocket_origin() -> None:
+    settings = Settings.from_env(serve_environ({"TELEHEALTH_PORT": "8080"}, "127.0.0.2", 8124))
+    assert (settings.host, settings.port) == ("127.0.0.2", 8124)
+    assert settings.public_url == "http://127.0.0.2:8124"
+    assert settings.websocket_origins[0] == "http://127.0.0.2:8124"
+    # An explicit PUBLIC_URL (the reverse proxy's) is left alone.
+    behind = serve_environ({"TELEHEALTH_PUBLIC_URL": "https://clinic.example"}, None, 8124)
+    assert Settings.from_env(behind).public_url == "https://clinic.example"
+
+
+def test_a_resume_buffer_too_small_for_the_send_queue_is_refused() -> None:
+    with pytest.raises(SettingsError, match="SIGNALING_RESUME_BUFFER_BYTES"):
+        Settings.from_env(
+            {
+                "TELEHEALTH_SIGNALING_SEND_QUEUE_BYTES": "500000",
+                "TELEHEALTH_SIGNALING_RESUME_BUFFER_BYTES": "500000",
+            }
+        )
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def test_the_readme_table_is_the_generated_one() -> None:
+    text = README.read_text()
+    start = text.index("<!-- settings-table:start -->\n") + len("<!-- settings-table:start -->\n")
+    end = text.index("<!-- settings-table:end -->")
+    assert text[start:end].strip() == settings_table_markdown(), (
+        "README settings table is stale: paste telehealth.config.settings_table_markdown()"
+    )
+
+
+def test_metrics_are_for_loopback_by_default() -> None:
+    allowed = Settings.from_env({}).metrics_allow
+    assert [str(network) for network in allowed] == ["127.0.0.0/8", "::1/128"]
+    assert Settings().metrics_allow == allowed
+
+
+def test_metrics_allow_takes_addresses_and_ranges() -> None:
+    settings = Settings.from_env({"TELEHEALTH_METRICS_ALLOW": "10.0.0.0/8, 192.0.2.7,fd00::/8"})
+    assert [str(n) for n in settings.metrics_allow] == ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8"]
+    assert Settings.from_env({"TELEHEALTH_METRICS_ALLOW": ""}).metrics_allow == ()
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/33", "not-an-address", "10.0.0.0/8;rm"])
+def test_metrics_allow_refuses_what_is_not_a_range(value: str) -> None:
+    with pytest.raises(SettingsError, match="TELEHEALTH_METRICS_ALLOW"):
+        Settings.from_env({"TELEHEALTH_METRICS_ALLOW": value})
+
+
+@pytest.mark.parametrize("zone", ["America", "Etc", "", "../etc/passwd", "localtime"])
+def test_the_clinic_zone_is_checked_like_every_zone(zone: str) -> None:
+    with pytest.raises(SettingsError, match="TELEHEALTH_CLINIC_TIME_ZONE"):
+        Settings.from_env({"TELEHEALTH_CLINIC_TIME_ZONE": zone})

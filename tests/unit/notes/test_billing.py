@@ -11,10 +11,14 @@ from telehealth.notes.billing import (
     PLACE_OF_SERVICE_TELEHEALTH_HOME,
     PLACE_OF_SERVICE_TELEHEALTH_OTHER,
     BillingLine,
+    ClaimSetting,
     allocate_timed_units,
     bill_minutes,
     bill_note,
+    claim_setting,
+    cpt_name,
     units_for_minutes,
+    units_text,
 )
 from telehealth.notes.rules import validate_note_content
 from tests.unit.notes.samples import daily_note
@@ -119,7 +123,11 @@ def test_a_note_is_billed_by_cpt_with_manual_therapy_kinds_summed(catalog: Catal
     # 23 min 97110; joint mobilization 10 + myofascial release 8 + IASTM 5 = 23 min 97140.
     # 46 min -> 3 units: one full unit each, 8 minutes left on both; tie on total, 97110 wins.
     summary = bill_note(validate_note_content(daily_note(), catalog), catalog)
-    assert summary.lines == (BillingLine("97110", 2, 23, True), BillingLine("97140", 1, 23, True))
+    tele = ("95", "GP")
+    assert summary.lines == (
+        BillingLine("97110", 2, 23, True, tele, "10", "Therapeutic exercise"),
+        BillingLine("97140", 1, 23, True, tele, "10", "Manual therapy techniques"),
+    )
     assert summary.total_units == 3
 
 
@@ -135,10 +143,75 @@ def test_an_evaluation_visit_bills_the_evaluation_once(catalog: Catalog) -> None
             },
         ],
     }
-    summary = bill_note(validate_note_content(raw, catalog), catalog)
-    assert summary.lines == (BillingLine("97535", 1, 12, True), BillingLine("97162", 1, 40, False))
+    summary = bill_note(validate_note_content(raw, catalog), catalog, "in_clinic")
+    assert summary.lines == (
+        BillingLine("97535", 1, 12, True, ("GP",), "11", "Self-care / home management training"),
+        BillingLine("97162", 1, 40, False, ("GP",), "11", "PT evaluation, moderate complexity"),
+    )
 
 
 def test_telehealth_claim_constants() -> None:
     assert (MODIFIER_TELEHEALTH, MODIFIER_PHYSICAL_THERAPY) == ("95", "GP")
     assert {PLACE_OF_SERVICE_TELEHEALTH_HOME, PLACE_OF_SERVICE_TELEHEALTH_OTHER} == {"10", "02"}
+
+
+@pytest.mark.parametrize(
+    ("modality", "location", "modifiers", "place"),
+    [
+        # A video visit from home: synchronous telehealth (95) under a PT plan of care (GP), POS 10.
+        ("virtual", "home", ("95", "GP"), "10"),
+        # Not recorded: this clinic's patients join from home, so POS 10.
+        ("virtual", None, ("95", "GP"), "10"),
+        # Joined from work or a car: telehealth other than in the patient's home, POS 02.
+        ("virtual", "other", ("95", "GP"), "02"),
+        # In the clinic: no telehealth modifier, office POS 11, whatever the location field says.
+        ("in_clinic", None, ("GP",), "11"),
+        ("in_clinic", "other", ("GP",), "11"),
+    ],
+)
+def test_modifiers_and_place_of_service_follow_where_the_visit_and_patient_were(
+    modality: str, location: str | None, modifiers: tuple[str, ...], place: str
+) -> None:
+    setting = claim_setting(modality, location)  # type: ignore[arg-type]
+    assert setting == ClaimSetting(modifiers, place)
+
+
+def test_place_of_service_names() -> None:
+    assert claim_setting("virtual", "home").place_of_service_name == (
+        "Telehealth provided in patient's home"
+    )
+    assert claim_setting("virtual", "other").place_of_service_name == (
+        "Telehealth provided other than in patient's home"
+    )
+    assert claim_setting("in_clinic", None).place_of_service_name == "Office"
+
+
+def test_every_line_of_a_video_visit_from_elsewhere_carries_95_gp_and_pos_02(
+    catalog: Catalog,
+) -> None:
+    note = validate_note_content({**daily_note(), "patient_location": "other"}, catalog)
+    summary = bill_note(note, catalog, "virtual")
+    assert [(line.cpt, line.modifiers, line.place_of_service) for line in summary.lines] == [
+        ("97110", ("95", "GP"), "02"),
+        ("97140", ("95", "GP"), "02"),
+    ]
+    assert summary.setting == ClaimSetting(("95", "GP"), "02")
+
+
+def test_an_unrecorded_location_is_left_out_of_the_stored_content(catalog: Catalog) -> None:
+    # Notes stored before the field existed keep their exact stored form (and content hash).
+    stored = validate_note_content(daily_note(), catalog).model_dump(mode="json")
+    assert "patient_location" not in stored
+    recorded = validate_note_content({**daily_note(), "patient_location": "home"}, catalog)
+    assert recorded.model_dump(mode="json")["patient_location"] == "home"
+
+
+def test_units_are_worded_singular_and_plural() -> None:
+    assert [units_text(n) for n in (0, 1, 2, 3)] == ["0 units", "1 unit", "2 units", "3 units"]
+
+
+def test_cpt_names(catalog: Catalog) -> None:
+    assert cpt_name("97140") == "Manual therapy techniques"
+    assert cpt_name("97110", catalog) == "Therapeutic exercise"
+    # A code no table names: the code itself.
+    assert cpt_name("99999") == "99999"

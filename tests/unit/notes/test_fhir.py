@@ -17,6 +17,7 @@ from fhir.resources.R4B.procedure import Procedure
 
 from telehealth.catalog import Catalog
 from telehealth.notes.fhir import (
+    ACT_CODE_SYSTEM,
     CPT_SYSTEM,
     ICD10CM_SYSTEM,
     NoteContext,
@@ -151,6 +152,11 @@ def test_visit_helpers_build_valid_resources() -> None:
     )
     Encounter.model_validate(encounter)
     assert encounter["class"]["code"] == "VR"
+    in_clinic = encounter_resource(
+        ENCOUNTER_ID, "finished", CTX.patient_ref, CTX.practitioner_ref, START, modality="in_clinic"
+    )
+    Encounter.model_validate(in_clinic)
+    assert in_clinic["class"] == {"system": ACT_CODE_SYSTEM, "code": "AMB", "display": "ambulatory"}
 
 
 def whole_visit(note: NoteContent, catalog: Catalog) -> list[dict[str, Any]]:

@@ -213,7 +213,7 @@ CASES: list[tuple[str, Mutation, str]] = [
     ("side unknown", set_in("interventions", 0, "side", value="middle"), "interventions[0].side"),
     (
         "region unknown",
-        set_in("interventions", 0, "region", value="knee"),
+        set_in("interventions", 0, "region", value="elbow"),
         "interventions[0].region",
     ),
     ("pain 11", set_in("pain_before", value=11), "pain_before"),
@@ -298,12 +298,23 @@ def test_grade_out_of_range_says_which_grades_are_allowed(catalog: Catalog) -> N
     assert VIDEO_MESSAGE not in error["message"]
 
 
-def test_laterality_error_suggests_the_sided_code(catalog: Catalog) -> None:
+def test_a_side_on_the_unspecified_code_saves_but_signing_names_the_sided_code(
+    catalog: Catalog,
+) -> None:
     raw = daily_note()
     raw["diagnoses"] = [{"code": "M54.30", "laterality": "left"}]
+    note = validate_note_content(raw, catalog)
+    [problem] = signing_problems(note, catalog)
+    assert problem["field"] == "diagnoses[0].laterality"
+    assert "M54.32" in problem["message"]
+
+
+def test_a_side_the_code_contradicts_is_refused_at_once(catalog: Catalog) -> None:
+    raw = daily_note()
+    raw["diagnoses"] = [{"code": "M16.11", "laterality": "left"}]
     [error] = errors_for(raw, catalog)
     assert error["field"] == "diagnoses[0].laterality"
-    assert "M54.32" in error["message"]
+    assert "M16.12" in error["message"]
 
 
 def test_a_side_on_a_code_without_sided_variants_is_kept(catalog: Catalog) -> None:
@@ -383,3 +394,82 @@ def test_a_re_evaluation_needs_its_re_evaluation_line(catalog: Catalog) -> None:
     assert [p["field"] for p in signing_problems(note, catalog)] == ["interventions"]
     raw["interventions"].append({"technique": "re-evaluation", "minutes": 20})
     assert signing_problems(validate_note_content(raw, catalog), catalog) == []
+
+
+def signing_messages(diagnoses: list[dict[str, Any]], catalog: Catalog) -> list[dict[str, str]]:
+    raw = daily_note()
+    raw["diagnoses"] = diagnoses
+    note = validate_note_content(raw, catalog)  # a draft with these codes saves
+    problems = [
+        {"field": p["field"], "message": p["message"]} for p in signing_problems(note, catalog)
+    ]
+    if problems:
+        with pytest.raises(InvalidInput) as exc:
+            require_signable(note, catalog)
+        assert exc.value.details == problems
+    return problems
+
+
+def test_any_billable_code_of_the_code_set_may_be_signed(catalog: Catalog) -> None:
+    # M79.641 (pain in right hand) is not one of the clinic's conditions.
+    assert catalog.find_code("M79.641") is None
+    assert signing_messages([{"code": "M79.641", "laterality": "right"}], catalog) == []
+
+
+def test_a_code_outside_the_code_set_is_refused_on_save(catalog: Catalog) -> None:
+    raw = daily_note()
+    raw["diagnoses"] = [{"code": "S73.10XA"}]
+    [error] = errors_for(raw, catalog)
+    assert error["field"] == "diagnoses[0].code"
+    assert "S73.10XA is not an ICD-10-CM code" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("code", "named"),
+    [
+        ("M54.5", "M54.50, M54.51, M54.59"),
+        ("M51.36", "M51.360, M51.361, M51.362, M51.369"),
+        ("O26.89", "O26.891"),
+        ("S73.10", "S73.101, S73.102, S73.109"),
+    ],
+)
+def test_a_category_is_not_billable_and_signing_names_its_codes(
+    catalog: Catalog, code: str, named: str
+) -> None:
+    [problem] = signing_messages([{"code": code}], catalog)
+    assert problem["field"] == "diagnoses[0].code"
+    assert problem["message"].startswith(f"{code} is not billable")
+    assert named in problem["message"]
+
+
+@pytest.mark.parametrize("code", ["S73.101", "S83.511", "S33.6"])
+def test_an_injury_code_without_its_7th_character_is_refused(catalog: Catalog, code: str) -> None:
+    [problem] = signing_messages([{"code": code}], catalog)
+    assert problem["field"] == "diagnoses[0].code"
+    assert f"{code} needs its 7th character" in problem["message"]
+    assert "A initial encounter" in problem["message"]
+
+
+def test_an_excludes1_pair_is_refused_naming_both_codes(catalog: Catalog) -> None:
+    [problem] = signing_messages([{"code": "M54.50"}, {"code": "M51.360"}], catalog)
+    assert problem["field"] == "diagnoses[1].code"
+    assert "M51.360 cannot be coded with M54.50" in problem["message"]
+    assert "Excludes1 note at M54.5" in problem["message"]
+    # The same disc without the excluded back-pain code signs.
+    assert signing_messages([{"code": "M51.360"}, {"code": "M16.11"}], catalog) == []
+
+
+def test_unspecified_side_with_a_recorded_side_names_the_sided_code(catalog: Catalog) -> None:
+    [problem] = signing_messages([{"code": "M17.10", "laterality": "left"}], catalog)
+    assert problem["field"] == "diagnoses[0].laterality"
+    assert "use M17.12" in problem["message"]
+    # Without a bilateral code beside it, both sides are coded.
+    [both] = signing_messages([{"code": "M75.100", "laterality": "bilateral"}], catalog)
+    assert "M75.101 and M75.102" in both["message"]
+    # No side recorded: the unspecified code is what ICD-10-CM asks for.
+    assert signing_messages([{"code": "M17.10"}], catalog) == []
+
+
+def test_the_7th_character_is_kept_in_the_sided_hint(catalog: Catalog) -> None:
+    [problem] = signing_messages([{"code": "S73.109D", "laterality": "right"}], catalog)
+    assert "use S73.101D" in problem["message"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,9 +14,11 @@ from telehealth.scheduling.lifecycle import (
     Actor,
     AppointmentState,
     Role,
+    SignedNote,
     Status,
     allowed_actions,
     is_late_cancellation,
+    require_unsigned,
     transition,
 )
 
@@ -195,3 +198,23 @@ def test_state_requires_aware_ordered_times() -> None:
         Status.BOOKED, START.astimezone(NEW_YORK), END, "p", "t", timedelta(hours=24)
     )
     assert local.start == START and local.start.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("status", [Status.BOOKED, Status.CHECKED_IN])
+def test_a_signed_note_locks_cancel_and_no_show(role: Role, status: Status) -> None:
+    signed = replace(state(status), signed_note=SignedNote("note-1", START + minutes(5)))
+    for action in (Action.CANCEL, Action.MARK_NO_SHOW):
+        if action not in MAY[role] or (status, action) not in LEGAL:
+            continue
+        with pytest.raises(Conflict) as refused:
+            transition(signed, action, ACTORS[role], WHEN[action], reason="why")
+        assert refused.value.code == "note_signed"
+        assert refused.value.details["note_id"] == "note-1"
+        assert "note-1" in refused.value.message and "addendum" in refused.value.message
+        assert action not in allowed_actions(signed, ACTORS[role], WHEN[action])
+        # The same visit without the note: allowed.
+        transition(state(status), action, ACTORS[role], WHEN[action], reason="why")
+    with pytest.raises(Conflict):
+        require_unsigned(signed, "moved")
+    require_unsigned(state(status), "moved")

@@ -9,8 +9,8 @@ from signaling.memory_bus import InProcessBus
 from signaling.room import RoomState
 
 
-async def setup_bus(max_unacked: int = 4) -> tuple[InProcessBus, str, list[tuple[int, str]]]:
-    bus = InProcessBus(max_unacked=max_unacked)
+async def setup_bus(buffer_bytes: int = 64) -> tuple[InProcessBus, str, list[tuple[int, str]]]:
+    bus = InProcessBus(buffer_bytes=buffer_bytes)
     admission = Admission("r", "u", "U", Role.GUEST, datetime(2030, 1, 1, tzinfo=UTC))
 
     def enter(state: RoomState) -> str:
@@ -34,11 +34,21 @@ async def test_frames_are_numbered_and_replayed_after_the_last_processed() -> No
     assert await bus.pending("r", pid, 9) is None  # the client claims frames never sent
 
 
-async def test_overflowing_the_buffer_makes_a_gap() -> None:
-    bus, pid, _ = await setup_bus(max_unacked=2)
-    for n in range(3):
-        await bus.deliver("r", [pid], f'{{"n":{n}}}')
+async def test_overflowing_the_buffer_in_bytes_drops_the_oldest_and_makes_a_gap() -> None:
+    bus, pid, _ = await setup_bus(buffer_bytes=20)
+    for _ in range(3):
+        await bus.deliver("r", [pid], '{"n":"é"}')  # 10 bytes each in UTF-8, 9 characters
     assert await bus.pending("r", pid, 0) is None
+    assert [f[0] for f in await bus.pending("r", pid, 1) or []] == [2, 3]
+
+
+async def test_a_buffer_exactly_full_keeps_every_frame_and_acks_free_room() -> None:
+    bus, pid, _ = await setup_bus(buffer_bytes=20)
+    await bus.deliver("r", [pid], '{"n":"é"}')
+    await bus.deliver("r", [pid], '{"n":"é"}')
+    assert [f[0] for f in await bus.pending("r", pid, 0) or []] == [1, 2]
+    await bus.ack("r", pid, 1)
+    await bus.deliver("r", [pid], '{"n":"é"}')  # fits: the ack freed 10 bytes
     assert [f[0] for f in await bus.pending("r", pid, 1) or []] == [2, 3]
 
 

@@ -74,11 +74,39 @@ def test_disconnect_resume_and_expiry_only_for_the_same_connection() -> None:
     assert member.pid not in room.participants
 
 
+def test_a_dead_instance_loses_only_current_online_connections_once() -> None:
+    room = RoomState("r")
+    member = room.connect(ticket("p"), 4).participant
+    token = member.token
+    assert room.lose(member.pid, "0.0", 10.0) is None  # not the current connection
+    lost = room.lose(member.pid, token, 10.0)
+    assert lost is not None and lost.presence is Presence.RECONNECTING and lost.deadline == 10.0
+    assert room.lose(member.pid, token, 99.0) is None  # a second survivor changes nothing
+    assert room.participants[member.pid].deadline == 10.0
+    assert room.resume(member.pid, member.gen, now=11.0) is None  # the window is shared state
+    assert room.expire(member.pid, token) is not None
+
+
 def test_json_round_trip() -> None:
     room = RoomState("r")
     host = room.connect(ticket("t", Role.HOST), 4).participant
     room.join(host.pid)
     assert RoomState.from_json(room.to_json()) == room
+
+
+def test_a_copy_equals_the_round_trip_and_changes_alone() -> None:
+    room = RoomState("r")
+    host = room.connect(ticket("t", Role.HOST), 4).participant
+    room.join(host.pid)
+    guest = room.connect(ticket("g"), 4).participant
+    copy = room.copy()
+    assert copy == RoomState.from_json(room.to_json()) == room
+    copy.join(guest.pid)
+    copy.disconnect(host.pid, host.token, 30.0)
+    copy.connect(ticket("x"), 4)
+    assert room.get(guest.pid).status is Status.IDLE
+    assert room.get(host.pid).presence is Presence.ONLINE
+    assert len(room.participants) == len(room.pids) == 2
 
 
 def test_chat_recipients_keep_the_waiting_room_private() -> None:

@@ -10,6 +10,7 @@ const FINAL_CLOSES = new Map([
   [4003, "denied"],
   [4004, "removed"],
   [4005, "ended"],
+  [4007, "revoked"],
   [4009, "room_full"],
 ]);
 const OUT_OF_STREAM = new Set(["welcome", "resumed", "ack", "error"]);
@@ -33,6 +34,9 @@ export class SignalingSession extends EventTarget {
     this.closedForGood = false;
     this.droppedAt = 0;
     this.ackTimer = null;
+    this.resendTimer = null;
+    this.resendExpected = null;
+    this.ratePerSecond = 50; // the server's token bucket refill (welcome.limits)
   }
 
   /** Open the session with a fresh ticket. */
@@ -82,6 +86,7 @@ export class SignalingSession extends EventTarget {
       this.welcome = frame;
       this.resumeId = frame.resume_id;
       this.resumeWindowMs = (frame.resume_window || 30) * 1000;
+      if (frame.limits && frame.limits.rate_per_second > 0) this.ratePerSecond = frame.limits.rate_per_second;
       this.dispatchEvent(new CustomEvent("welcome", { detail: frame }));
       return;
     }
@@ -96,12 +101,54 @@ export class SignalingSession extends EventTarget {
       this.dropAcked(frame.ack);
       return;
     }
+    if (frame.type === "error" && frame.code === "seq_gap" && typeof frame.expected === "number") {
+      // A frame before this one was dropped (rate_limited) and the server waits for it: send
+      // again, in order, everything from the seq it expects. Later frames of the same burst get
+      // the same answer; one resend, a moment later, covers them all.
+      this.resendFrom(frame.expected);
+      return;
+    }
+    if (frame.type === "error" && frame.code === "rate_limited") {
+      // The dropped frame's seq is not known (no ref), and when the last frames of a burst are
+      // all dropped no seq_gap follows: a moment later the newest frame goes again as a probe.
+      this.resendFrom(null);
+      return;
+    }
     if (!OUT_OF_STREAM.has(frame.type) && typeof frame.seq === "number") {
       if (frame.seq <= this.lastServerSeq) return; // replayed twice: already handled
       this.lastServerSeq = frame.seq;
       this.scheduleAck();
     }
     this.dispatchEvent(new CustomEvent("frame", { detail: frame }));
+  }
+
+  resendFrom(expected) {
+    // `expected` null: only a probe is due (after rate_limited). One timer for the whole burst.
+    if (expected !== null) this.resendExpected = Math.min(this.resendExpected ?? expected, expected);
+    if (this.resendTimer) return;
+    this.resendTimer = setTimeout(() => {
+      const from = this.resendExpected;
+      this.resendTimer = null;
+      this.resendExpected = null;
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return; // a resume replays them
+      if (from === null) {
+        // The server ignores it if processed, takes it if it is next, or answers seq_gap with
+        // the seq it waits for; if it is dropped again, another probe follows.
+        const newest = this.unacked[this.unacked.length - 1];
+        if (newest) this.ws.send(JSON.stringify(newest));
+        return;
+      }
+      // Frames the server refuses again (the bucket may still be low) bring another round.
+      for (const pending of this.unacked) {
+        if (pending.seq >= from) this.ws.send(JSON.stringify(pending));
+      }
+    }, this.resendDelayMs());
+  }
+
+  resendDelayMs() {
+    // Long enough for the bucket to hold a few frames again: a resend into an empty bucket is
+    // dropped whole, and a probe that always took the only token would starve the resend.
+    return Math.max(300, 3000 / this.ratePerSecond);
   }
 
   dropAcked(ack) {

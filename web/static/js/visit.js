@@ -371,6 +371,7 @@ function onClosed({ reason }) {
     left: null,
     denied: "Your therapist could not admit you to this visit. Please contact the clinic.",
     removed: "You were removed from the visit.",
+    revoked: "Your access to this visit has ended. Please contact the clinic.",
     replaced: "This visit is now open in another tab or device.",
     unauthorized: "You cannot enter this visit right now.",
     room_full: "The visit room is full.",

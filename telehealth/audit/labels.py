@@ -1,0 +1,119 @@
+"""Plain-language names for what the audit trail stores as codes: actions, outcomes and roles.
+
+The one place these words live: the admin page, its filter and its CSV export all read them
+here. tests/unit/foundation/test_audit_labels.py scans the code base for every action code it
+writes and fails when one has no label.
+"""
+
+from __future__ import annotations
+
+ACTION_LABELS: dict[str, str] = {
+    # Signing in and out, accounts
+    "login.success": "Signed in",
+    "login.failure": "Sign-in failed",
+    "login.blocked": "Sign-in blocked after repeated failures",
+    "logout": "Signed out",
+    "logout.everywhere": "Signed out on every device",
+    "account.create": "Created an account",
+    "account.update": "Changed an account",
+    "account.deactivate": "Deactivated an account",
+    "account.end_sessions": "Ended an account's sessions",
+    "account.list": "Listed accounts",
+    "account.read": "Viewed an account",
+    "patient.list": "Listed patients",
+    "patient.read": "Viewed a patient",
+    "care_team.read": "Viewed a care team",
+    "care_team.assign": "Added a therapist to a care team",
+    "care_team.remove": "Removed a therapist from a care team",
+    # Scheduling
+    "appointment.book": "Booked an appointment",
+    "appointment.reschedule": "Rescheduled an appointment",
+    "appointment.cancel": "Cancelled an appointment",
+    "appointment.check_in": "Checked in for an appointment",
+    "appointment.start": "Started an appointment",
+    "appointment.complete": "Completed an appointment",
+    "appointment.mark_no_show": "Marked an appointment as a no-show",
+    "appointment.read": "Viewed an appointment",
+    "appointment.list": "Listed appointments",
+    "appointment.calendar": "Downloaded an appointment calendar file",
+    "series.book": "Booked a series of appointments",
+    "appointment_type.create": "Created an appointment type",
+    "appointment_type.update": "Changed an appointment type",
+    "appointment_type.seed": "Added a standard appointment type",
+    "availability.update": "Changed weekly availability",
+    "availability.exception_add": "Added an availability exception",
+    "availability.exception_remove": "Removed an availability exception",
+    "closure.add": "Added a clinic closure",
+    "closure.remove": "Removed a clinic closure",
+    "calendar_feed.create": "Created a calendar feed",
+    "calendar_feed.revoke": "Revoked a calendar feed",
+    "calendar_feed.read": "Calendar feed was read",
+    # Video visits
+    "consent.accept": "Accepted the video visit consent",
+    "visit.view": "Opened a video visit",
+    "visit.ticket": "Was let into a video visit",
+    "visit.ticket_refused": "Was refused entry to a video visit",
+    "visit.join": "Joined the waiting room",
+    "visit.admit": "Admitted the patient to the visit",
+    "visit.deny": "Turned away from the visit",
+    "visit.leave": "Left the visit",
+    "visit.end": "Ended the visit",
+    "visit.access_revoked": "Lost access to a video visit",
+    "visit.resume_refused": "Was refused rejoining a video visit",
+    # Visit notes and reports
+    "note.open": "Opened a visit note",
+    "note.create": "Started a visit note",
+    "note.read": "Viewed a visit note",
+    "note.save": "Saved a visit note",
+    "note.copy_forward": "Copied the last note forward",
+    "note.sign": "Signed a visit note",
+    "note.addendum": "Added an addendum to a note",
+    "note.entered_in_error": "Marked a note as entered in error",
+    "note.pdf": "Downloaded a note as PDF",
+    "note.editor.open": "Opened the note editor",
+    "note.exercises.read": "Viewed home exercises",
+    "note.summary.read": "Viewed a visit summary",
+    "note.summary.list": "Listed visit summaries",
+    "note.history.read": "Viewed a patient's note history",
+    "note.fhir.export": "Exported notes as FHIR",
+    "note_template.update": "Changed a note template",
+    "report.techniques.read": "Viewed the techniques report",
+    "catalog.extend": "Added to the catalog",
+    # The audit trail itself
+    "audit.search": "Viewed the audit trail",
+    "audit.export": "Downloaded the audit trail",
+}
+
+OUTCOME_LABELS: dict[str, str] = {
+    "success": "Success",
+    "denied": "Denied",
+    "failure": "Failed",
+}
+
+ROLE_LABELS: dict[str, str] = {
+    "patient": "Patient",
+    "therapist": "Therapist",
+    "admin": "Admin",
+}
+
+SIGNED_OUT = "Signed-out visitor"
+SYSTEM = "System"
+
+
+def action_label(code: str) -> str:
+    """The plain name of an action code; an unknown code (an older release's) is shown as is."""
+    return ACTION_LABELS.get(code, code)
+
+
+def outcome_label(outcome: str) -> str:
+    """Success, Denied or Failed."""
+    return OUTCOME_LABELS.get(outcome, outcome)
+
+
+def actor_label(role: str | None, *, has_request: bool) -> str:
+    """The role in words, or who acted when nobody was signed in: a request without a session
+    came from a signed-out visitor (a failed sign-in); no request at all is the system itself
+    (the no-show pass, seeding)."""
+    if role is None:
+        return SIGNED_OUT if has_request else SYSTEM
+    return ROLE_LABELS.get(role, role)

@@ -1,0 +1,40 @@
+"""Each role's home page, with real data."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aiohttp import web
+
+from telehealth.accounts import service as accounts
+from telehealth.accounts.models import Role
+from telehealth.http.context import caller_of, require_actor
+from telehealth.http.keys import SERVICES
+from telehealth.http.templates import render
+from telehealth.scheduling import service as scheduling
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    """Each role's home page, with real data."""
+    actor = require_actor(request)
+    services = request.app[SERVICES]
+    caller = caller_of(request)
+    if actor.role is Role.ADMIN:
+        people, total = await accounts.list_people(services, caller, None, 200, 0)
+        return render(request, "home/admin.html", {"people": people, "total": total})
+    if actor.role is Role.THERAPIST:
+        patients = await accounts.list_patients(services, caller)
+        return render(request, "home/therapist.html", {"patients": patients})
+    me = await accounts.get_self(services, caller)
+    team = await accounts.care_team(services, replace(caller, actor=actor), actor.id)
+    visits = await scheduling.upcoming_for_patient(services, caller)
+    return render(
+        request,
+        "home/patient.html",
+        {"me": me, "care_team": team, "upcoming_visits": visits, "now": services.clock.now()},
+    )
+
+
+def setup_routes(app: web.Application) -> None:
+    """Add the home page."""
+    app.router.add_get("/", home)

@@ -1,0 +1,53 @@
+"""Posted forms, read in one place: the CSRF check and every page handler go through read_form.
+
+``request.post()`` raises whatever the body makes its parsers raise: ValueError for a missing
+multipart boundary, UnicodeDecodeError for bytes that are not in the declared charset,
+LookupError for an unknown charset, zlib.error or RuntimeError for a part's unknown or broken
+encoding. All of those are the sender's mistake, so all of them are one 400 ``invalid_body``;
+only aiohttp's own HTTP errors (413 for a body over the limit) keep their status.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from telehealth.errors import DomainError, InvalidInput
+from telehealth.http.schemas import text_problem
+
+log = logging.getLogger(__name__)
+
+Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
+
+
+class InvalidBody(DomainError):
+    """The body could not be read as the form it claims to be."""
+
+    status = 400
+    code = "invalid_body"
+
+
+async def read_form(request: web.Request) -> Form:
+    """The posted form (parsed once, aiohttp keeps it); 400 when malformed, 422 for control characters."""
+    try:
+        form = await request.post()
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        # Parsers of attacker-controlled bytes fail in many ways; none of them is a server fault.
+        log.debug("unreadable form body: %s: %s", type(exc).__name__, exc)
+        raise InvalidBody(
+            "The form could not be read. Please reload the page and try again."
+        ) from None
+    for name, value in form.items():
+        # The multi-line rule: a form cannot say which of its fields are single-line.
+        problem = text_problem(name, multiline=True) or (
+            text_problem(value, multiline=True) if isinstance(value, str) else None
+        )
+        if problem is not None:
+            raise InvalidInput(
+                f"The form field {name!r} {problem}.", details=[{"field": name, "problem": problem}]
+            )
+    return form
