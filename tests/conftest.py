@@ -34,6 +34,8 @@ from telehealth.migrate import upgrade
 from telehealth.unit_of_work import Services
 from tests.services import POSTGRES_URL, service_missing
 
+pytest_plugins = ["tests.watchdog"]
+
 # A Monday in 2026, 14:00 UTC: 09:00 in New York, 14:00 in London.
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 TEST_SECRET = "test-secret-key-" + "x" * 32
@@ -48,6 +50,8 @@ def base_settings(tmp: Path, database_url: str, **overrides: object) -> Settings
         database_url=database_url,
         secret_key=TEST_SECRET,
         log_format="text",
+        # Its own keys in the shared Redis: no test takes over another's rooms or instances.
+        redis_prefix=f"test-{uuid.uuid4().hex[:12]}:",
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]
 
