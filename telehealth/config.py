@@ -189,6 +189,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "redis://host:6379/0 to share signaling between instances; empty = in-process",
     ),
     SettingSpec(
+        "REDIS_PREFIX",
+        "visit:",
+        "start of every signaling key and channel in Redis: deployments sharing one Redis need different ones",
+    ),
+    SettingSpec(
         "SIGNALING_SEND_QUEUE_BYTES",
         str(256 * 1024),
         "visit signaling: bytes of frames a client may leave unacknowledged before it is closed with 4008",
@@ -354,6 +359,7 @@ class Settings:
     audit_checkpoint_seconds: float = 10.0
     audit_seal_interval: float = 0.5
     redis_url: str = ""
+    redis_prefix: str = "visit:"
     signaling_send_queue_bytes: int = 256 * 1024
     signaling_resume_buffer_bytes: int = 640 * 1024
     signaling_rate_per_second: float = 50.0
@@ -516,6 +522,7 @@ class Settings:
             audit_checkpoint_seconds=raw["AUDIT_CHECKPOINT_SECONDS"],
             audit_seal_interval=raw["AUDIT_SEAL_INTERVAL_SECONDS"],
             redis_url=raw["REDIS_URL"],
+            redis_prefix=raw["REDIS_PREFIX"],
             signaling_send_queue_bytes=raw["SIGNALING_SEND_QUEUE_BYTES"],
             signaling_resume_buffer_bytes=raw["SIGNALING_RESUME_BUFFER_BYTES"],
             signaling_rate_per_second=raw["SIGNALING_RATE_PER_SECOND"],

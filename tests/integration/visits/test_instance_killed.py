@@ -100,6 +100,7 @@ async def _start(settings: Settings, name: str) -> Instance:
             "TELEHEALTH_SECRET_KEY": TEST_SECRET,
             "TELEHEALTH_PUBLIC_URL": ORIGIN,
             "TELEHEALTH_REDIS_URL": REDIS_URL,
+            "TELEHEALTH_REDIS_PREFIX": settings.redis_prefix,
             "TELEHEALTH_SIGNALING_RESUME_WINDOW_SECONDS": str(RESUME_WINDOW),
             "TELEHEALTH_LOG_FORMAT": "text",
             # INFO: the test reads "catalog loaded" (see below).
