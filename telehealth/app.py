@@ -35,6 +35,7 @@ from telehealth.resources import web_dir
 from telehealth.scheduling import api as scheduling_api
 from telehealth.scheduling import pages as scheduling_pages
 from telehealth.scheduling.tasks import scheduling_background
+from telehealth.shutdown import close_within
 from telehealth.unit_of_work import Services
 from telehealth.visits import api as visits_api
 from telehealth.visits import pages as visits_pages
@@ -126,6 +127,6 @@ def _database(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
             async with sealer.running():
                 yield
         finally:
-            await engine.dispose()
+            await close_within("closing the database pool", engine.dispose())
 
     return database

@@ -28,6 +28,7 @@ from telehealth.audit.chain import Checkpoint
 from telehealth.clock import Clock
 from telehealth.config import Settings
 from telehealth.db_failures import unavailable
+from telehealth.shutdown import close_within
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,7 @@ class AuditSealer:
             yield
         finally:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await close_within("stopping the audit sealer", task)
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self._settings.db_statement_timeout):

@@ -21,12 +21,15 @@ from signaling.redis_presence import RedisPresence
 from telehealth.clock import Clock
 from telehealth.config import Settings
 from telehealth.http.keys import SERVICES
+from telehealth.shutdown import close_within
 from telehealth.visits import service
 from telehealth.visits.network_test import network_tests_context
 from telehealth.visits.revocation import setup_revocation
 
 log = logging.getLogger(__name__)
 SIGNALING_PATH = "/signaling/v1"
+# How long a signaling call waits for one of the 64 pooled Redis connections.
+REDIS_POOL_WAIT_SECONDS = 10.0
 
 
 class TicketAuthorizer:
@@ -115,15 +118,21 @@ def setup_visit_signaling(
     if settings.redis_url:
         # The bus works with text, as its Lua scripts and channel names do.
         # A blocking pool: past max_connections a call waits for a connection, where
-        # redis-py's default pool fails the call (and with it the socket) at 100.
+        # redis-py's default pool fails the call (and with it the socket) at 100. The wait is
+        # bounded: a Redis that stopped answering fails sockets, it does not hang them.
         pool = BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=64, timeout=None, decode_responses=True
+            settings.redis_url,
+            max_connections=64,
+            timeout=REDIS_POOL_WAIT_SECONDS,
+            decode_responses=True,
         )
         redis = Redis(connection_pool=pool)
-        bus = RedisBus(redis, prefix="visit:", buffer_bytes=settings.signaling_resume_buffer_bytes)
+        bus = RedisBus(
+            redis, prefix=settings.redis_prefix, buffer_bytes=settings.signaling_resume_buffer_bytes
+        )
         presence = RedisPresence(
             redis,
-            prefix="visit:",
+            prefix=settings.redis_prefix,
             heartbeat=settings.signaling_heartbeat,
             ttl=settings.signaling_instance_ttl,
         )
@@ -133,9 +142,11 @@ def setup_visit_signaling(
             try:
                 yield
             finally:
-                await bus.close()
+                await close_within("closing the signaling bus", bus.close())
                 # The pool was handed in, so the client does not close it by itself.
-                await redis.aclose(close_connection_pool=True)
+                await close_within(
+                    "closing the Redis pool", redis.aclose(close_connection_pool=True)
+                )
 
         app.cleanup_ctx.append(close_redis)
 
