@@ -523,22 +523,26 @@ async def reschedule_submit(request: web.Request) -> web.StreamResponse:
 # --- therapist agenda and hours ------------------------------------------------------------------
 
 
+# Today's agenda also lists the visits of the next hours past midnight: a therapist working
+# late must see the 00:15 visit on the page they have open, not only on tomorrow's.
+TODAY_LOOKAHEAD = timedelta(hours=6)
+
+
 def _range(actor: Actor, query: Any, now: datetime) -> tuple[str, date, datetime, datetime]:
     zone = resolve_zone(actor.time_zone)
     view = "week" if query.get("view") == "week" else "day"
+    today = now.astimezone(zone).date()
     try:
         day = date.fromisoformat(query.get("day", ""))
     except ValueError:
-        day = now.astimezone(zone).date()
+        day = today
     if view == "week":
         day -= timedelta(days=day.weekday())
     length = 7 if view == "week" else 1
-    return (
-        view,
-        day,
-        local_day_start(day, zone),
-        local_day_start(day + timedelta(days=length), zone),
-    )
+    end = local_day_start(day + timedelta(days=length), zone)
+    if view == "day" and day == today:
+        end = max(end, now + TODAY_LOOKAHEAD)
+    return view, day, local_day_start(day, zone), end
 
 
 async def agenda_page(request: web.Request) -> web.StreamResponse:

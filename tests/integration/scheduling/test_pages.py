@@ -19,6 +19,7 @@ from tests.integration.scheduling.support import (
     set_hours,
     utc,
 )
+from tests.integration.visits.support import pair, virtual_visit
 
 _FIELD = re.compile(r'name="(csrf_token|request_key|start|therapist_id)" value="([^"]+)"')
 
@@ -142,3 +143,25 @@ async def test_therapist_agenda_and_hours_and_admin_calendar(
     assert 'src="/static/js/agenda.js"' in agenda and "<script>" not in agenda
     day = await (await client.get("/agenda?day=2026-03-03")).text()
     assert "10:00" in day
+
+
+async def test_todays_agenda_lists_the_visits_just_past_midnight(
+    client: TestClient, services: Services, people: People, clock: ManualClock
+) -> None:
+    patient, therapist = await pair(people)  # the therapist works in New York
+    # 23:50 on Monday 2 March in New York (04:50 UTC on Tuesday).
+    clock.set(utc(2026, 3, 3, 4, 50))
+    await virtual_visit(services, patient, therapist, utc(2026, 3, 3, 5, 15))  # 00:15 Tuesday
+    await virtual_visit(services, patient, therapist, utc(2026, 3, 3, 12, 0))  # 07:00 Tuesday
+    await page_sign_in(client, therapist)
+
+    today = await (await client.get("/agenda")).text()
+    assert "<h1>Monday 02 March</h1>" in today
+    assert "Tuesday 03 March" in today and "00:15" in today, today
+    assert "07:00" not in today  # past the next few hours: tomorrow's page has it
+
+    tomorrow = await (await client.get("/agenda?day=2026-03-03")).text()
+    assert "00:15" in tomorrow and "07:00" in tomorrow
+    # Another day than today ends at its midnight, as it always did.
+    sunday = await (await client.get("/agenda?day=2026-03-01")).text()
+    assert "00:15" not in sunday and "Nothing booked this day." in sunday
