@@ -12,6 +12,7 @@ from aiohttp import web
 
 from telehealth.config import Settings
 from telehealth.http.keys import ANONYMOUS_CSRF, CURRENT_SESSION, REQUEST_ID, SETTINGS, TEMPLATES
+from telehealth.http.locale import uses_12_hour_clock
 from telehealth.resources import web_dir
 
 
@@ -71,6 +72,7 @@ def render(
         "request_id": request.get(REQUEST_ID, ""),
         "path": request.path,
         "settings": request.app[SETTINGS],
+        "hour12": uses_12_hour_clock(request.headers.get("Accept-Language", "")),
     }
     page.update(context or {})
     html = request.app[TEMPLATES].render(name, page)

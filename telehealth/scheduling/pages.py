@@ -323,6 +323,7 @@ async def _detail(
             "error": error,
             "notice": notice,
             "status_label": view.row.status.replace("_", " "),
+            "now": request.app[SERVICES].clock.now(),
         },
         status=status,
     )

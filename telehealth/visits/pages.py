@@ -13,6 +13,7 @@ from telehealth.http.templates import render
 from telehealth.visits import service
 from telehealth.visits.api import signaling_url
 from telehealth.visits.rules import CURRENT_CONSENT, OPENS_BEFORE
+from telehealth.visits.timing import clock, opens_words
 
 
 async def visit_page(request: web.Request) -> web.StreamResponse:
@@ -29,6 +30,7 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
             "zone": actor.time_zone,
             "consent": CURRENT_CONSENT,
             "signaling_url": signaling_url(view.appointment.id),
+            "now": request.app[SERVICES].clock.now(),
         },
     )
 
@@ -50,6 +52,8 @@ def room_opens(start: datetime) -> datetime:
 def setup_templates(app: web.Application) -> None:
     """Give every page the room_opens filter (the agenda and visit lists show it)."""
     app[TEMPLATES].add_filter("room_opens", room_opens)
+    app[TEMPLATES].add_filter("opens_words", opens_words)
+    app[TEMPLATES].add_filter("clock", clock)
 
 
 def setup_routes(app: web.Application) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from telehealth.errors import Conflict, NotFound
+from telehealth.visits.timing import until
 
 # The room opens 15 minutes before the start (time for the pre-call check) and stays open
 # 30 minutes after the planned end (visits overrun; a dropped call must be able to come back).
@@ -52,9 +53,8 @@ def check_joinable(facts: VisitFacts, now: datetime) -> None:
         raise Conflict(f"This visit is {facts.status.replace('_', ' ')}.", code="visit_closed")
     opens, closes = window(facts)
     if now < opens:
-        minutes = int((opens - now).total_seconds() // 60) + 1
         raise Conflict(
-            f"The visit room opens 15 minutes before your visit, in about {minutes} minutes.",
+            f"The visit room opens 15 minutes before your visit, {until(opens - now)}.",
             code="too_early",
             details={"opens_at": opens.isoformat()},
         )

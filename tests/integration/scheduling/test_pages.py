@@ -65,7 +65,8 @@ async def test_patient_books_without_javascript(
     assert (
         "Your visit is booked." in detail
         and "calendar.ics" in detail
-        and "Join the video visit" in detail
+        and "The video room opens" in detail  # a day early: the door is not open yet
+        and "Check your camera and connection now" in detail
     )
     home = await (await client.get("/")).text()
     assert "Follow-up visit" in home
@@ -89,10 +90,23 @@ async def test_patient_home_offers_the_video_visit_once_its_room_opens(
     # The room opens 15 minutes before the start (visits/rules.OPENS_BEFORE).
     clock.set(start - timedelta(minutes=16))
     home = await (await client.get("/")).text()
-    assert "You can join from Tue 08:45." in home and "Join video visit" not in home
+    assert "Join video visit" not in home
+    assert "The video room opens today at 8:45 AM (in 1 minute)." in home
+    # A reader whose browser asks for British English reads a 24-hour clock; a day ahead,
+    # "tomorrow"; the visit's own page says the same and offers the device check meanwhile.
+    clock.set(start - timedelta(hours=23))
+    british = {"Accept-Language": "en-GB,en;q=0.9"}
+    home = await (await client.get("/", headers=british)).text()
+    assert "The video room opens tomorrow at 08:45 (in about 23 hours)." in home
+    detail = await (await client.get(f"/appointments/{(await booked.json())['id']}")).text()
+    assert "The video room opens tomorrow at 8:45 AM (in about 23 hours)." in detail
+    assert "Check your camera and connection now" in detail
+    assert "Join the video visit" not in detail
     clock.set(start - timedelta(minutes=15))
     home = await (await client.get("/")).text()
-    assert "Join video visit" in home and "You can join from" not in home
+    assert "Join video visit" in home and "The video room opens" not in home
+    detail = await (await client.get(f"/appointments/{(await booked.json())['id']}")).text()
+    assert "Join the video visit" in detail and "The video room opens" not in detail
 
 
 async def test_therapist_agenda_and_hours_and_admin_calendar(

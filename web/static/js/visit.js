@@ -121,6 +121,7 @@ function bindCheck() {
       button.disabled = false;
     }
   });
+  waitForTheRoom();
   $("check-done").addEventListener("click", () => {
     if (visit.role === "guest" && visit.consentNeeded) showStep("step-consent");
     else enterRoom();
@@ -135,6 +136,43 @@ function bindCheck() {
       problem(err.message);
     }
   });
+}
+
+// --- before the room opens -----------------------------------------------------------------------
+
+// The same words as telehealth/visits/timing.until: "in 12 minutes", "in about 3 hours".
+function untilWords(ms) {
+  const minutes = Math.max(1, Math.ceil(ms / 60000));
+  if (minutes < 60) return `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) return `in about ${hours} hour${hours === 1 ? "" : "s"}`;
+  const days = Math.round(minutes / 1440);
+  return `in about ${days} day${days === 1 ? "" : "s"}`;
+}
+
+// Until the room opens, the check can be done but Continue waits; the wait is counted from the
+// seconds the server gave, so a device whose clock is wrong still opens the door on time.
+function waitForTheRoom() {
+  const notice = $("opens-notice");
+  if (!notice) return;
+  const opensAt = performance.now() + Number(notice.dataset.opensIn) * 1000;
+  const done = $("check-done");
+  const when = $("opens-when");
+  const day = when.textContent.replace(/ \(in [^)]*\)$/, "");
+  done.disabled = true;
+  const tick = () => {
+    const left = opensAt - performance.now();
+    if (left <= 0) {
+      notice.hidden = true;
+      done.disabled = false;
+      announce("The video room is open. Press Continue when you are ready.");
+      return;
+    }
+    when.textContent = `${day} (${untilWords(left)})`;
+    // Hours away, "in about 3 hours" can be ten minutes late; the last hour counts in minutes.
+    setTimeout(tick, Math.min(left, left > 3600000 ? 600000 : 30000));
+  };
+  tick();
 }
 
 // --- the room ------------------------------------------------------------------------------------
@@ -168,6 +206,7 @@ async function enterRoom() {
   } catch (err) {
     if (err instanceof ApiError) problem(err.message);
     else problem("We could not reach the visit room. Check your internet connection and press Continue again.");
+    announce("");
     state.signaling = null;
   }
 }
