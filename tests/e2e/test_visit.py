@@ -56,6 +56,31 @@ async def appointment_status(server: LiveServer, visit_url: str) -> str:
     return str((await appointment_as_therapist(server, visit_url))["status"])
 
 
+async def call_fills_the_screen(page: Any, viewport: dict[str, int]) -> None:
+    """The patient's call is the whole screen: the other person's video fills the viewport, no
+    site header or menu shows, and every control is on screen without scrolling."""
+    width, height = viewport["width"], viewport["height"]
+    assert await page.locator(".site-header").is_hidden()
+    assert await page.get_by_role("link", name="Sign out").is_hidden()
+    remote = await page.locator("#remote-video").bounding_box()
+    assert remote is not None
+    assert remote["width"] >= width - 1 and remote["height"] >= height - 1, remote
+    controls = page.get_by_role("toolbar", name="Call controls").get_by_role("button")
+    names = []
+    for i in range(await controls.count()):
+        control = controls.nth(i)
+        if not await control.is_visible():
+            continue
+        box = await control.bounding_box()
+        assert box is not None
+        names.append((await control.inner_text()).strip())
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (names[-1], box)
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, (names[-1], box)
+    assert {"Mute", "Camera off", "Messages", "Leave"} <= set(names), names
+    own = await page.locator("#self-video").bounding_box()
+    assert own is not None and own["y"] >= 0 and own["x"] + own["width"] <= width, own
+
+
 async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: str) -> None:
     patient_ctx, patient, visit_url = await open_patient(browser, live_server)
     await screenshot(patient, "visit-home-patient-phone")
@@ -72,6 +97,10 @@ async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: 
     await screenshot(patient, "visit-call-patient-phone")
     await screenshot(therapist, "visit-call-therapist-desktop")
     await assert_accessible(patient, axe_source)
+    await call_fills_the_screen(patient, PHONE)
+    # The therapist's End visit is on a 1280x800 screen, beside the note, without scrolling.
+    end = await therapist.get_by_role("button", name="End visit").bounding_box()
+    assert end is not None and end["y"] + end["height"] <= DESKTOP["height"], end
 
     # Mute and camera-off show on the other side.
     await therapist.get_by_role("button", name="Mute").click()
@@ -82,10 +111,24 @@ async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: 
     await therapist.get_by_role("button", name="Camera on").click()
     await patient.wait_for_function("() => document.getElementById('remote-state').hidden")
 
-    # Chat arrives.
+    # Messages: on the full-screen call they open as a sheet over it, and close back to it.
+    messages = patient.get_by_role("button", name=re.compile(r"^Messages"))
+    await messages.click()
     await patient.get_by_role("textbox", name="Message").fill("My hip feels better today")
     await patient.get_by_role("button", name="Send").click()
     await therapist.wait_for_selector("#chat-log:has-text('My hip feels better today')")
+    await screenshot(patient, "visit-call-messages-phone")
+    await patient.get_by_role("button", name="Close").click()
+    await patient.get_by_role("textbox", name="Message").wait_for(state="hidden")
+    # A message sent while the sheet is closed is counted on the button.
+    await therapist.get_by_role("textbox", name="Message", exact=True).fill(
+        "Great, keep up the bridges"
+    )
+    await therapist.get_by_role("button", name="Send").click()
+    await patient.get_by_role("button", name="Messages (1)").wait_for()
+    await patient.get_by_role("button", name="Messages (1)").click()
+    await patient.wait_for_selector("#chat-log:has-text('keep up the bridges')")
+    await patient.get_by_role("button", name="Close").click()
 
     # The therapist ends the visit: the patient sees the ended page, the appointment is completed.
     await therapist.get_by_role("button", name="End visit").click()
@@ -112,6 +155,8 @@ async def test_patient_reload_brings_the_video_back(live_server: LiveServer, bro
     await patient.wait_for_selector("#step-call:not([hidden])")
     await video_flowing(patient)
     await video_flowing(therapist)  # with nothing done on the therapist's side
+    await call_fills_the_screen(patient, DESKTOP)  # on a laptop too
+    await screenshot(patient, "visit-call-patient-desktop")
     await therapist_ctx.close()
     await patient_ctx.close()
 

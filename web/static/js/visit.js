@@ -34,6 +34,9 @@ const state = {
 
 function showStep(id) {
   for (const step of ["step-check", "step-consent", "step-waiting", "step-call"]) $(step).hidden = step !== id;
+  // In the call the call is the screen: visit.css hides the site around it.
+  document.body.classList.toggle("in-call", id === "step-call");
+  if (id === "step-call") keepScreenAwake();
   $("chat").hidden = !(id === "step-waiting" || id === "step-call");
   const heading = $(id).querySelector("h2");
   if (heading) {
@@ -507,6 +510,14 @@ function bindControls() {
       if (confirm("End the visit for everyone?")) state.signaling.send("end");
     });
   }
+  const chatButton = $("toggle-chat");
+  if (chatButton) {
+    chatButton.addEventListener("click", () => setMessagesOpen(!document.body.classList.contains("chat-open")));
+    $("close-chat").addEventListener("click", () => {
+      setMessagesOpen(false);
+      chatButton.focus();
+    });
+  }
   const leave = $("leave-visit");
   if (leave) {
     leave.addEventListener("click", () => {
@@ -523,6 +534,41 @@ function bindControls() {
   });
 }
 
+// --- the screen stays on during a call (where the browser can), as a phone call's does -----------
+
+let wakeLock = null;
+
+async function keepScreenAwake() {
+  if (!("wakeLock" in navigator) || wakeLock || document.visibilityState !== "visible") return;
+  try {
+    wakeLock = await navigator.wakeLock.request("screen");
+    wakeLock.addEventListener("release", () => (wakeLock = null));
+  } catch {
+    // Refused (battery saver, no permission): the call works, the screen may dim.
+  }
+}
+
+// The browser lets the lock go when the tab is hidden; take it again on return to the call.
+document.addEventListener("visibilitychange", () => {
+  if (document.body.classList.contains("in-call")) keepScreenAwake();
+});
+
+// --- messages ------------------------------------------------------------------------------------
+
+let unread = 0;
+
+function setMessagesOpen(open) {
+  const button = $("toggle-chat");
+  if (!button) return;
+  document.body.classList.toggle("chat-open", open);
+  button.setAttribute("aria-expanded", String(open));
+  if (open) {
+    unread = 0;
+    $("chat-text").focus();
+  }
+  button.textContent = unread ? `Messages (${unread})` : "Messages";
+}
+
 function addChat(frame) {
   const item = document.createElement("li");
   const who = document.createElement("strong");
@@ -531,6 +577,14 @@ function addChat(frame) {
   text.textContent = ` ${frame.text}`;
   item.append(who, text);
   $("chat-log").append(item);
+  item.scrollIntoView({ block: "nearest" });
+  // On the full-screen call the messages are behind a button: count what arrives meanwhile.
+  const button = $("toggle-chat");
+  if (button && frame.from !== state.welcome.participant && !document.body.classList.contains("chat-open")) {
+    unread += 1;
+    button.textContent = `Messages (${unread})`;
+    announce(`New message from ${frame.display_name}.`);
+  }
 }
 
 async function mountNotes() {
