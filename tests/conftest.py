@@ -99,6 +99,17 @@ async def _truncate(url: str) -> None:
     tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     engine = create_async_engine(url)
     try:
+        async with engine.connect() as conn:
+            # This run's database is the harness's own: a connection an earlier test's process
+            # left behind (a killed server, a pool a shutdown gave up on) must not make the
+            # TRUNCATE below wait for its locks, so it is ended first.
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            await conn.commit()
         async with engine.begin() as conn:
             # The guarded tables refuse TRUNCATE (migration 0005); the test harness connects as a
             # superuser, which may switch ordinary triggers off for this transaction only.
