@@ -83,7 +83,9 @@ async def test_chat_over_the_rate_limit_arrives_complete_and_in_order(
     await admit(therapist)
     await patient.get_by_role("region", name="Video call").wait_for(timeout=30_000)
 
-    # Maria types quickly: each message, then Enter, as fast as the keyboard goes.
+    # Maria opens the messages over her call and types quickly: each message, then Enter, as
+    # fast as the keyboard goes.
+    await patient.get_by_role("button", name="Messages").click()
     box = patient.get_by_role("textbox", name="Message")
     sent: list[str] = []
     over_the_limit = False

@@ -89,7 +89,10 @@ async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: 
     await assert_accessible(patient, axe_source)
 
     therapist_ctx, therapist = await open_therapist(browser, live_server, visit_url)
+    # The waiting patient shows in the therapist's tab title, seen from any other tab.
+    await therapist.wait_for_function("document.title.startsWith('(1) waiting · ')")
     await admit(therapist)
+    await therapist.wait_for_function("!document.title.includes('waiting')")
     await patient.get_by_role("region", name="Video call").wait_for()
     await video_flowing(patient)
     await video_flowing(therapist)

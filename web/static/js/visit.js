@@ -372,9 +372,22 @@ function showQuality({ rttMs, lossPercent, level }) {
   }
 }
 
+// Someone new in the waiting room is hard to miss while writing the note: a chime, and a count in
+// the tab's title that shows from any other tab.
+const pageTitle = document.title;
+const seenWaiting = new Set();
+
+function signalArrivals(waiting) {
+  const arrived = waiting.filter((guest) => !seenWaiting.has(guest.participant));
+  for (const guest of arrived) seenWaiting.add(guest.participant);
+  document.title = waiting.length ? `(${waiting.length}) waiting · ${pageTitle}` : pageTitle;
+  if (arrived.length) playTestSound().catch(() => {});
+}
+
 function renderLobby(waiting) {
   const list = $("lobby-list");
   if (!list) return;
+  signalArrivals(visit.admitOnArrival ? [] : waiting);
   if (visit.admitOnArrival && waiting.length) {
     visit.admitOnArrival = false;
     for (const guest of waiting) state.signaling.send("admit", { participant: guest.participant });
