@@ -90,9 +90,9 @@ async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: 
 
     therapist_ctx, therapist = await open_therapist(browser, live_server, visit_url)
     # The waiting patient shows in the therapist's tab title, seen from any other tab.
-    await therapist.wait_for_function("document.title.startsWith('(1) waiting · ')")
+    await therapist.wait_for_function("() => document.title.startsWith('(1) waiting · ')")
     await admit(therapist)
-    await therapist.wait_for_function("!document.title.includes('waiting')")
+    await therapist.wait_for_function("() => !document.title.includes('waiting')")
     await patient.get_by_role("region", name="Video call").wait_for()
     await video_flowing(patient)
     await video_flowing(therapist)
@@ -101,6 +101,13 @@ async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: 
     await screenshot(therapist, "visit-call-therapist-desktop")
     await assert_accessible(patient, axe_source)
     await call_fills_the_screen(patient, PHONE)
+    # What the page says shows over the picture, on screen, then clears itself.
+    await patient.get_by_role("button", name="Switch camera").click()
+    said = patient.get_by_role("status").filter(has_text=re.compile("camera"))
+    await said.wait_for()
+    box = await said.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    await said.wait_for(state="hidden", timeout=15_000)
     # The therapist's End visit is on a 1280x800 screen, beside the note, without scrolling.
     end = await therapist.get_by_role("button", name="End visit").bounding_box()
     assert end is not None and end["y"] + end["height"] <= DESKTOP["height"], end

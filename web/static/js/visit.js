@@ -547,6 +547,23 @@ function bindControls() {
   });
 }
 
+// --- what the page says during the call ----------------------------------------------------------
+
+// On the full-screen call the status line shows over the picture (visit.css). A state still under
+// way ("Reconnecting…") stays until the next one replaces it; a done thing ("Reconnected.")
+// clears itself after a few seconds, so the picture is not left under an old message.
+const STATUS_SHOWN_MS = 6000;
+let statusTimer = null;
+new MutationObserver(() => {
+  const text = $("status").textContent;
+  clearTimeout(statusTimer);
+  if (text && !text.endsWith("…")) {
+    statusTimer = setTimeout(() => {
+      if ($("status").textContent === text) $("status").textContent = "";
+    }, STATUS_SHOWN_MS);
+  }
+}).observe($("status"), { childList: true, characterData: true, subtree: true });
+
 // --- the screen stays on during a call (where the browser can), as a phone call's does -----------
 
 let wakeLock = null;
