@@ -259,6 +259,28 @@ async def test_the_agenda_shows_the_waiting_patient_live_and_admits(
     await patient_ctx.close()
 
 
+async def test_admit_from_the_agenda_goes_straight_in_after_a_recent_check(
+    live_server: LiveServer, browser: Any
+) -> None:
+    patient_ctx, patient, visit_url = await open_patient(browser, live_server, DESKTOP)
+    day = await visit_local_day(live_server, visit_url)
+    # Dana checks her devices in the room early, then goes back to her agenda.
+    therapist_ctx, therapist = await open_therapist(browser, live_server, visit_url)
+    await therapist.goto(f"{live_server.url}/agenda?day={day}")
+
+    await precall_and_wait(patient)
+    admit_link = therapist.get_by_role("link", name="Admit Maria Lopez")
+    await admit_link.wait_for(timeout=30_000)
+    await admit_link.click()
+    # No second check and no Continue: the patient is let in, the call is on.
+    await patient.get_by_role("region", name="Video call").wait_for(timeout=30_000)
+    await therapist.wait_for_selector("#step-call:not([hidden])")
+    assert await therapist.locator("#step-check").is_hidden()
+    await video_flowing(patient)
+    await therapist_ctx.close()
+    await patient_ctx.close()
+
+
 async def focus_by_tab(page: Any, name: str, limit: int = 60) -> None:
     """Press Tab until the focused element's accessible text is `name` (keyboard only)."""
     for _ in range(limit):

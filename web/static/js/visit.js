@@ -89,6 +89,36 @@ async function startPreview() {
   }
 }
 
+// A therapist whose camera passed a check in this browser in the last hours goes from the
+// agenda's "Admit" straight into the room: the patient is waiting, and the check was just done.
+const CHECK_KEY = "telehealth.devices-checked-at";
+const CHECK_VALID_MS = 4 * 3600 * 1000;
+
+function rememberCheck() {
+  if ($("camera-result").dataset.state !== "pass") return;
+  try {
+    localStorage.setItem(CHECK_KEY, String(Date.now()));
+  } catch {
+    // Storage refused (private window): the check is simply asked for next time.
+  }
+}
+
+function checkedRecently() {
+  try {
+    const at = Number(localStorage.getItem(CHECK_KEY));
+    return at > 0 && Date.now() - at < CHECK_VALID_MS;
+  } catch {
+    return false;
+  }
+}
+
+function admitStraightAway() {
+  if (visit.role !== "host" || !visit.admitOnArrival || !checkedRecently()) return;
+  if ($("camera-result").dataset.state !== "pass" || $("opens-notice")) return;
+  announce("Your camera and microphone were checked recently; going straight in…");
+  enterRoom();
+}
+
 function bindCheck() {
   $("retry-media").addEventListener("click", startPreview);
   $("speaker-test").addEventListener("click", () => {
@@ -126,6 +156,7 @@ function bindCheck() {
   });
   waitForTheRoom();
   $("check-done").addEventListener("click", () => {
+    rememberCheck();
     if (visit.role === "guest" && visit.consentNeeded) showStep("step-consent");
     else enterRoom();
   });
@@ -633,7 +664,7 @@ if (!browserSupported()) {
 } else {
   bindCheck();
   bindControls();
-  startPreview();
+  startPreview().then(admitStraightAway);
   mountNotes();
 }
 window.addEventListener("pagehide", () => {
