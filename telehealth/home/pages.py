@@ -28,10 +28,17 @@ async def home(request: web.Request) -> web.StreamResponse:
     me = await accounts.get_self(services, caller)
     team = await accounts.care_team(services, replace(caller, actor=actor), actor.id)
     visits = await scheduling.upcoming_for_patient(services, caller)
+    past = await scheduling.past_for_patient(services, caller)
     return render(
         request,
         "home/patient.html",
-        {"me": me, "care_team": team, "upcoming_visits": visits, "now": services.clock.now()},
+        {
+            "me": me,
+            "care_team": team,
+            "upcoming_visits": visits,
+            "past_visits": past,
+            "now": services.clock.now(),
+        },
     )
 
 

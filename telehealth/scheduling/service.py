@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -1043,28 +1043,41 @@ async def upcoming_for_patient(
     services: Services, caller: Caller, limit: int = 10
 ) -> list[AppointmentView]:
     """The signed-in patient's next active visits (home page)."""
+    return await _own_visits(services, caller, upcoming=True, limit=limit)
+
+
+async def past_for_patient(
+    services: Services, caller: Caller, limit: int = 5
+) -> list[AppointmentView]:
+    """The signed-in patient's latest completed or signed visits, newest first (home page)."""
+    return await _own_visits(services, caller, upcoming=False, limit=limit)
+
+
+async def _own_visits(
+    services: Services, caller: Caller, upcoming: bool, limit: int
+) -> list[AppointmentView]:
     async with unit_of_work(services, caller) as uow:
-        rows = list(
-            (
-                await uow.session.scalars(
-                    access.appointments_visible_to(uow.actor)
-                    .where(
-                        Appointment.patient_id == uow.actor.id,
-                        Appointment.end_at > uow.now,
-                        Appointment.status.in_(("booked", "checked_in", "in_progress")),
-                    )
-                    .order_by(Appointment.start_at)
-                    .limit(limit)
-                )
-            ).all()
+        query = access.appointments_visible_to(uow.actor).where(
+            Appointment.patient_id == uow.actor.id
         )
+        if upcoming:
+            query = query.where(
+                Appointment.end_at > uow.now,
+                Appointment.status.in_(("booked", "checked_in", "in_progress")),
+            ).order_by(Appointment.start_at)
+        else:
+            # Done, or written up already (a note can be signed before the visit is closed).
+            query = query.where(
+                or_(Appointment.status == "completed", Appointment.note_signed_at.is_not(None))
+            ).order_by(Appointment.start_at.desc())
+        rows = list((await uow.session.scalars(query.limit(limit))).all())
         if rows:
             uow.audit(
                 AuditRecord(
                     "appointment.list",
                     "appointment",
                     patient_id=uow.actor.id,
-                    details={"count": len(rows), "upcoming": True},
+                    details={"count": len(rows), "upcoming": upcoming},
                 )
             )
         return await _views(uow, services, rows)

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from tests.e2e.conftest import (
     DESKTOP,
+    MARIA,
     PHONE,
     LiveServer,
     axe_violations,
@@ -150,5 +151,21 @@ async def test_a_signed_note_shows_what_was_documented_and_downloads_as_pdf(
         for words in ("Patient: Maria Lopez", "Maitland grade: III", "Verified"):
             assert "".join(words.split()) in text, words
         assert not errors
+    finally:
+        await context.close()
+
+    # Maria, from her home page, reads what was done and her exercises.
+    context = await browser.new_context(viewport=viewport)
+    try:
+        page = await context.new_page()
+        await sign_in(page, live_server.url, *MARIA)
+        read = page.get_by_role("link", name=re.compile(r"^Read the summary"))
+        await assert_in_viewport(page, read, viewport)
+        await read.click()
+        await page.wait_for_url(f"{live_server.url}/visits/{visit}/summary")
+        await page.get_by_role("heading", name="Your home exercises").wait_for()
+        await page.get_by_text("Piriformis stretch").first.wait_for()
+        violations = await axe_violations(page, axe_source)
+        assert not violations, describe(violations)
     finally:
         await context.close()

@@ -81,3 +81,33 @@ async def test_pages_for_the_right_people(
     assert (await _page(client, "/admin/reports/techniques", dana_h))[0] == 403
     bad = await _page(client, "/admin/reports/techniques?start=2026-03-09&end=2026-03-01", admin_h)
     assert bad[0] == 422
+
+
+async def test_the_patients_home_leads_to_each_past_visits_summary(
+    client: TestClient, services: Services, people: People
+) -> None:
+    dana = await people.make(Role.THERAPIST, "Dana Therapist")
+    alice = await people.make(Role.PATIENT, "Alice Patient")
+    bob = await people.make(Role.PATIENT, "Bob Patient")
+    await people.assign(alice, dana)
+    signed = await make_visit(services, alice, dana)
+    unsigned = await make_visit(services, alice, dana, T0 - timedelta(days=7))
+    cancelled = await make_visit(services, alice, dana, T0 - timedelta(days=3), status="cancelled")
+    dana_h = await bearer(client, dana)
+    await write_signed_note(client, dana_h, signed, signable_note())
+    alice_h, bob_h = await bearer(client, alice), await bearer(client, bob)
+
+    status, home = await _page(client, "/", alice_h)
+    assert status == 200
+    summary = f'href="/visits/{signed}/summary"'
+    assert summary in home
+    # Newest first; a visit not yet written up says so; a cancelled one is not a past visit.
+    assert home.index(summary) < home.index("Dana Therapist is writing up this visit")
+    assert f"/visits/{unsigned}/summary" not in home and str(cancelled) not in home
+    assert 'href="/my/exercises"' in home
+    # The link leads where it says, for her.
+    assert (await _page(client, f"/visits/{signed}/summary", alice_h))[0] == 200
+
+    # Another patient's home shows none of it.
+    _, other = await _page(client, "/", bob_h)
+    assert str(signed) not in other and "After each visit, its summary" in other
