@@ -155,7 +155,7 @@ async def login(
                 await uow.session.execute(
                     delete(AuthSession).where(AuthSession.token_hash == replaces_token_hash)
                 )
-            signed_in = _open_session(uow, user, services)
+            signed_in = open_session(uow, user, services)
             device = await devices.issue(
                 uow.session, user, uow.now, settings.login_device_lifetime, device_token
             )
@@ -196,7 +196,8 @@ async def _forgive(uow: UnitOfWork, attempt: _Attempt, claimed: list[throttle.Cl
         await throttle.refund(uow.session, claim, limit)
 
 
-def _open_session(uow: UnitOfWork, user: User, services: Services) -> SignedIn:
+def open_session(uow: UnitOfWork, user: User, services: Services) -> SignedIn:
+    """A new session for a person whose identity was just proven (password, or a join link)."""
     # 256 bits of randomness; only the hash is stored.
     token = new_token()
     csrf_token = new_token()

@@ -6,12 +6,13 @@ from aiohttp import web
 
 from telehealth.http.api import Api, path_uuid
 from telehealth.http.context import caller_of, require_actor
-from telehealth.http.keys import SERVICES
-from telehealth.visits import service
+from telehealth.http.keys import SERVICES, SETTINGS
+from telehealth.visits import join_links, service
 from telehealth.visits.network_test import NETWORK_TESTS
 from telehealth.visits.schemas import (
     ConsentIn,
     ConsentOut,
+    JoinLinkOut,
     NetworkTestIn,
     NetworkTestOut,
     TicketOut,
@@ -101,6 +102,27 @@ async def issue_ticket(request: web.Request) -> TicketOut:
         expires_at=ticket.expires_at,
         role="host" if ticket.role == "host" else "guest",
         signaling_url=signaling_url(appointment_id),
+    )
+
+
+@api.post(
+    "/visits/{appointment_id}/join-link",
+    response=JoinLinkOut,
+    status=201,
+    summary="A single-use link that signs the patient in and opens the visit",
+    tags=("visits",),
+)
+async def create_join_link(request: web.Request) -> JoinLinkOut:
+    """For the visit's therapist or an admin: a link for the visit's patient (a reminder carries
+    it). Opening it shows a button; pressing it signs the patient in once and opens the visit.
+    It ends when the visit's room closes."""
+    link = await join_links.create_join_link(
+        request.app[SERVICES], caller_of(request), path_uuid(request, "appointment_id")
+    )
+    return JoinLinkOut(
+        url=request.app[SETTINGS].public_url.rstrip("/") + link.path,
+        appointment_id=link.appointment_id,
+        expires_at=link.expires_at,
     )
 
 

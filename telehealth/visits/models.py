@@ -42,3 +42,22 @@ class TelehealthConsent(Base):
     user_agent: Mapped[str] = mapped_column(String(256))
 
     __table_args__ = (UniqueConstraint("patient_id", "version"),)
+
+
+class VisitJoinLink(Base):
+    """A single-use link that signs a patient in and opens one visit, for a reminder or a message;
+    only its hash is stored. It lasts until the visit's room closes."""
+
+    __tablename__ = "visit_join_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE")
+    )
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_visit_join_links_appointment_id", "appointment_id"),)

@@ -51,6 +51,14 @@ class TicketOut(ResponseModel):
     signaling_url: str
 
 
+class JoinLinkOut(ResponseModel):
+    """A single-use link that signs the visit's patient in and opens the visit; shown once."""
+
+    url: str = Field(description="Absolute; send it to the patient only")
+    appointment_id: uuid.UUID
+    expires_at: datetime = Field(description="When the visit's room closes")
+
+
 class NetworkTestIn(RequestModel):
     """The browser's offer, with all its ICE candidates gathered."""
 

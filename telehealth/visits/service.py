@@ -24,7 +24,8 @@ from telehealth.visits import rules
 from telehealth.visits.models import TelehealthConsent, VisitTicket
 
 
-def _facts(appointment: Appointment) -> rules.VisitFacts:
+def visit_facts(appointment: Appointment) -> rules.VisitFacts:
+    """What the visit rules need to know of an appointment."""
     return rules.VisitFacts(
         appointment_id=appointment.id,
         patient_id=appointment.patient_id,
@@ -126,7 +127,7 @@ async def _load_for_participant(
 ) -> tuple[Appointment, str]:
     # Admins may see appointments, but only the visit's own patient and therapist enter the room.
     appointment = await get_visible_appointment(uow.session, uow.actor, appointment_id)
-    role = rules.role_in_visit(_facts(appointment), uow.actor.id)
+    role = rules.role_in_visit(visit_facts(appointment), uow.actor.id)
     return appointment, role
 
 
@@ -146,7 +147,7 @@ async def visit_view(services: Services, caller: Caller, appointment_id: uuid.UU
         consent_needed = role == "guest" and (
             await _accepted_at(uow, appointment.patient_id, rules.CURRENT_CONSENT.version) is None
         )
-        opens, closes = rules.window(_facts(appointment))
+        opens, closes = rules.window(visit_facts(appointment))
         uow.audit(
             AuditRecord(
                 "visit.view",
@@ -178,7 +179,7 @@ async def _issue_ticket_once(
     # audit chain's lock, so a check-in holding that row never waits on us while we wait on it.
     async with unit_of_work(services, caller) as uow:
         appointment, role = await _load_for_participant(uow, appointment_id)
-        rules.check_joinable(_facts(appointment), uow.now)
+        rules.check_joinable(visit_facts(appointment), uow.now)
         if not await is_on_care_team(uow.session, appointment.therapist_id, appointment.patient_id):
             # Removing a therapist from the care team ends the pair's video visits.
             raise Conflict(
@@ -286,7 +287,7 @@ async def redeem_ticket(
                 )
             )
             return None
-        facts = _facts(appointment)
+        facts = visit_facts(appointment)
         try:
             rules.check_joinable(facts, now)
         except Conflict:
