@@ -101,6 +101,12 @@ async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: 
     await screenshot(therapist, "visit-call-therapist-desktop")
     await assert_accessible(patient, axe_source)
     await call_fills_the_screen(patient, PHONE)
+    # Turned sideways, the call still fills the screen with every control on it.
+    sideways = {"width": PHONE["height"], "height": PHONE["width"]}
+    await patient.set_viewport_size(sideways)
+    await call_fills_the_screen(patient, sideways)
+    await screenshot(patient, "visit-call-patient-phone-landscape")
+    await patient.set_viewport_size(PHONE)
     # What the page says shows over the picture, on screen, then clears itself.
     await patient.get_by_role("button", name="Switch camera").click()
     said = patient.get_by_role("status").filter(has_text=re.compile("camera"))
