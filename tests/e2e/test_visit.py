@@ -91,6 +91,10 @@ async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: 
     therapist_ctx, therapist = await open_therapist(browser, live_server, visit_url)
     # The waiting patient shows in the therapist's tab title, seen from any other tab.
     await therapist.wait_for_function("() => document.title.startsWith('(1) waiting · ')")
+    # Dana is not ready yet: she tells the waiting room, and Maria reads it where she waits.
+    await therapist.get_by_label("Running late by").select_option("10")
+    await therapist.get_by_role("button", name="Tell the waiting room").click()
+    await patient.get_by_text("Your therapist is running about 10 minutes late.").wait_for()
     await admit(therapist)
     await therapist.wait_for_function("() => !document.title.includes('waiting')")
     await patient.get_by_role("region", name="Video call").wait_for()

@@ -576,6 +576,21 @@ function bindControls() {
     state.signaling.send("chat", { text });
     input.value = "";
   });
+  const late = $("send-late");
+  if (late) {
+    late.addEventListener("click", () => {
+      if (!state.signaling) {
+        problem("Enter the room first (Continue), then tell the waiting room.");
+        return;
+      }
+      const minutes = $("late-minutes").value;
+      // A host's message reaches everyone in the waiting room (docs/signaling.md, Chat).
+      state.signaling.send("chat", {
+        text: `Your therapist is running about ${minutes} minutes late. Please keep this page open; you will be let in.`,
+      });
+      announce("The waiting room was told.");
+    });
+  }
 }
 
 // --- what the page says during the call ----------------------------------------------------------
@@ -641,7 +656,8 @@ function addChat(frame) {
   item.scrollIntoView({ block: "nearest" });
   // On the full-screen call the messages are behind a button: count what arrives meanwhile.
   const button = $("toggle-chat");
-  if (button && frame.from !== state.welcome.participant && !document.body.classList.contains("chat-open")) {
+  const inCall = document.body.classList.contains("in-call");
+  if (button && inCall && frame.from !== state.welcome.participant && !document.body.classList.contains("chat-open")) {
     unread += 1;
     button.textContent = `Messages (${unread})`;
     announce(`New message from ${frame.display_name}.`);
