@@ -349,3 +349,57 @@ async def test_a_blocked_camera_is_explained(live_server: LiveServer, chromium_p
             await context.close()
         finally:
             await browser.close()
+
+
+async def _frames_and_bytes(page: Any) -> tuple[int, int]:
+    figures = await page.evaluate("window.visitDiagnostics()")
+    assert figures, "no peer connection"
+    return int(figures[0]["framesDecoded"]), int(figures[0]["bytesReceived"])
+
+
+async def _video_paused_voice_flowing(page: Any) -> None:
+    """No new video frame for two seconds, while bytes (the audio) keep arriving."""
+    await page.wait_for_timeout(1500)  # frames already in flight are decoded first
+    frames, received = await _frames_and_bytes(page)
+    await page.wait_for_timeout(2000)
+    frames_later, received_later = await _frames_and_bytes(page)
+    assert frames_later == frames, (frames, frames_later)
+    assert received_later > received, (received, received_later)
+
+
+async def _video_resumes(page: Any) -> None:
+    """New video frames are decoded again within 20 s."""
+    frames, _ = await _frames_and_bytes(page)
+    for _ in range(40):
+        await page.wait_for_timeout(500)
+        if (await _frames_and_bytes(page))[0] > frames + 10:
+            return
+    raise AssertionError(f"no new video frames after {frames}")
+
+
+async def test_audio_only_pauses_the_video_both_ways_and_keeps_the_voices(
+    live_server: LiveServer, browser: Any
+) -> None:
+    patient_ctx, patient, visit_url = await open_patient(browser, live_server)
+    await precall_and_wait(patient)
+    therapist_ctx, therapist = await open_therapist(browser, live_server, visit_url)
+    await admit(therapist)
+    await video_flowing(patient)
+    await video_flowing(therapist)
+
+    # Maria's line is poor: she switches to audio only, and neither side sends video.
+    await patient.get_by_role("button", name="Audio only").click()
+    await therapist.get_by_text("Audio only: video is paused on both sides.").wait_for()
+    back_on = therapist.get_by_role("button", name="Video on")
+    assert await back_on.get_attribute("aria-pressed") == "true"
+    await _video_paused_voice_flowing(patient)
+    await _video_paused_voice_flowing(therapist)
+    await screenshot(patient, "visit-audio-only-phone")
+
+    # Dana switches video back on for both.
+    await back_on.click()
+    await patient.get_by_role("button", name="Audio only").wait_for()
+    await _video_resumes(patient)
+    await _video_resumes(therapist)
+    await therapist_ctx.close()
+    await patient_ctx.close()

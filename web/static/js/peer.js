@@ -17,6 +17,7 @@ export class PeerLink extends EventTarget {
     this.pendingCandidates = [];
     this.closed = false;
     this.remoteStream = new MediaStream();
+    this.senders = new Map();
     this.pc = new RTCPeerConnection({
       iceServers: iceServers || [],
       iceTransportPolicy: relayOnly ? "relay" : "all",
@@ -106,16 +107,32 @@ export class PeerLink extends EventTarget {
   /** Add or replace the outgoing tracks of a local stream. */
   setLocalStream(stream) {
     for (const track of stream.getTracks()) {
-      const sender = this.pc.getSenders().find((s) => s.track && s.track.kind === track.kind);
+      const sender = this.senderOf(track.kind);
       if (sender) sender.replaceTrack(track);
-      else this.pc.addTrack(track, stream);
+      else this.senders.set(track.kind, this.pc.addTrack(track, stream));
     }
   }
 
-  /** Replace the outgoing video track (camera switch, screen share) without renegotiating. */
+  // The sender of each kind, remembered: in audio-only its track is null, and a search by the
+  // sender's track would then add a second video sender instead of finding this one.
+  senderOf(kind) {
+    const known = this.senders.get(kind);
+    if (known && this.pc.getSenders().includes(known)) return known;
+    const found = this.pc.getSenders().find((s) => s.track && s.track.kind === kind);
+    if (found) this.senders.set(kind, found);
+    return found || null;
+  }
+
+  /** Replace the outgoing video track (camera switch, screen share; null: send no video)
+   *  without renegotiating. */
   async replaceVideo(track) {
-    const sender = this.pc.getSenders().find((s) => s.track && s.track.kind === "video");
+    const sender = this.senderOf("video");
     if (sender) await sender.replaceTrack(track);
+  }
+
+  /** Ask the other side to send no video too (or to send it again). */
+  sendAudioOnly(on) {
+    if (this.control.readyState === "open") this.control.send(JSON.stringify({ type: "audio-only", on }));
   }
 
   sendMediaState(state) {
@@ -127,6 +144,9 @@ export class PeerLink extends EventTarget {
       const message = JSON.parse(data);
       if (message.type === "media") {
         this.dispatchEvent(new CustomEvent("remote-media", { detail: { audio: !!message.audio, video: !!message.video } }));
+      }
+      if (message.type === "audio-only") {
+        this.dispatchEvent(new CustomEvent("audio-only", { detail: { on: !!message.on } }));
       }
     } catch {
       /* not ours */

@@ -24,6 +24,8 @@ const state = {
   micOn: true,
   cameraOn: true,
   sharing: null,
+  // Both sides send no video (the switch, or a poor connection): the voices stay clear.
+  audioOnlyCall: false,
   stopLevel: () => {},
   signaling: null,
   welcome: null,
@@ -343,6 +345,8 @@ function ensurePeer(participant, fresh = false) {
   });
   state.peers.set(participant, link);
   if (state.stream) link.setLocalStream(state.stream);
+  if (state.audioOnlyCall) link.replaceVideo(null);
+  link.addEventListener("audio-only", (e) => setAudioOnly(e.detail.on, { fromOther: true }));
   link.addEventListener("track", (e) => {
     const video = $("remote-video");
     if (video.srcObject !== e.detail) video.srcObject = e.detail;
@@ -353,7 +357,7 @@ function ensurePeer(participant, fresh = false) {
     const { audio, video } = e.detail;
     const parts = [];
     if (!audio) parts.push("muted");
-    if (!video) parts.push("camera off");
+    if (!video && !state.audioOnlyCall) parts.push("camera off");
     remoteState(parts.length ? `${visit.otherName}: ${parts.join(", ")}` : "");
     if (parts.length) announce(`${visit.otherName} ${parts.join(" and ")}.`);
   });
@@ -485,6 +489,25 @@ function setMic(on) {
   sendMediaState();
 }
 
+// Audio only is for both sides: whoever switches it, neither sends video until it is switched
+// back, so a poor line carries the voices; the cameras stay as they were, ready to resume.
+async function setAudioOnly(on, { fromOther = false } = {}) {
+  if (state.audioOnlyCall === on) return;
+  state.audioOnlyCall = on;
+  const button = $("audio-only");
+  button.setAttribute("aria-pressed", String(on));
+  button.textContent = on ? "Video on" : "Audio only";
+  $("step-call").dataset.audioOnly = String(on);
+  const camera = state.stream ? state.stream.getVideoTracks()[0] || null : null;
+  for (const link of state.peers.values()) {
+    await link.replaceVideo(on ? null : camera);
+    if (!fromOther) link.sendAudioOnly(on);
+  }
+  remoteState(on ? "Audio only: video is paused on both sides." : "");
+  const who = fromOther ? `${visit.otherName} switched` : "You switched";
+  announce(on ? `${who} to audio only. Video is paused on both sides.` : `${who} video back on.`);
+}
+
 function setCamera(on) {
   state.cameraOn = on;
   state.stream.getVideoTracks().forEach((t) => (t.enabled = on));
@@ -562,6 +585,7 @@ function bindControls() {
       chatButton.focus();
     });
   }
+  $("audio-only").addEventListener("click", () => setAudioOnly(!state.audioOnlyCall));
   const leave = $("leave-visit");
   if (leave) {
     leave.addEventListener("click", () => {
