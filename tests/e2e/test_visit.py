@@ -138,6 +138,7 @@ async def test_a_whole_visit(live_server: LiveServer, browser: Any, axe_source: 
     await patient.get_by_role("button", name="Send").click()
     await therapist.wait_for_selector("#chat-log:has-text('My hip feels better today')")
     await screenshot(patient, "visit-call-messages-phone")
+    await assert_accessible(patient, axe_source)
     await patient.get_by_role("button", name="Close").click()
     await patient.get_by_role("textbox", name="Message").wait_for(state="hidden")
     # A message sent while the sheet is closed is counted on the button.
