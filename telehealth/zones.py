@@ -14,6 +14,24 @@ from zoneinfo import ZoneInfo
 from telehealth.errors import InvalidInput
 
 MAX_ZONE_LENGTH = 64
+# The zones the pages offer in pickers (a person's own is added when it is not among them); any
+# IANA name also works through the API.
+COMMON_ZONES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "UTC",
+)
+
 # In some tz folders but not zones a person lives in: the machine's own setting and placeholders.
 _NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 

@@ -15,6 +15,7 @@ from telehealth.accounts.schemas import (
     LoginIn,
     LoginOut,
     MeOut,
+    OwnPatch,
     PatientsOut,
     PeopleOut,
     PeopleQuery,
@@ -99,6 +100,23 @@ async def register(request: web.Request, body: RegisterIn) -> PersonOut:
     person = service.NewPerson(role=Role.PATIENT, **body.model_dump())
     user = await service.register_patient(request.app[SERVICES], caller_of(request), person)
     return PersonOut.model_validate(user)
+
+
+@api.patch(
+    "/me",
+    body=OwnPatch,
+    response=MeOut,
+    summary="Change my own name, time zone or phone",
+    tags=("auth",),
+)
+async def update_me(request: web.Request, body: OwnPatch) -> MeOut:
+    """Fields left out stay as they are; an empty phone removes it."""
+    current = request[CURRENT_SESSION]
+    assert current is not None
+    user = await service.update_self(
+        request.app[SERVICES], caller_of(request), service.OwnChanges(**body.model_dump())
+    )
+    return MeOut(user=PersonOut.model_validate(user), csrf_token=current.csrf_token)
 
 
 @api.get("/me", response=MeOut, summary="The signed-in person", tags=("auth",))

@@ -8,12 +8,13 @@ from aiohttp import web
 
 from telehealth.accounts import service
 from telehealth.accounts.models import Role
-from telehealth.errors import DomainError, NotAuthenticated, TooManyRequests
+from telehealth.errors import DomainError, InvalidInput, NotAuthenticated, TooManyRequests
 from telehealth.http.auth import clear_session_cookie, device_token, set_session_cookie
-from telehealth.http.context import caller_of, current_token_hash
+from telehealth.http.context import caller_of, current_token_hash, require_actor
 from telehealth.http.forms import read_form
 from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
 from telehealth.http.templates import render
+from telehealth.zones import COMMON_ZONES
 
 
 def _safe_next(target: str | None) -> str:
@@ -87,6 +88,53 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+def _details_page(
+    request: web.Request,
+    values: dict[str, str],
+    error: str | None = None,
+    saved: bool = False,
+    status: int = 200,
+) -> web.Response:
+    zone = values.get("time_zone", "")
+    zones = COMMON_ZONES if zone in COMMON_ZONES or not zone else (zone, *COMMON_ZONES)
+    return render(
+        request,
+        "accounts/details.html",
+        {"values": values, "zones": zones, "error": error, "saved": saved},
+        status=status,
+    )
+
+
+async def details_page(request: web.Request) -> web.StreamResponse:
+    """The signed-in person's own name, phone and time zone, to change."""
+    require_actor(request)
+    user = await service.get_self(request.app[SERVICES], caller_of(request))
+    values = {
+        "display_name": user.display_name,
+        "phone": user.phone or "",
+        "time_zone": user.time_zone,
+    }
+    return _details_page(request, values, saved=request.query.get("saved") == "1")
+
+
+async def details_submit(request: web.Request) -> web.StreamResponse:
+    """Save them; a refusal keeps everything typed and says what to fix."""
+    require_actor(request)
+    form = await read_form(request)
+    values = {
+        "display_name": str(form.get("display_name", ""))[:120],
+        "phone": str(form.get("phone", ""))[:32],
+        "time_zone": str(form.get("time_zone", ""))[:64],
+    }
+    try:
+        await service.update_self(
+            request.app[SERVICES], caller_of(request), service.OwnChanges(**values)
+        )
+    except InvalidInput as exc:
+        return _details_page(request, values, error=exc.message, status=422)
+    raise web.HTTPSeeOther("/me/details?saved=1")
+
+
 async def register_page(request: web.Request) -> web.StreamResponse:
     """Patient self-registration, when the clinic allows it."""
     if not request.app[SETTINGS].self_registration:
@@ -133,5 +181,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout_submit)
+    app.router.add_get("/me/details", details_page)
+    app.router.add_post("/me/details", details_submit)
     app.router.add_get("/register", register_page)
     app.router.add_post("/register", register_submit)

@@ -89,6 +89,14 @@ class PersonPatch(RequestModel):
     phone: SafeStr | None = Field(default=None, max_length=32)
 
 
+class OwnPatch(RequestModel):
+    """What a person may change of their own account."""
+
+    display_name: SafeStr | None = Field(default=None, min_length=1, max_length=120)
+    time_zone: ZoneName | None = Field(default=None, max_length=64)
+    phone: SafeStr | None = Field(default=None, max_length=32)
+
+
 class PeopleQuery(QueryModel):
     """Filters of the people list."""
 

@@ -309,6 +309,56 @@ class PersonChanges:
     phone: str | None = None
 
 
+def _apply_details(
+    user: User, display_name: str | None, time_zone: str | None, phone: str | None
+) -> list[str]:
+    """Set the given name, time zone and phone (None: leave it); the fields that changed."""
+    changed: list[str] = []
+    if display_name is not None and display_name.strip() != user.display_name:
+        if not display_name.strip():
+            raise InvalidInput("A name is required.", details={"field": "display_name"})
+        user.display_name = display_name.strip()
+        changed.append("display_name")
+    if time_zone is not None and time_zone != user.time_zone:
+        _check_zone(time_zone)
+        user.time_zone = time_zone
+        changed.append("time_zone")
+    if phone is not None and (phone.strip() or None) != user.phone:
+        user.phone = phone.strip() or None
+        changed.append("phone")
+    return changed
+
+
+@dataclass(frozen=True)
+class OwnChanges:
+    """What a person may change of their own account; None leaves a field as it is."""
+
+    display_name: str | None = None
+    time_zone: str | None = None
+    phone: str | None = None
+
+
+async def update_self(services: Services, caller: Caller, changes: OwnChanges) -> User:
+    """A person changes their own name, time zone or phone (audited like an admin's edit)."""
+    async with unit_of_work(services, caller) as uow:
+        user = await uow.session.get(User, uow.actor.id)
+        if user is None:
+            raise NotAuthenticated("Please sign in.")
+        changed = _apply_details(user, changes.display_name, changes.time_zone, changes.phone)
+        if changed:
+            user.updated_at = uow.now
+        uow.audit(
+            AuditRecord(
+                "account.update",
+                "user",
+                resource_id=str(user.id),
+                patient_id=user.id if user.role == Role.PATIENT.value else None,
+                details={"fields": changed, "self": True},
+            )
+        )
+        return user
+
+
 def _check_zone(name: str) -> None:
     zones.resolve_zone(name, "time_zone")
 
@@ -382,19 +432,7 @@ async def update_person(
         user = await get_user_for_admin(uow.session, uow.actor, user_id)
         if changes.is_active is False and user.id == uow.actor.id:
             raise Conflict("You cannot deactivate your own account.", code="self_deactivation")
-        changed: list[str] = []
-        if changes.display_name is not None and changes.display_name.strip() != user.display_name:
-            if not changes.display_name.strip():
-                raise InvalidInput("A name is required.", details={"field": "display_name"})
-            user.display_name = changes.display_name.strip()
-            changed.append("display_name")
-        if changes.time_zone is not None and changes.time_zone != user.time_zone:
-            _check_zone(changes.time_zone)
-            user.time_zone = changes.time_zone
-            changed.append("time_zone")
-        if changes.phone is not None and changes.phone != user.phone:
-            user.phone = changes.phone or None
-            changed.append("phone")
+        changed = _apply_details(user, changes.display_name, changes.time_zone, changes.phone)
         if changes.is_active is not None and changes.is_active != user.is_active:
             user.is_active = changes.is_active
             user.deactivated_at = None if changes.is_active else uow.now

@@ -38,23 +38,8 @@ from telehealth.scheduling.availability import (
 )
 from telehealth.scheduling.lifecycle import Action, AppointmentState, Status, is_late_cancellation
 from telehealth.scheduling.localtime import local_day_start, local_to_utc, resolve_zone
+from telehealth.zones import COMMON_ZONES
 
-# Zones offered in pickers; any IANA name also works through the API.
-COMMON_ZONES = (
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Phoenix",
-    "America/Los_Angeles",
-    "America/Anchorage",
-    "Pacific/Honolulu",
-    "Europe/London",
-    "Europe/Dublin",
-    "Europe/Paris",
-    "Asia/Kolkata",
-    "Australia/Sydney",
-    "UTC",
-)
 BOOKING_DAYS = 7
 _SLOT_START = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]\d{2}:\d{2}|Z)")
 MAX_WEEKS_AHEAD = 12
