@@ -111,11 +111,12 @@ class Walk:
         if ring != {"visible": True, "outline": "3px solid rgb(27, 42, 51)", "inner": True}:
             self.findings.append(f"{self.who} {self.page.url}: {selector} focus ring is {ring}")
 
-    async def link(self, pattern: str) -> str:
-        """The path of the first link on the current page matching the pattern."""
-        for href in await self.page.eval_on_selector_all(
+    async def link(self, pattern: str, last: bool = False) -> str:
+        """The path of the first (or last) link on the current page matching the pattern."""
+        hrefs = await self.page.eval_on_selector_all(
             "a[href]", "links => links.map(a => a.getAttribute('href'))"
-        ):
+        )
+        for href in reversed(hrefs) if last else hrefs:
             if re.fullmatch(pattern, href):
                 return str(href)
         raise AssertionError(f"{self.who}: no link like {pattern} on {self.page.url}")
@@ -145,6 +146,7 @@ async def _patient(walk: Walk) -> str:
     await walk.check("/")
     appointment = await walk.link(rf"/appointments/{UUID}")
     visit_id = appointment.rsplit("/", 1)[-1]
+    later = await walk.link(rf"/appointments/{UUID}", last=True)
     await walk.check(appointment)
     await walk.check("/book")
     await walk.page.locator('input[name="type"]').first.check()
@@ -155,6 +157,9 @@ async def _patient(walk: Walk) -> str:
     await walk.check("/my/exercises")
     await walk.check(f"/visits/{visit_id}")  # the pre-call check
     await walk.check(f"/visits/{visit_id}/ended")
+    await walk.check("/me/details")
+    await walk.check(f"/visits/{later.rsplit('/', 1)[-1]}")  # a visit days away: not open yet
+    await walk.check("/join/" + "x" * 43, status=410)
     await walk.check("/no-such-page", status=404)
     return visit_id
 
@@ -216,5 +221,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 35, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 38, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)
