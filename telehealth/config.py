@@ -39,6 +39,16 @@ class SettingSpec:
     parse: Callable[[str], Any] = str
 
 
+def _short_text(limit: int) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if len(value) > limit or any(ord(c) < 32 for c in value):
+            raise ValueError(f"expected one line of at most {limit} characters")
+        return value
+
+    return parse
+
+
 def _bool(raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -305,6 +315,18 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("CLINIC_NAME", "Armor Physical Therapy", "name shown on pages"),
     SettingSpec(
+        "CLINIC_PHONE",
+        "",
+        "the clinic's phone number, shown (with a call link) at the foot of every page and wherever a page says to call the clinic; empty = not shown",
+        _short_text(32),
+    ),
+    SettingSpec(
+        "CLINIC_HOURS",
+        "",
+        "when that phone is answered, in words (e.g. Mon-Fri 8 AM-6 PM), shown beside it",
+        _short_text(80),
+    ),
+    SettingSpec(
         "CLINIC_TIME_ZONE",
         "America/New_York",
         "IANA zone of the clinic, used where a person has none",
@@ -385,6 +407,8 @@ class Settings:
     )
     allowed_origins: tuple[str, ...] = ()
     clinic_name: str = "Armor Physical Therapy"
+    clinic_phone: str = ""
+    clinic_hours: str = ""
     clinic_time_zone: str = "America/New_York"
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = field(default="", repr=False)
@@ -545,6 +569,8 @@ class Settings:
             metrics_allow=raw["METRICS_ALLOW"],
             allowed_origins=_csv(raw["ALLOWED_ORIGINS"]),
             clinic_name=raw["CLINIC_NAME"],
+            clinic_phone=raw["CLINIC_PHONE"],
+            clinic_hours=raw["CLINIC_HOURS"],
             clinic_time_zone=raw["CLINIC_TIME_ZONE"],
             turn_urls=_csv(raw["TURN_URLS"]),
             turn_secret=raw["TURN_SECRET"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ class Templates:
         self.env.globals["clinic_name"] = settings.clinic_name
         self.env.filters["local_time"] = _local_time
         self.env.filters["plural"] = plural
+        self.env.filters["tel"] = tel_href
         self.env.globals["agenda_label"] = agenda_label
 
     def add_filter(self, name: str, function: Callable[..., Any]) -> None:
@@ -48,6 +50,14 @@ def agenda_label(status: str, modality: str) -> str:
     if status == "in_progress":
         return "in the visit"
     return status.replace("_", " ")
+
+
+def tel_href(phone: str) -> str:
+    """A phone number as a call link: "tel:" and its digits (a leading + kept); an extension
+    ("ext. 2", "x2") is left to the person calling, not dialled into the number."""
+    number = re.split(r"[A-Za-z#]", phone, maxsplit=1)[0]
+    digits = "".join(c for c in number if c.isdigit())
+    return "tel:" + ("+" if phone.strip().startswith("+") else "") + digits
 
 
 def plural(count: int, word: str) -> str:
