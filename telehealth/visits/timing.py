@@ -19,6 +19,11 @@ def clock(local: datetime, hour12: bool) -> str:
     return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
 
 
+def local_clock(instant: datetime, zone: str, hour12: bool) -> str:
+    """An instant's time of day in a zone: "2:00 PM" or "14:00"."""
+    return clock(instant.astimezone(ZoneInfo(zone)), hour12)
+
+
 def until(delta: timedelta) -> str:
     """How long until something, as people say it: "in 12 minutes", "in about 3 hours",
     "in about 2 days" (minutes counted up, so "in 1 minute" until it is due)."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from telehealth.http.locale import uses_12_hour_clock
-from telehealth.visits.timing import clock, day_and_time, opens_words, until
+from telehealth.visits.timing import clock, day_and_time, local_clock, opens_words, until
 
 NEW_YORK = "America/New_York"
 # Monday 7 December 2026, 08:30 in New York (13:30 UTC).
@@ -103,3 +103,8 @@ def test_opens_words_give_the_day_and_the_wait() -> None:
 )
 def test_twelve_hour_clock_follows_the_first_language(header: str, twelve: bool) -> None:
     assert uses_12_hour_clock(header) is twelve
+
+
+def test_local_clock_reads_the_instant_in_the_zone() -> None:
+    assert local_clock(NOW, NEW_YORK, True) == "8:30 AM"
+    assert local_clock(NOW, "Europe/London", False) == "13:30"
