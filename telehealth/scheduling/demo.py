@@ -84,11 +84,16 @@ async def load_demo_schedule(services: Services, ids: dict[str, uuid.UUID]) -> N
     maria, dana = people["maria.lopez@demo.clinic"], people["dana.reyes@demo.clinic"]
     if not await _video_visit_to_join(services, maria.id, now):
         await _book(services, admin, maria, dana, "follow_up", "virtual", first_visit_start(now))
+    hours_zones = await _hours_zones(services)
     for patient_email, therapist_email, type_key, modality, days, hour in LATER_VISITS:
         patient, therapist = people[patient_email], people[therapist_email]
         if patient.id in booked:
             continue
-        local = (now + timedelta(days=days)).astimezone(ZoneInfo(therapist.time_zone))
+        # The local hour is read in the zone the therapist's hours are written in: for Dana's
+        # round-the-clock hours that zone is midday at load, so 10:00 or 14:00 there is always
+        # inside them (read in her own zone, 14:00 could land on her hours' last minute).
+        zone = hours_zones.get(therapist.id, therapist.time_zone)
+        local = (now + timedelta(days=days)).astimezone(ZoneInfo(zone))
         start = local.replace(hour=hour, minute=0, second=0, microsecond=0).astimezone(UTC)
         await _book(services, admin, patient, therapist, type_key, modality, start)
 
@@ -112,6 +117,14 @@ async def _video_visit_to_join(services: Services, patient_id: uuid.UUID, now: d
             .limit(1)
         )
     return found is not None
+
+
+async def _hours_zones(services: Services) -> dict[uuid.UUID, str]:
+    async with services.sessions() as session:
+        rows = await session.execute(
+            select(AvailabilityRules.therapist_id, AvailabilityRules.time_zone)
+        )
+        return {therapist_id: zone for therapist_id, zone in rows.all()}
 
 
 async def _book(

@@ -82,6 +82,9 @@ def test_login_description_lists_every_account() -> None:
         datetime(2026, 12, 8, 4, 40, tzinfo=UTC),
         datetime(2026, 12, 8, 16, 5, tzinfo=UTC),
         datetime(2026, 12, 8, 23, 58, tzinfo=UTC),
+        # 08:10 UTC: Dana's hours in UTC+4, where 14:00 in New York is 23:00, too late for the
+        # later visit when its hour was read in her own zone.
+        datetime(2026, 12, 8, 8, 10, tzinfo=UTC),
     ],
 )
 async def test_maria_s_video_visit_is_open_whenever_the_demo_loads(
@@ -104,6 +107,11 @@ async def test_maria_s_video_visit_is_open_whenever_the_demo_loads(
     assert first.modality == "virtual"
     # At most a quarter of an hour away: its room (open from 15 minutes before) is open now.
     assert utc_time < first.start_at <= utc_time + timedelta(minutes=15)
+    # And her later video visit, four days on (the browser tests move and cancel it).
+    assert len(visits) == 2, [v.start_at for v in visits]
+    later = visits[1]
+    assert later.modality == "virtual"
+    assert timedelta(days=3, hours=12) < later.start_at - utc_time < timedelta(days=4, hours=12)
 
 
 async def _maria_s_visits(services: Services) -> list[Appointment]:
