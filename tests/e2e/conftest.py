@@ -275,6 +275,15 @@ MARIA = ("maria.lopez@demo.clinic", "demo-patient-pass")
 DANA = ("dana.reyes@demo.clinic", "demo-therapist-pass")
 
 
+async def assert_in_viewport(locator: Any, viewport: dict[str, int]) -> None:
+    """The control is on screen horizontally once scrolled to: reachable without sideways
+    scrolling."""
+    await locator.scroll_into_view_if_needed()
+    box = await locator.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
+
+
 async def assert_accessible(page: Any, axe_source: str) -> None:
     """No serious or critical axe-core violation on the page as it is now."""
     violations = await axe_violations(page, axe_source)

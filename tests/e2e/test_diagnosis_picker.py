@@ -6,16 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, screenshot, sign_in
+from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, assert_in_viewport, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-async def _inside(page: Any, locator: Any, viewport: dict[str, int]) -> None:
-    await locator.scroll_into_view_if_needed()
-    box = await locator.bounding_box()
-    assert box is not None
-    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
@@ -32,7 +25,7 @@ async def test_therapist_searches_and_picks_a_billable_code(
 
     await page.get_by_role("button", name="Add diagnosis").click()
     box = page.get_by_role("combobox", name="ICD-10-CM code")
-    await _inside(page, box, viewport)
+    await assert_in_viewport(box, viewport)
     await box.fill("m54.5")
     parent = page.get_by_role("option", name="M54.5 Low back pain")
     # The server loads the code set in the background after it starts; the first search waits.
@@ -46,7 +39,7 @@ async def test_therapist_searches_and_picks_a_billable_code(
     await box.fill("pain right hand")
     option = page.get_by_role("option", name="M79.641 Pain in right hand")
     await option.wait_for()
-    await _inside(page, option, viewport)
+    await assert_in_viewport(option, viewport)
     await box.press("ArrowDown")
     await box.press("ArrowUp")
     await box.press("Enter")

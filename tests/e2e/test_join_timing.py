@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import DESKTOP, MARIA, PHONE, LiveServer, screenshot, sign_in
+from tests.e2e.conftest import (
+    DESKTOP,
+    MARIA,
+    PHONE,
+    LiveServer,
+    assert_in_viewport,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -16,13 +24,6 @@ pytestmark = pytest.mark.browser
 OPENS = re.compile(
     r"The video room opens on \w+day \d{1,2} \w+ at \d{1,2}:\d{2} [AP]M \(in about [345] days\)\."
 )
-
-
-async def _on_screen(locator: Any, viewport: dict[str, int]) -> None:
-    await locator.scroll_into_view_if_needed()
-    box = await locator.bounding_box()
-    assert box is not None
-    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
@@ -45,7 +46,7 @@ async def test_a_visit_days_away_says_when_its_room_opens(
     assert OPENS.search(detail), detail
     assert "Join the video visit" not in detail
     check = page.get_by_role("link", name="Check your camera and connection now")
-    await _on_screen(check, viewport)
+    await assert_in_viewport(check, viewport)
     await check.click()
 
     await page.wait_for_url(re.compile(r".*/visits/[0-9a-f-]{36}$"))
@@ -55,7 +56,7 @@ async def test_a_visit_days_away_says_when_its_room_opens(
     await page.wait_for_selector('#camera-result[data-state="pass"]')  # the check works early
     done = page.get_by_role("button", name="Continue")
     assert await done.is_disabled()
-    await _on_screen(notice, viewport)
+    await assert_in_viewport(notice, viewport)
     await screenshot(page, f"visit-not-open-yet-{viewport['width']}")
 
     # Time passes on the page: the wait is re-worded as it shortens, then the door opens. The

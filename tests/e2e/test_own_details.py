@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import DESKTOP, MARIA, PHONE, LiveServer, screenshot, sign_in
+from tests.e2e.conftest import (
+    DESKTOP,
+    MARIA,
+    PHONE,
+    LiveServer,
+    assert_in_viewport,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +41,7 @@ async def test_maria_changes_her_phone_and_time_zone(
 
     await page.get_by_label("Your full name").fill("Maria Lopez")
     save = page.get_by_role("button", name="Save my details")
-    box = await save.bounding_box()
-    assert box is not None and box["x"] + box["width"] <= viewport["width"], box
+    await assert_in_viewport(save, viewport)
     await save.click()
     await page.get_by_text("Your details are saved.").wait_for()
     await screenshot(page, f"own-details-{viewport['width']}")

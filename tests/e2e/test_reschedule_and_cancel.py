@@ -8,17 +8,17 @@ from typing import Any
 import icalendar
 import pytest
 
-from tests.e2e.conftest import DESKTOP, MARIA, PHONE, LiveServer, screenshot, sign_in
+from tests.e2e.conftest import (
+    DESKTOP,
+    MARIA,
+    PHONE,
+    LiveServer,
+    assert_in_viewport,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
-
-
-async def _inside(locator: Any, viewport: dict[str, int]) -> None:
-    """The control is on screen horizontally: reachable without sideways scrolling."""
-    await locator.scroll_into_view_if_needed()
-    box = await locator.bounding_box()
-    assert box is not None
-    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
 
 
 async def _no_sideways_scroll(page: Any) -> None:
@@ -40,12 +40,12 @@ async def test_patient_moves_then_cancels_a_visit_without_typing_a_time(
     visit_url = page.url
 
     choose = page.get_by_role("link", name="Choose a new time")
-    await _inside(choose, viewport)
+    await assert_in_viewport(choose, viewport)
     await choose.click()
     await page.wait_for_url(re.compile(r".*/reschedule$"))
     await page.get_by_role("heading", name="Choose a new time").wait_for()
     slot = page.locator("a.slot").first
-    await _inside(slot, viewport)
+    await assert_in_viewport(slot, viewport)
     await _no_sideways_scroll(page)
     await screenshot(page, f"reschedule-picker-{viewport['width']}")
     await slot.click()
@@ -56,7 +56,7 @@ async def test_patient_moves_then_cancels_a_visit_without_typing_a_time(
     old_time = (await page.locator("dt:text-is('From') + dd").inner_text()).strip()
     assert re.fullmatch(r"\w{3} \d{1,2} \w{3} at \d{1,2}:\d{2} [AP]M", new_time), new_time
     assert new_time != old_time
-    await _inside(move, viewport)
+    await assert_in_viewport(move, viewport)
     await _no_sideways_scroll(page)
     await screenshot(page, f"reschedule-confirm-{viewport['width']}")
     await move.click()
@@ -67,12 +67,12 @@ async def test_patient_moves_then_cancels_a_visit_without_typing_a_time(
     await _no_sideways_scroll(page)
 
     cancel = page.get_by_role("link", name="Cancel this visit")
-    await _inside(cancel, viewport)
+    await assert_in_viewport(cancel, viewport)
     await cancel.click()
     confirm = page.get_by_role("button", name="Cancel my visit")
     await confirm.wait_for()
     assert new_time in await page.locator("main").inner_text()
-    await _inside(confirm, viewport)
+    await assert_in_viewport(confirm, viewport)
     await _no_sideways_scroll(page)
     await screenshot(page, f"cancel-confirm-{viewport['width']}")
     await confirm.click()
@@ -82,7 +82,7 @@ async def test_patient_moves_then_cancels_a_visit_without_typing_a_time(
     assert (await done.inner_text()).strip() == f"Your visit on {new_time} is cancelled."
     assert await page.get_by_role("link", name="Add to my calendar").count() == 0
     withdraw = page.get_by_role("link", name="Remove from my calendar")
-    await _inside(withdraw, viewport)
+    await assert_in_viewport(withdraw, viewport)
     await _no_sideways_scroll(page)
     await screenshot(page, f"cancelled-visit-{viewport['width']}")
     answer = await page.request.get(live_server.url + await withdraw.get_attribute("href"))

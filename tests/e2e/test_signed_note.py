@@ -17,6 +17,7 @@ from tests.e2e.conftest import (
     MARIA,
     PHONE,
     LiveServer,
+    assert_in_viewport,
     axe_violations,
     describe,
     screenshot,
@@ -59,14 +60,6 @@ async def sign_a_note(server: LiveServer, visit_id: str) -> str:
             await http.post(note_url + "/sign", json={"version": saved["version"]}, headers=headers)
         )
         return visit_id
-
-
-async def assert_in_viewport(page: Any, locator: Any, viewport: dict[str, int]) -> None:
-    """The control sits inside the viewport's width once scrolled to."""
-    await locator.scroll_into_view_if_needed()
-    box = await locator.bounding_box()
-    assert box is not None
-    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
 
 
 @pytest.mark.parametrize(("viewport", "tag"), [(DESKTOP, "laptop"), (PHONE, "phone")])
@@ -135,7 +128,7 @@ async def test_a_signed_note_shows_what_was_documented_and_downloads_as_pdf(
         assert "1 units" not in await page.locator("main").inner_text()
 
         link = signature.get_by_role("link", name="Download PDF")
-        await assert_in_viewport(page, link, viewport)
+        await assert_in_viewport(link, viewport)
         await screenshot(page, f"signed-note-{tag}")
         violations = await axe_violations(page, axe_source)
         assert not violations, describe(violations)
@@ -160,7 +153,7 @@ async def test_a_signed_note_shows_what_was_documented_and_downloads_as_pdf(
         page = await context.new_page()
         await sign_in(page, live_server.url, *MARIA)
         read = page.get_by_role("link", name=re.compile(r"^Read the summary"))
-        await assert_in_viewport(page, read, viewport)
+        await assert_in_viewport(read, viewport)
         await read.click()
         await page.wait_for_url(f"{live_server.url}/visits/{visit}/summary")
         await page.get_by_role("heading", name="Your home exercises").wait_for()
