@@ -203,6 +203,9 @@ class Connection:
                 self.hub.outlets.discard(self.outlet)
                 if self.subscription is not None:
                     await self.subscription.close()
+                    # It holds `_on_frame`, bound to this connection: a cycle that would keep
+                    # the socket's objects until a full collection.
+                    self.subscription = None
                 if self.attached:
                     await self.hub.presence.released(self._hosted())
                 if self.attached and not self.finished:

@@ -281,11 +281,15 @@ class RedisBus:
                 if event is not None:
                     event.set()
                 continue
-            if message["type"] != "message":
-                continue
-            token, seq, close, body = message["data"].split(" ", 3)
-            for sink in tuple(self._sinks.get(channel, ())):
-                sink(token, int(seq), int(close), body)
+            if message["type"] == "message":
+                self._hand_over(channel, message["data"])
+
+    def _hand_over(self, channel: str, data: str) -> None:
+        # A function of its own, not inline in `_read`: the loop's last `sink` would stay in
+        # the reader's frame while it waits, holding a closed connection until the next message.
+        token, seq, close, body = data.split(" ", 3)
+        for sink in tuple(self._sinks.get(channel, ())):
+            sink(token, int(seq), int(close), body)
 
     async def subscribe(self, room_id: str, pid: str, sink: FrameSink) -> _RedisSubscription:
         """Receive a participant's frames; returns once Redis confirmed the subscription."""
