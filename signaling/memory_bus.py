@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from signaling.bus import FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
+from signaling.clock import Clock, SystemClock
 from signaling.outlet import utf8_size
 from signaling.room import RoomState, Status
 
@@ -42,17 +43,65 @@ class _MemorySubscription:
             self._route.sinks.remove(self._sink)
 
 
-class InProcessBus:
-    """Rooms, resume buffers and deliveries in dictionaries; for a single server process."""
+# How often expired resume ids and forgotten rooms are swept out (seconds).
+SWEEP_EVERY = 60.0
 
-    def __init__(self, buffer_bytes: int = 640 * 1024) -> None:
+
+class InProcessBus:
+    """Rooms, resume buffers and deliveries in dictionaries; for a single server process.
+
+    What Redis expires by itself expires here too, so a long-running server does not grow with
+    every visit it ever saw: a resume id goes when its window ends, and a room (with its
+    participants' buffers) `state_ttl` seconds after its last change, as `RedisBus` keys do.
+    """
+
+    def __init__(
+        self,
+        buffer_bytes: int = 640 * 1024,
+        *,
+        clock: Clock | None = None,
+        state_ttl: float = 12 * 3600,
+    ) -> None:
         self._buffer_bytes = buffer_bytes
+        self._clock = clock or SystemClock()
+        self._state_ttl = state_ttl
+        self._next_sweep = 0.0
         self._rooms: dict[str, RoomState] = {}
+        self._room_touched: dict[str, float] = {}
         self._routes: dict[tuple[str, str], _Route] = {}
         # Participant ids with a route, per room: syncing one room must not scan every route.
         # Tuples: a room has a handful, and a set of one costs 216 bytes.
         self._room_pids: dict[str, tuple[str, ...]] = {}
-        self._sessions: dict[str, SessionRecord] = {}
+        # resume id -> (unix time it expires, record)
+        self._sessions: dict[str, tuple[float, SessionRecord]] = {}
+
+    def held(self) -> dict[str, int]:
+        """How many rooms, participant routes and resume ids this bus holds now."""
+        return {
+            "rooms": len(self._rooms),
+            "routes": len(self._routes),
+            "sessions": len(self._sessions),
+        }
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+    def _sweep(self, now: float) -> None:
+        """Forget what has expired; at most once a `SWEEP_EVERY`, so it costs nothing per call."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY
+        expired = [rid for rid, (until, _) in self._sessions.items() if until <= now]
+        for resume_id in expired:
+            del self._sessions[resume_id]
+        stale = now - self._state_ttl
+        for room_id in [r for r, at in self._room_touched.items() if at <= stale]:
+            del self._room_touched[room_id]
+            self._rooms.pop(room_id, None)
+            for pid in self._room_pids.pop(room_id, ()):
+                route = self._routes.pop((room_id, pid), None)
+                if route is not None:
+                    route.admitted = False
 
     async def update_room(self, room_id: str, mutate: Callable[[RoomState], T]) -> T:
         """Apply `mutate` to a copy and swap it in; no await, so it is atomic."""
@@ -61,6 +110,9 @@ class InProcessBus:
         result = mutate(work)
         self._rooms[room_id] = work
         self._sync_routes(work)
+        now = self._now()
+        self._room_touched[room_id] = now
+        self._sweep(now)
         return result
 
     def _sync_routes(self, state: RoomState) -> None:
@@ -99,13 +151,21 @@ class InProcessBus:
         return current.copy() if current else RoomState(room_id)
 
     async def save_session(self, resume_id: str, record: SessionRecord, ttl: float) -> None:
-        """Remember a resume id (expiry is enforced by the room's deadline)."""
-        del ttl
-        self._sessions[resume_id] = record
+        """Remember a resume id for `ttl` seconds."""
+        now = self._now()
+        self._sessions[resume_id] = (now + ttl, record)
+        self._sweep(now)
 
     async def load_session(self, resume_id: str) -> SessionRecord | None:
-        """Look a resume id up."""
-        return self._sessions.get(resume_id)
+        """Look a resume id up; None once it has expired."""
+        held = self._sessions.get(resume_id)
+        if held is None:
+            return None
+        until, record = held
+        if until <= self._now():
+            del self._sessions[resume_id]
+            return None
+        return record
 
     def _push(self, route: _Route, body: str, close: int) -> None:
         route.seq += 1

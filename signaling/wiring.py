@@ -24,7 +24,7 @@ def setup_signaling(app: web.Application, config: SignalingConfig) -> None:
         bus: Bus = (
             config.bus
             if config.bus is not None
-            else InProcessBus(config.limits.resume_buffer_bytes)
+            else InProcessBus(config.limits.resume_buffer_bytes, clock=config.clock)
         )
         hub = Hub(config, bus)
         app[SIGNALING_HUB] = hub
