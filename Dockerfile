@@ -19,6 +19,11 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER clinic
 WORKDIR /home/clinic
 ENV TELEHEALTH_HOST=0.0.0.0 TELEHEALTH_PORT=8080 TELEHEALTH_DATA_DIR=/home/clinic/data
+# glibc keeps freed blocks of 32 KB and more (SDP offers, note PDFs) in its heap, which it can
+# rarely hand back: after 100 slow video clients left, RSS stayed at 106 MiB against a 42 MiB
+# baseline. Served from their own mappings instead, they go back to the system when freed
+# (48 MiB after they left; benchmarks/README.md, "Slow consumers").
+ENV MALLOC_MMAP_THRESHOLD_=32768
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz').status == 200 else 1)"
 CMD ["telehealth", "serve"]

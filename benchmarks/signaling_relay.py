@@ -183,9 +183,17 @@ class Server:
             self.process.wait()
 
 
-def start_ours(bus_kind: str = "memory") -> Server:
-    """Start our server in a subprocess."""
+# What the Dockerfile sets: large blocks from their own mappings, returned to the system on free.
+PRODUCTION_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "32768"}
+
+
+def start_ours(bus_kind: str = "memory", malloc_default: bool = False) -> Server:
+    """Start our server in a subprocess, with the Dockerfile's malloc setting unless
+    `malloc_default`."""
     port = free_port()
+    env = dict(os.environ)
+    if not malloc_default:
+        env.update(PRODUCTION_MALLOC)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -198,6 +206,7 @@ def start_ours(bus_kind: str = "memory") -> Server:
         ],
         cwd=HERE.parent,
         stdout=subprocess.PIPE,
+        env=env,
     )
     assert process.stdout is not None
     process.stdout.readline()
@@ -526,55 +535,71 @@ async def slow_consumers(args: argparse.Namespace) -> bool:
     from signaling import Limits
 
     limits = Limits()
-    server = start_ours(args.bus)
+    server = start_ours(args.bus, malloc_default=args.malloc_default)
     pid = server.process.pid
     sdp = "v=0\r\n" + "a" * 59_000
     offers = args.slow_offers
+    closed = 0
+    peak = 0
+    after: list[int] = []
     try:
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as http:
-            result = Result("ours")
-            baseline = rss_bytes(pid)
-            pairs = await open_pairs(server, http, args.slow, "slow", result)
-            peak = rss_bytes(pid)
-            closed = 0
-            for round_ in range(offers):
-                for host, guest in pairs:
-                    # The guest never reads; the host sends it a large offer.
-                    assert isinstance(host, OurClient)
-                    await host.send({"type": "offer", "to": guest.ident, "sdp": f"{round_}{sdp}"})
-                peak = max(peak, rss_bytes(pid))
-            await asyncio.sleep(1.0)
-            peak = max(peak, rss_bytes(pid))
-            for _, guest in pairs:
-                # Everything the guest was sent, up to the server's close.
-                while True:
-                    msg = await guest.ws.receive()
-                    if msg.type is not aiohttp.WSMsgType.TEXT:
-                        closed += msg.data == 4008
-                        break
-                peak = max(peak, rss_bytes(pid))
-            await asyncio.gather(
-                *(c.ws.close() for pair in pairs for c in pair), return_exceptions=True
-            )
-        # Past the resume window the departed participants' buffers are dropped.
-        await asyncio.sleep(RESUME_WINDOW + 3.0)
-        after = rss_bytes(pid)
+        baseline = rss_bytes(pid)
+        for _ in range(args.slow_waves):
+            wave_closed, wave_peak = await _slow_wave(server, args.slow, offers, sdp)
+            closed += wave_closed
+            peak = max(peak, wave_peak)
+            # Past the resume window the departed participants' buffers are dropped.
+            await asyncio.sleep(RESUME_WINDOW + 3.0)
+            after.append(rss_bytes(pid))
     finally:
         server.stop()
     ceiling = baseline + args.slow * (limits.send_queue_bytes + limits.resume_buffer_bytes)
     ceiling += 64 * 1024 * 1024
     mib = 1024 * 1024
     print(
-        f"slow consumers: {args.slow} guests x {offers} offers of 59 KB, bus {args.bus}; "
+        f"slow consumers: {args.slow} guests x {offers} offers of 59 KB, bus {args.bus}, "
+        f"malloc {'glibc default' if args.malloc_default else 'as the Dockerfile sets it'}; "
         f"closed with 4008: {closed}"
     )
     print(
         f"server RSS MiB: baseline {baseline / mib:.1f}, peak {peak / mib:.1f}, "
-        f"after they left {after / mib:.1f}; ceiling {ceiling / mib:.1f}"
+        f"after they left {', '.join(f'{a / mib:.1f}' for a in after)}; "
+        f"ceiling {ceiling / mib:.1f}"
     )
-    slow: int = args.slow
+    slow: int = args.slow * args.slow_waves
     return peak <= ceiling and closed == slow
+
+
+async def _slow_wave(server: Server, slow: int, offers: int, sdp: str) -> tuple[int, int]:
+    """One wave of `slow` pairs: returns how many guests were closed with 4008, and the peak
+    RSS seen."""
+    pid = server.process.pid
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        result = Result("ours")
+        pairs = await open_pairs(server, http, slow, "slow", result)
+        peak = rss_bytes(pid)
+        closed = 0
+        for round_ in range(offers):
+            for host, guest in pairs:
+                # The guest never reads; the host sends it a large offer.
+                assert isinstance(host, OurClient)
+                await host.send({"type": "offer", "to": guest.ident, "sdp": f"{round_}{sdp}"})
+            peak = max(peak, rss_bytes(pid))
+        await asyncio.sleep(1.0)
+        peak = max(peak, rss_bytes(pid))
+        for _, guest in pairs:
+            # Everything the guest was sent, up to the server's close.
+            while True:
+                msg = await guest.ws.receive()
+                if msg.type is not aiohttp.WSMsgType.TEXT:
+                    closed += msg.data == 4008
+                    break
+            peak = max(peak, rss_bytes(pid))
+        await asyncio.gather(
+            *(c.ws.close() for pair in pairs for c in pair), return_exceptions=True
+        )
+    return closed, peak
 
 
 def _ratio(ours: float, theirs: float) -> float:
@@ -676,6 +701,17 @@ def main(argv: list[str] | None = None) -> int:
         help="instead of the relay: N slow consumers of 60 KB offers, server memory figures",
     )
     parser.add_argument("--slow-offers", type=int, default=20, help="offers per slow consumer")
+    parser.add_argument(
+        "--malloc-default",
+        action="store_true",
+        help="run our server with glibc's default malloc settings, not the Dockerfile's",
+    )
+    parser.add_argument(
+        "--slow-waves",
+        type=int,
+        default=1,
+        help="repeat the slow consumers this many times (RSS after each wave is printed)",
+    )
     args = parser.parse_args(argv)
     if args.serve_ours:
         serve_ours(args.serve_ours, args.bus)
