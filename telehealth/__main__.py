@@ -67,7 +67,10 @@ async def _with_services(settings: Settings, work: Callable[[Services], Awaitabl
     engine = create_engine(settings)
     try:
         services = Services(
-            settings, SystemClock(), create_session_factory(engine), Passwords(settings)
+            settings,
+            SystemClock(),
+            create_session_factory(engine, settings.db_pool_timeout),
+            Passwords(settings),
         )
         return await work(services)
     finally:

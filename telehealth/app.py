@@ -114,7 +114,7 @@ def _database(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
         settings = app[SETTINGS]
         engine = create_engine(settings)
         app[ENGINE] = engine
-        sessions = create_session_factory(engine)
+        sessions = create_session_factory(engine, settings.db_pool_timeout)
         sealer = AuditSealer(sessions, settings, clock)
         app[SERVICES] = Services(
             settings=settings,

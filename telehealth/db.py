@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -14,6 +17,12 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from telehealth.config import Settings
+from telehealth.db_failures import RETRY_AFTER_SECONDS
+from telehealth.errors import DatabaseUnavailable
+
+# An execution option of our own: sessions opened by `SessionFactory.reading` begin a deferred
+# transaction on SQLite (a snapshot, no write lock) instead of BEGIN IMMEDIATE.
+READ_ONLY = "telehealth_read_only"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -68,6 +77,9 @@ def _sqlite_engine(settings: Settings, path: str | None) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
         # Nearly every transaction writes (the audit trail records reads too), so take the write
         # lock up front: two writers never deadlock upgrading shared locks, and a read-then-write
         # rule (no double booking) sees no write slip in between.
@@ -76,6 +88,59 @@ def _sqlite_engine(settings: Settings, path: str | None) -> AsyncEngine:
     return engine
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+class SessionFactory:
+    """Opens the service's database sessions: `factory()` for work that may write, `reading()`
+    for a lookup that only reads.
+
+    SQLite has one writer at a time. Left to SQLite, the other writers of this process would wait
+    in its busy handler, which sleeps and polls (up to 100 ms a turn): under load a page waited
+    whole seconds while the lock stood free. So on SQLite the writers of this process queue here,
+    in asyncio, first come first served, and each gets the lock the moment the previous one
+    ends. Waiting longer than `wait_seconds` is a 503, as waiting for a pooled connection is.
+    PostgreSQL locks rows, not the database: its sessions open without queueing.
+    """
+
+    def __init__(self, engine: AsyncEngine, wait_seconds: float = 5.0) -> None:
+        self.engine = engine
+        self._make = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._read = async_sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, autoflush=False
+        )
+        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._wait_seconds = wait_seconds
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        """A session whose transactions may write (on SQLite: this process's turn to write)."""
+        writers = self._writers
+        if writers is None:
+            async with self._make() as session:
+                yield session
+            return
+        try:
+            async with asyncio.timeout(self._wait_seconds):
+                await writers.acquire()
+        except TimeoutError:
+            raise DatabaseUnavailable(
+                "The clinic's database is busy right now; nothing was saved. Please try again"
+                " in a moment.",
+                retry_after=RETRY_AFTER_SECONDS,
+            ) from None
+        try:
+            async with self._make() as session:
+                yield session
+        finally:
+            writers.release()
+
+    def reading(self) -> AsyncSession:
+        """A session for reads only; it never waits for writers (on SQLite it reads a snapshot).
+
+        A write in it may fail on SQLite when another connection wrote since it began; write
+        through `factory()` instead.
+        """
+        return self._read()
+
+
+def create_session_factory(engine: AsyncEngine, wait_seconds: float = 5.0) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit (handlers render them)."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return SessionFactory(engine, wait_seconds)

@@ -23,13 +23,14 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.actors import Actor, Caller
 from telehealth.audit import trail
 from telehealth.audit.chain import AuditRecord
 from telehealth.clock import Clock
 from telehealth.config import Settings
+from telehealth.db import SessionFactory
 from telehealth.db_failures import RETRY_AFTER_SECONDS, retryable, unavailable
 from telehealth.errors import Conflict, DatabaseUnavailable, DomainError, NotFound
 from telehealth.passwords import Passwords
@@ -47,7 +48,7 @@ class Services:
 
     settings: Settings
     clock: Clock
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: SessionFactory
     passwords: Passwords
     # Called after a commit that recorded audit events: wakes this process's sealer.
     audit_recorded: Callable[[], None] = _no_sealer
@@ -104,6 +105,7 @@ async def unit_of_work(services: Services, caller: Caller) -> AsyncIterator[Unit
     now = services.clock.now()
     # Real time, not the injectable clock: the bound is about how long the client has waited.
     started = time.monotonic()
+    failed: Exception | None = None
     async with services.sessions() as session:
         uow = UnitOfWork(session=session, caller=caller, now=now)
         try:
@@ -118,22 +120,30 @@ async def unit_of_work(services: Services, caller: Caller) -> AsyncIterator[Unit
             await session.commit()
         except Exception as exc:
             await _end_failed(session, exc)
-            if uow.records and not isinstance(exc, DatabaseUnavailable) and not unavailable(exc):
-                await _append_after_failure(services, uow.caller, uow.records, exc)
-            if unavailable(exc):
-                raise _unavailable() from exc
-            raise
+            failed = exc
+    if failed is None:
         if uow.records:
             services.audit_recorded()
+        return
+    # After the session has closed: on SQLite the failure's own audit transaction takes the next
+    # turn to write, which this one held until now.
+    if uow.records and not isinstance(failed, DatabaseUnavailable) and not unavailable(failed):
+        await _append_after_failure(services, uow.caller, uow.records, failed)
+    if unavailable(failed):
+        raise _unavailable() from failed
+    raise failed
 
 
 @asynccontextmanager
-async def plain_session(services: Services) -> AsyncIterator[AsyncSession]:
-    """A session outside any unit of work (nothing audited), for the per-request session lookup.
+async def plain_session(
+    services: Services, *, reading: bool = False
+) -> AsyncIterator[AsyncSession]:
+    """A session outside any unit of work (nothing audited), for the per-request session lookup;
+    `reading` for one that only reads (it never waits for writers).
 
     A database outage raises DatabaseUnavailable, as it does in a unit of work.
     """
-    async with services.sessions() as session:
+    async with services.sessions.reading() if reading else services.sessions() as session:
         try:
             yield session
         except Exception as exc:

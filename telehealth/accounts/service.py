@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 
-from sqlalchemy import Select, bindparam, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from telehealth import zones
@@ -234,23 +234,31 @@ async def resolve_session(services: Services, token: str) -> CurrentSession | No
     """
     token_hash = hash_token(token)
     now = services.clock.now()
-    async with plain_session(services) as session:
+    # Read without waiting for writers; the rare write (an ended session, a last-seen touch at
+    # most once per interval) takes a short write transaction of its own.
+    async with plain_session(services, reading=True) as session:
         row = (await session.execute(_session_lookup(), {"token_hash": token_hash})).first()
-        if row is None:
-            return None
-        auth, user = row
-        times = rules.SessionTimes(auth.created_at, auth.last_seen_at, auth.expires_at)
-        expired = rules.session_expired(times, now, services.settings.session_idle)
-        if expired or not user.is_active:
-            await session.delete(auth)
+    if row is None:
+        return None
+    auth, user = row
+    times = rules.SessionTimes(auth.created_at, auth.last_seen_at, auth.expires_at)
+    expired = rules.session_expired(times, now, services.settings.session_idle)
+    if expired or not user.is_active:
+        async with plain_session(services) as session:
+            await session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
             await session.commit()
-            return None
-        if rules.needs_touch(auth.last_seen_at, now, services.settings.session_idle):
-            auth.last_seen_at = now
+        return None
+    if rules.needs_touch(auth.last_seen_at, now, services.settings.session_idle):
+        async with plain_session(services) as session:
+            # Never backwards: a request that read the session earlier must not undo a later
+            # touch.
+            await session.execute(
+                update(AuthSession)
+                .where(AuthSession.token_hash == token_hash, AuthSession.last_seen_at < now)
+                .values(last_seen_at=now)
+            )
             await session.commit()
-        return CurrentSession(
-            actor=actor_of(user), csrf_token=auth.csrf_token, token_hash=token_hash
-        )
+    return CurrentSession(actor=actor_of(user), csrf_token=auth.csrf_token, token_hash=token_hash)
 
 
 async def logout(services: Services, caller: Caller, token_hash: str) -> None:
@@ -537,28 +545,31 @@ async def get_patient(services: Services, caller: Caller, patient_id: uuid.UUID)
 async def care_team(services: Services, caller: Caller, patient_id: uuid.UUID) -> list[User]:
     """The therapists on a patient's care team."""
     async with unit_of_work(services, caller) as uow:
-        patient = await uow.guarded(
-            get_visible_patient(uow.session, uow.actor, patient_id),
-            "care_team.read",
-            "patient",
-            str(patient_id),
-        )
-        therapists = list(
-            (
-                await uow.session.scalars(
-                    select(User)
-                    .join(CareAssignment, CareAssignment.therapist_id == User.id)
-                    .where(CareAssignment.patient_id == patient.id)
-                    .order_by(User.display_name)
-                )
-            ).all()
-        )
-        uow.audit(
-            AuditRecord(
-                "care_team.read", "patient", resource_id=str(patient.id), patient_id=patient.id
+        return await care_team_in(uow, patient_id)
+
+
+async def care_team_in(uow: UnitOfWork, patient_id: uuid.UUID) -> list[User]:
+    """`care_team` inside the caller's unit of work."""
+    patient = await uow.guarded(
+        get_visible_patient(uow.session, uow.actor, patient_id),
+        "care_team.read",
+        "patient",
+        str(patient_id),
+    )
+    therapists = list(
+        (
+            await uow.session.scalars(
+                select(User)
+                .join(CareAssignment, CareAssignment.therapist_id == User.id)
+                .where(CareAssignment.patient_id == patient.id)
+                .order_by(User.display_name)
             )
-        )
-        return therapists
+        ).all()
+    )
+    uow.audit(
+        AuditRecord("care_team.read", "patient", resource_id=str(patient.id), patient_id=patient.id)
+    )
+    return therapists
 
 
 async def assign_therapist(
@@ -618,17 +629,22 @@ async def remove_therapist(
 async def get_self(services: Services, caller: Caller) -> User:
     """The signed-in person's own account; a patient's own record read is audited like any other."""
     async with unit_of_work(services, caller) as uow:
-        user = await uow.session.get(User, uow.actor.id)
-        if user is None:
-            raise NotAuthenticated("Please sign in.")
-        if user.role == Role.PATIENT.value:
-            uow.audit(
-                AuditRecord(
-                    "patient.read",
-                    "patient",
-                    resource_id=str(user.id),
-                    patient_id=user.id,
-                    details={"self": True},
-                )
+        return await get_self_in(uow)
+
+
+async def get_self_in(uow: UnitOfWork) -> User:
+    """`get_self` inside the caller's unit of work."""
+    user = await uow.session.get(User, uow.actor.id)
+    if user is None:
+        raise NotAuthenticated("Please sign in.")
+    if user.role == Role.PATIENT.value:
+        uow.audit(
+            AuditRecord(
+                "patient.read",
+                "patient",
+                resource_id=str(user.id),
+                patient_id=user.id,
+                details={"self": True},
             )
-        return user
+        )
+    return user

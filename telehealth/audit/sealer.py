@@ -21,12 +21,11 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from telehealth.audit import trail
 from telehealth.audit.chain import Checkpoint
 from telehealth.clock import Clock
 from telehealth.config import Settings
+from telehealth.db import SessionFactory
 from telehealth.db_failures import unavailable
 from telehealth.shutdown import close_within
 
@@ -87,9 +86,7 @@ def read_checkpoints(path: Path) -> list[Checkpoint]:
 class AuditSealer:
     """Seals on demand (`seal_pending`) and in the background (`running`)."""
 
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock
-    ) -> None:
+    def __init__(self, sessions: SessionFactory, settings: Settings, clock: Clock) -> None:
         self._sessions = sessions
         self._settings = settings
         self._clock = clock

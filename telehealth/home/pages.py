@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from aiohttp import web
 
 from telehealth.accounts import service as accounts
@@ -12,6 +10,7 @@ from telehealth.http.context import caller_of, require_actor
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
 from telehealth.scheduling import service as scheduling
+from telehealth.unit_of_work import unit_of_work
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -25,10 +24,13 @@ async def home(request: web.Request) -> web.StreamResponse:
     if actor.role is Role.THERAPIST:
         patients = await accounts.list_patients(services, caller)
         return render(request, "home/therapist.html", {"patients": patients})
-    me = await accounts.get_self(services, caller)
-    team = await accounts.care_team(services, replace(caller, actor=actor), actor.id)
-    visits = await scheduling.upcoming_for_patient(services, caller)
-    past = await scheduling.past_for_patient(services, caller)
+    # One transaction for the whole page: its reads see one state, and their audit records
+    # commit together.
+    async with unit_of_work(services, caller) as uow:
+        me = await accounts.get_self_in(uow)
+        team = await accounts.care_team_in(uow, actor.id)
+        visits = await scheduling.upcoming_for_patient_in(uow, services)
+        past = await scheduling.past_for_patient_in(uow, services)
     return render(
         request,
         "home/patient.html",

@@ -1039,48 +1039,45 @@ async def list_appointments(
         return await _views(uow, services, rows, query.zone)
 
 
-async def upcoming_for_patient(
-    services: Services, caller: Caller, limit: int = 10
+async def upcoming_for_patient_in(
+    uow: UnitOfWork, services: Services, limit: int = 10
 ) -> list[AppointmentView]:
     """The signed-in patient's next active visits (home page)."""
-    return await _own_visits(services, caller, upcoming=True, limit=limit)
+    return await _own_visits(uow, services, upcoming=True, limit=limit)
 
 
-async def past_for_patient(
-    services: Services, caller: Caller, limit: int = 5
+async def past_for_patient_in(
+    uow: UnitOfWork, services: Services, limit: int = 5
 ) -> list[AppointmentView]:
     """The signed-in patient's latest completed or signed visits, newest first (home page)."""
-    return await _own_visits(services, caller, upcoming=False, limit=limit)
+    return await _own_visits(uow, services, upcoming=False, limit=limit)
 
 
 async def _own_visits(
-    services: Services, caller: Caller, upcoming: bool, limit: int
+    uow: UnitOfWork, services: Services, upcoming: bool, limit: int
 ) -> list[AppointmentView]:
-    async with unit_of_work(services, caller) as uow:
-        query = access.appointments_visible_to(uow.actor).where(
-            Appointment.patient_id == uow.actor.id
-        )
-        if upcoming:
-            query = query.where(
-                Appointment.end_at > uow.now,
-                Appointment.status.in_(("booked", "checked_in", "in_progress")),
-            ).order_by(Appointment.start_at)
-        else:
-            # Done, or written up already (a note can be signed before the visit is closed).
-            query = query.where(
-                or_(Appointment.status == "completed", Appointment.note_signed_at.is_not(None))
-            ).order_by(Appointment.start_at.desc())
-        rows = list((await uow.session.scalars(query.limit(limit))).all())
-        if rows:
-            uow.audit(
-                AuditRecord(
-                    "appointment.list",
-                    "appointment",
-                    patient_id=uow.actor.id,
-                    details={"count": len(rows), "upcoming": upcoming},
-                )
+    query = access.appointments_visible_to(uow.actor).where(Appointment.patient_id == uow.actor.id)
+    if upcoming:
+        query = query.where(
+            Appointment.end_at > uow.now,
+            Appointment.status.in_(("booked", "checked_in", "in_progress")),
+        ).order_by(Appointment.start_at)
+    else:
+        # Done, or written up already (a note can be signed before the visit is closed).
+        query = query.where(
+            or_(Appointment.status == "completed", Appointment.note_signed_at.is_not(None))
+        ).order_by(Appointment.start_at.desc())
+    rows = list((await uow.session.scalars(query.limit(limit))).all())
+    if rows:
+        uow.audit(
+            AuditRecord(
+                "appointment.list",
+                "appointment",
+                patient_id=uow.actor.id,
+                details={"count": len(rows), "upcoming": upcoming},
             )
-        return await _views(uow, services, rows)
+        )
+    return await _views(uow, services, rows)
 
 
 async def get_appointment(

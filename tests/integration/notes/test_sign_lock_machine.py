@@ -237,5 +237,5 @@ def test_signed_notes_never_change(tmp_path: Path, database_url: str) -> None:
             ),
         )
     finally:
-        runner.run(world.services.sessions.kw["bind"].dispose())
+        runner.run(world.services.sessions.engine.dispose())
         runner.close()
