@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from pathlib import Path
@@ -14,10 +15,13 @@ from yarl import URL
 
 from telehealth.accounts.models import Role, User
 from telehealth.app import create_app
+from telehealth.audit.models import AuditEvent
 from telehealth.clock import ManualClock
 from telehealth.http.keys import SERVICES
 from tests.conftest import People, Person, base_settings
 from tests.integration.foundation.helpers import csrf_from_page
+
+BURST = 30
 
 
 async def sign_in(client: TestClient, person: Person) -> None:
@@ -133,6 +137,32 @@ async def test_patient_home_shows_own_name_and_care_team(
     assert "Hello, Maria" in page
     assert "Dana Reyes" in page
     assert "Sam Okafor" not in page
+
+
+async def test_a_burst_of_home_page_views_is_all_answered_and_audited(
+    client: TestClient, people: People, services: Any
+) -> None:
+    # On SQLite the page's writers (its audit records) queue in the process, so a burst neither
+    # fails with "database is locked" nor waits in SQLite's sleeping busy handler.
+    patient = await people.make(Role.PATIENT, "Maria Lopez")
+    therapist = await people.make(Role.THERAPIST, "Dana Reyes")
+    await people.assign(patient, therapist)
+    await sign_in(client, patient)
+
+    async def view() -> tuple[int, str]:
+        response = await client.get("/")
+        return response.status, await response.text()
+
+    answers = await asyncio.gather(*(view() for _ in range(BURST)))
+    assert [status for status, _ in answers] == [200] * BURST
+    assert all("Dana Reyes" in page for _, page in answers)
+    async with services.sessions.reading() as session:
+        reads = await session.scalars(
+            select(AuditEvent.request_id).where(
+                AuditEvent.action == "care_team.read", AuditEvent.patient_id == patient.id
+            )
+        )
+        assert len(set(reads)) == BURST  # one per page view, each under its own request
 
 
 async def test_therapist_home_lists_only_own_patients(client: TestClient, people: People) -> None:
