@@ -32,6 +32,7 @@ from telehealth.clock import Clock
 from telehealth.config import Settings
 from telehealth.db import SessionFactory
 from telehealth.db_failures import RETRY_AFTER_SECONDS, retryable, unavailable
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, DatabaseUnavailable, DomainError, NotFound
 from telehealth.passwords import Passwords
 
@@ -195,7 +196,7 @@ async def retrying(work: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
             if attempt == attempts:
                 raise Conflict(
                     "Many people are changing the same schedule right now; please try again.",
-                    code="busy_retry",
+                    code=ErrorCode.BUSY_RETRY,
                 ) from None
     raise AssertionError("unreachable")
 

@@ -21,6 +21,7 @@ from telehealth.accounts.access import (
 from telehealth.accounts.models import AuthSession, CareAssignment, Role, User
 from telehealth.actors import Actor, Caller
 from telehealth.audit.chain import AuditRecord
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from telehealth.tokens import hash_token, new_token
 from telehealth.unit_of_work import Services, UnitOfWork, plain_session, unit_of_work
@@ -103,7 +104,7 @@ async def _claim(uow: UnitOfWork, attempt: _Attempt, window: timedelta) -> list[
                     "login.blocked", "session", outcome="denied", details={"retry_after": wait}
                 )
             )
-            raise TooManyRequests(LOCKED, retry_after=wait, code="login_locked")
+            raise TooManyRequests(LOCKED, retry_after=wait, code=ErrorCode.LOGIN_LOCKED)
         claimed.append(got)
     return claimed
 
@@ -182,7 +183,7 @@ async def login(
     if signed_in is None:
         # Raised after the commit so the audit row is kept; the same words for an unknown
         # email and a wrong password.
-        raise NotAuthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
+        raise NotAuthenticated(INVALID_CREDENTIALS, code=ErrorCode.INVALID_CREDENTIALS)
     return signed_in
 
 
@@ -378,7 +379,7 @@ async def _insert_person(uow: UnitOfWork, services: Services, person: NewPerson)
     if not person.display_name.strip():
         raise InvalidInput("A name is required.", details={"field": "display_name"})
     if await uow.session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict("An account with that email already exists.", code="email_taken")
+        raise Conflict("An account with that email already exists.", code=ErrorCode.EMAIL_TAKEN)
     user = User(
         email=email,
         display_name=person.display_name.strip(),
@@ -396,7 +397,9 @@ async def _insert_person(uow: UnitOfWork, services: Services, person: NewPerson)
         await uow.session.flush()
     except IntegrityError:
         # Two creations of one email raced past the check above.
-        raise Conflict("An account with that email already exists.", code="email_taken") from None
+        raise Conflict(
+            "An account with that email already exists.", code=ErrorCode.EMAIL_TAKEN
+        ) from None
     uow.audit(
         AuditRecord(
             "account.create",
@@ -439,7 +442,9 @@ async def update_person(
     async with unit_of_work(services, caller) as uow:
         user = await get_user_for_admin(uow.session, uow.actor, user_id)
         if changes.is_active is False and user.id == uow.actor.id:
-            raise Conflict("You cannot deactivate your own account.", code="self_deactivation")
+            raise Conflict(
+                "You cannot deactivate your own account.", code=ErrorCode.SELF_DEACTIVATION
+            )
         changed = _apply_details(user, changes.display_name, changes.time_zone, changes.phone)
         if changes.is_active is not None and changes.is_active != user.is_active:
             user.is_active = changes.is_active

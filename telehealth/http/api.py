@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from telehealth.error_codes import DESCRIPTIONS, ErrorCode
 from telehealth.errors import DomainError, InvalidInput, NotFound
 from telehealth.http.context import require_actor
 
@@ -32,20 +33,26 @@ class MalformedJson(DomainError):
     """The body is not JSON at all."""
 
     status = 400
-    code = "malformed_json"
+    code = ErrorCode.MALFORMED_JSON
 
 
 class UnsupportedMediaType(DomainError):
     """The body is not declared as JSON."""
 
     status = 415
-    code = "unsupported_media_type"
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+
+
+# Every code and its meaning, in the document itself: clients branch on the code.
+CODES_DESCRIPTION = "What went wrong, for programs to branch on:\n\n" + "\n".join(
+    f"- `{code.value}`: {DESCRIPTIONS[code]}" for code in ErrorCode
+)
 
 
 class ErrorDetail(BaseModel):
     """The inside of every error answer."""
 
-    code: str
+    code: ErrorCode = Field(description=CODES_DESCRIPTION)
     message: str
     details: Any = None
     request_id: str | None = None
@@ -73,7 +80,7 @@ class Operation:
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     raw_response: str | None = None
     # Named error codes this operation answers besides the common ones (listed in OpenAPI).
-    errors: tuple[str, ...] = ()
+    errors: tuple[ErrorCode, ...] = ()
     raw_schema: dict[str, Any] | None = None
     also: tuple[int, ...] = ()
 
@@ -147,7 +154,7 @@ class Api:
         status: int = 200,
         auth: bool = True,
         raw_response: str | None = None,
-        errors: tuple[str, ...] = (),
+        errors: tuple[ErrorCode, ...] = (),
         raw_schema: dict[str, Any] | None = None,
         also: tuple[int, ...] = (),
     ) -> Callable[[ApiHandler], ApiHandler]:

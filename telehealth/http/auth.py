@@ -17,6 +17,7 @@ import secrets
 from aiohttp import web
 
 from telehealth.config import Settings
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import DomainError, NotAuthenticated
 from telehealth.http.forms import read_form
 from telehealth.http.keys import (
@@ -42,7 +43,7 @@ class CsrfRejected(DomainError):
     """The request could have been forged by another site."""
 
     status = 403
-    code = "csrf_failed"
+    code = ErrorCode.CSRF_FAILED
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -144,7 +145,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if bearer is not None:
         current = await resolve_session(services, bearer) if _well_formed(bearer) else None
         if current is None:
-            raise NotAuthenticated("The token is not valid or has expired.", code="invalid_token")
+            raise NotAuthenticated(
+                "The token is not valid or has expired.", code=ErrorCode.INVALID_TOKEN
+            )
         request[AUTH_METHOD] = "bearer"
     elif cookie:
         current = await resolve_session(services, cookie) if _well_formed(cookie) else None

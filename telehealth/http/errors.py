@@ -9,6 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from telehealth.db_failures import RETRY_AFTER_SECONDS, unavailable
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import DatabaseUnavailable, DomainError, NotAuthenticated, TooManyRequests
 from telehealth.http.keys import OUTAGES, REQUEST_ID
 from telehealth.http.security_headers import apply_security_headers
@@ -18,17 +19,17 @@ from telehealth.http.types import Handler
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
-    400: "bad_request",
-    401: "not_authenticated",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "invalid_input",
-    429: "too_many_requests",
-    503: "service_unavailable",
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.PERMISSION_DENIED,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    422: ErrorCode.INVALID_INPUT,
+    429: ErrorCode.TOO_MANY_REQUESTS,
+    503: ErrorCode.SERVICE_UNAVAILABLE,
 }
 
 _PAGE_TITLES = {
@@ -53,7 +54,7 @@ def wants_json(request: web.Request) -> bool:
 
 
 def error_body(
-    request: web.Request, status: int, code: str, message: str, details: Any = None
+    request: web.Request, status: int, code: ErrorCode, message: str, details: Any = None
 ) -> dict[str, Any]:
     """The project's one error shape."""
     return {
@@ -69,7 +70,7 @@ def error_body(
 def error_response(
     request: web.Request,
     status: int,
-    code: str,
+    code: ErrorCode,
     message: str,
     details: Any = None,
     headers: dict[str, str] | None = None,
@@ -114,7 +115,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _HTTP_CODES.get(exc.status, "http_error")
+        code = _HTTP_CODES.get(exc.status, ErrorCode.HTTP_ERROR)
         message = exc.reason if exc.status != 413 else "The request body is too large."
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(request, exc.status, code, message, None, headers)
@@ -134,7 +135,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(
             request,
             500,
-            "internal_error",
+            ErrorCode.INTERNAL_ERROR,
             "Something went wrong on our side. Please try again; if it keeps happening, tell the clinic this code.",
             {"request_id": request.get(REQUEST_ID)},
         )

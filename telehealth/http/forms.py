@@ -14,6 +14,7 @@ import logging
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import DomainError, InvalidInput
 from telehealth.http.schemas import text_problem
 
@@ -26,7 +27,7 @@ class InvalidBody(DomainError):
     """The body could not be read as the form it claims to be."""
 
     status = 400
-    code = "invalid_body"
+    code = ErrorCode.INVALID_BODY
 
 
 async def read_form(request: web.Request) -> Form:

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from telehealth.catalog.store import CATALOG
+from telehealth.error_codes import ErrorCode
 from telehealth.http.api import Api, path_uuid
 from telehealth.http.context import caller_of, require_actor
 from telehealth.http.keys import SERVICES
@@ -116,7 +117,13 @@ async def save_note(request: web.Request, body: NoteSaveIn) -> NoteOut:
     response=NoteOut,
     summary="Sign and lock the note (once the visit has started)",
     tags=("notes",),
-    errors=(VISIT_NOT_STARTED, VISIT_NOT_HELD, "stale_version", "note_locked", "invalid_input"),
+    errors=(
+        VISIT_NOT_STARTED,
+        VISIT_NOT_HELD,
+        ErrorCode.STALE_VERSION,
+        ErrorCode.NOTE_LOCKED,
+        ErrorCode.INVALID_INPUT,
+    ),
 )
 async def sign_note(request: web.Request, body: NoteSignIn) -> NoteOut:
     """Sign the version the therapist is looking at."""
@@ -136,7 +143,12 @@ async def sign_note(request: web.Request, body: NoteSignIn) -> NoteOut:
     response=NoteOut,
     summary="Prefill a new draft from the patient's previous signed note",
     tags=("notes",),
-    errors=("draft_not_empty", "nothing_to_copy", "stale_version", "note_locked"),
+    errors=(
+        ErrorCode.DRAFT_NOT_EMPTY,
+        ErrorCode.NOTHING_TO_COPY,
+        ErrorCode.STALE_VERSION,
+        ErrorCode.NOTE_LOCKED,
+    ),
 )
 async def copy_forward(request: web.Request, body: NoteCopyIn) -> NoteOut:
     """Diagnoses, interventions and home program of the latest signed note the therapist may read."""
@@ -182,7 +194,7 @@ async def get_note_template(request: web.Request) -> NoteTemplateOut:
     response=NoteTemplateOut,
     summary="Store the next version of an appointment type's note template (admin)",
     tags=("notes",),
-    errors=("stale_version", "invalid_input"),
+    errors=(ErrorCode.STALE_VERSION, ErrorCode.INVALID_INPUT),
 )
 async def put_note_template(request: web.Request, body: NoteTemplateIn) -> NoteTemplateOut:
     """Validated against the catalog; a stale version is 409."""
@@ -250,7 +262,7 @@ async def get_note_pdf(request: web.Request) -> web.Response:
     status=201,
     summary="Mark a signed note as entered in error (its signer or an admin)",
     tags=("notes",),
-    errors=("note_not_signed", "already_entered_in_error"),
+    errors=(ErrorCode.NOTE_NOT_SIGNED, ErrorCode.ALREADY_ENTERED_IN_ERROR),
 )
 async def enter_in_error(request: web.Request, body: EnteredInErrorIn) -> EnteredInErrorOut:
     """Withdraw a signed note with a reason; the note stays readable and counts nowhere."""

@@ -26,6 +26,7 @@ from telehealth.catalog.loader import KINDS, Catalog, CatalogKind
 from telehealth.catalog.models import CatalogExtrasVersion
 from telehealth.catalog.store import CatalogStore
 from telehealth.catalog.validation import FieldError
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput
 from telehealth.notes.access import (
     appointment_for_writing,
@@ -171,7 +172,7 @@ def _require_draft(note: VisitNote) -> None:
     if note.status != DRAFT:
         raise Conflict(
             "This note is signed and can no longer be changed; write an addendum instead.",
-            code="note_locked",
+            code=ErrorCode.NOTE_LOCKED,
             details=_snapshot(note),
         )
 
@@ -180,7 +181,7 @@ def _require_version(note: VisitNote, version: int) -> None:
     if note.version != version:
         raise Conflict(
             "This note was changed in another window or device since you loaded it.",
-            code="stale_version",
+            code=ErrorCode.STALE_VERSION,
             details=_snapshot(note),
         )
 
@@ -202,7 +203,7 @@ async def _compare_and_set(
         )
     except DBAPIError as exc:
         if LOCKED_MESSAGE in str(exc.orig):
-            raise Conflict("This note is signed and locked.", code="note_locked") from None
+            raise Conflict("This note is signed and locked.", code=ErrorCode.NOTE_LOCKED) from None
         raise
     await session.refresh(note)
     if getattr(result, "rowcount", 1) != 1:
@@ -365,7 +366,8 @@ async def open_note(
         if note is None:
             if appointment.status in INACTIVE_STATUSES:
                 raise Conflict(
-                    "This visit was cancelled or missed; it takes no note.", code="visit_not_held"
+                    "This visit was cancelled or missed; it takes no note.",
+                    code=ErrorCode.VISIT_NOT_HELD,
                 )
             type_row = await uow.session.get(AppointmentTypeRow, appointment.type_id)
             assert type_row is not None  # a foreign key
@@ -478,7 +480,7 @@ async def copy_forward_note(
         if note.version != 1 or note.copied_from is not None:
             raise Conflict(
                 "This draft already has content; copy forward only fills a new, untouched draft.",
-                code="draft_not_empty",
+                code=ErrorCode.DRAFT_NOT_EMPTY,
             )
         previous = (
             await uow.session.execute(
@@ -499,7 +501,7 @@ async def copy_forward_note(
         if previous is None:
             raise Conflict(
                 "This patient has no earlier signed note you may read to copy from.",
-                code="nothing_to_copy",
+                code=ErrorCode.NOTHING_TO_COPY,
             )
         source, source_start = previous
         catalog = await catalogs.current(uow.session)
@@ -632,7 +634,8 @@ async def write_addendum(
         signature = signature_of(note)
         if signature is None:
             raise Conflict(
-                "Only a signed note takes addenda; edit the draft instead.", code="note_not_signed"
+                "Only a signed note takes addenda; edit the draft instead.",
+                code=ErrorCode.NOTE_NOT_SIGNED,
             )
         if len(reason) > MAX_REASON_CHARS or len(text) > MAX_ADDENDUM_CHARS:
             raise InvalidInput(
@@ -738,12 +741,13 @@ async def enter_in_error(
             raise Conflict(
                 "Only a signed note can be marked as entered in error; a draft is simply not "
                 "signed.",
-                code="note_not_signed",
+                code=ErrorCode.NOTE_NOT_SIGNED,
             )
         earlier = await _addenda(uow.session, note)
         if withdrawal_of(earlier) is not None:
             raise Conflict(
-                "This note is already marked as entered in error.", code="already_entered_in_error"
+                "This note is already marked as entered in error.",
+                code=ErrorCode.ALREADY_ENTERED_IN_ERROR,
             )
         reason = reason.strip()
         if not reason or len(reason) > MAX_REASON_CHARS:
@@ -785,7 +789,7 @@ async def visit_summary(
             raise Conflict(
                 "This visit record could not be verified, so it is not shown. "
                 "Please ask the clinic for a copy.",
-                code="note_unverified",
+                code=ErrorCode.NOTE_UNVERIFIED,
             )
         catalog = await catalogs.current(uow.session)
         names = await _names(uow.session, {note.therapist_id})
@@ -940,7 +944,7 @@ async def add_catalog_entry(
         except IntegrityError:
             raise Conflict(
                 "The catalog was changed at the same moment; please try again.",
-                code="catalog_changed",
+                code=ErrorCode.CATALOG_CHANGED,
             ) from None
         uow.audit(
             AuditRecord(

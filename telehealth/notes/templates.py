@@ -21,6 +21,7 @@ from telehealth.accounts.access import require_admin
 from telehealth.actors import Caller
 from telehealth.audit.chain import AuditRecord
 from telehealth.catalog.store import CatalogStore
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, NotFound
 from telehealth.notes.models import NoteTemplateVersion
 from telehealth.notes.rules import NoteType
@@ -118,7 +119,7 @@ async def put_template(
         if version != in_force:
             raise Conflict(
                 "This template was changed by someone else since you loaded it.",
-                code="stale_version",
+                code=ErrorCode.STALE_VERSION,
                 details={"version": in_force},
             )
         catalog = await catalogs.current(uow.session)
@@ -136,7 +137,7 @@ async def put_template(
         except IntegrityError:
             raise Conflict(
                 "This template was changed at the same moment; reload and try again.",
-                code="stale_version",
+                code=ErrorCode.STALE_VERSION,
             ) from None
         uow.audit(
             AuditRecord(

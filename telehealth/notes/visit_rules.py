@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict
 
 IN_CLINIC: Final = "in_clinic"
@@ -23,8 +24,8 @@ STARTED_STATUSES: Final = frozenset({"checked_in", "in_progress", "completed"})
 NOT_HELD_STATUSES: Final = frozenset({"cancelled", "no_show"})
 
 # Error codes of the signing rule (listed on the sign operation in the OpenAPI document).
-VISIT_NOT_STARTED: Final = "visit_not_started"
-VISIT_NOT_HELD: Final = "visit_not_held"
+VISIT_NOT_STARTED: Final = ErrorCode.VISIT_NOT_STARTED
+VISIT_NOT_HELD: Final = ErrorCode.VISIT_NOT_HELD
 
 
 def visit_started(modality: str, status: str, start: datetime, now: datetime) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from telehealth.accounts.access import require_admin
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import InvalidInput, NotFound
 from telehealth.http.api import Api, path_uuid
 from telehealth.http.context import caller_of, require_actor
@@ -415,7 +416,7 @@ _lifecycle(Action.MARK_NO_SHOW, "Record a no-show (15 minutes after the start at
     response=AppointmentOut,
     summary="Cancel (staff give a reason; late cancellations are marked)",
     tags=TAGS,
-    errors=("note_signed", "illegal_transition", "too_late"),
+    errors=(ErrorCode.NOTE_SIGNED, ErrorCode.ILLEGAL_TRANSITION, ErrorCode.TOO_LATE),
 )
 async def cancel(request: web.Request, body: CancelIn) -> AppointmentOut:
     """Cancel a booked or checked-in visit."""
@@ -436,12 +437,12 @@ async def cancel(request: web.Request, body: CancelIn) -> AppointmentOut:
     summary="Move a booked visit atomically (409 and unchanged when the new time is taken)",
     tags=TAGS,
     errors=(
-        "note_signed",
-        "stale_version",
-        "illegal_transition",
-        "too_late",
-        "therapist_busy",
-        "patient_busy",
+        ErrorCode.NOTE_SIGNED,
+        ErrorCode.STALE_VERSION,
+        ErrorCode.ILLEGAL_TRANSITION,
+        ErrorCode.TOO_LATE,
+        ErrorCode.THERAPIST_BUSY,
+        ErrorCode.PATIENT_BUSY,
     ),
 )
 async def reschedule(request: web.Request, body: RescheduleIn) -> AppointmentOut:

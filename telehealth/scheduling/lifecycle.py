@@ -38,13 +38,14 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from telehealth.scheduling.validation import ensure_utc
 
 CHECK_IN_OPENS = timedelta(minutes=30)
 NO_SHOW_GRACE = timedelta(minutes=15)
 MAX_REASON_LENGTH = 500
-NOTE_SIGNED = "note_signed"
+NOTE_SIGNED = ErrorCode.NOTE_SIGNED
 
 
 class Status(StrEnum):
@@ -159,7 +160,7 @@ def _involved(state: AppointmentState, actor: Actor) -> bool:
     return actor.user_id == own
 
 
-def _refuse(state: AppointmentState, action: Action, why: str, code: str) -> Conflict:
+def _refuse(state: AppointmentState, action: Action, why: str, code: ErrorCode) -> Conflict:
     return Conflict(
         f"cannot {action.value.replace('_', ' ')} this appointment: {why}",
         code=code,
@@ -189,17 +190,23 @@ def transition(
         require_unsigned(state, "cancelled" if action is Action.CANCEL else "marked a no-show")
     if target is None:
         raise _refuse(
-            state, action, f"it is {state.status.value.replace('_', ' ')}", "illegal_transition"
+            state,
+            action,
+            f"it is {state.status.value.replace('_', ' ')}",
+            ErrorCode.ILLEGAL_TRANSITION,
         )
 
     if action is Action.CHECK_IN:
         if now < state.start - CHECK_IN_OPENS:
             minutes = CHECK_IN_OPENS // timedelta(minutes=1)
             raise _refuse(
-                state, action, f"check-in opens {minutes} minutes before the start", "too_early"
+                state,
+                action,
+                f"check-in opens {minutes} minutes before the start",
+                ErrorCode.TOO_EARLY,
             )
         if now >= state.end:
-            raise _refuse(state, action, "its time has passed", "too_late")
+            raise _refuse(state, action, "its time has passed", ErrorCode.TOO_LATE)
         return replace(state, status=target, checked_in_at=now)
     if action is Action.START:
         return replace(state, status=target, started_at=now)
@@ -212,7 +219,7 @@ def transition(
                 state,
                 action,
                 f"a no-show can be recorded {minutes} minutes after the start at the earliest",
-                "too_early",
+                ErrorCode.TOO_EARLY,
             )
         return replace(state, status=target, no_show_at=now)
     return _cancel(state, actor, now, reason, target)
@@ -233,9 +240,9 @@ def _cancel(
             details={"field": "reason"},
         )
     if actor.role is Role.PATIENT and now >= state.start:
-        raise _refuse(state, Action.CANCEL, "it has already started", "too_late")
+        raise _refuse(state, Action.CANCEL, "it has already started", ErrorCode.TOO_LATE)
     if now >= state.end:
-        raise _refuse(state, Action.CANCEL, "its time has passed", "too_late")
+        raise _refuse(state, Action.CANCEL, "its time has passed", ErrorCode.TOO_LATE)
     cancellation = Cancellation(
         by_role=actor.role,
         by_user_id=actor.user_id,

@@ -22,6 +22,7 @@ from telehealth.accounts import service as accounts
 from telehealth.accounts.access import require_admin
 from telehealth.accounts.models import Role
 from telehealth.actors import Actor
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, DomainError, InvalidInput, NotFound
 from telehealth.http.api import path_uuid
 from telehealth.http.context import caller_of, require_actor
@@ -114,27 +115,27 @@ def _span_words(span: timedelta) -> str:
 
 # The next step to offer for each refusal, in the words of a person reading the page.
 _NEXT_STEPS = {
-    "too_late": "Please call the clinic to change it.",
-    "slot_taken": "Please choose another time.",
-    "therapist_busy": "Please choose another time.",
-    "patient_busy": "Please choose another time.",
-    "outside_availability": "Please choose another time.",
-    "too_soon": "Please choose a later time, or call the clinic.",
-    "beyond_horizon": "Please choose an earlier time, or call the clinic.",
-    "stale_version": "Please choose the time again.",
-    "note_signed": "Please call the clinic if something about this visit needs to change.",
-    "busy_retry": "Please try again in a moment.",
-    "too_early": "Please try again closer to the start.",
+    ErrorCode.TOO_LATE: "Please call the clinic to change it.",
+    ErrorCode.SLOT_TAKEN: "Please choose another time.",
+    ErrorCode.THERAPIST_BUSY: "Please choose another time.",
+    ErrorCode.PATIENT_BUSY: "Please choose another time.",
+    ErrorCode.OUTSIDE_AVAILABILITY: "Please choose another time.",
+    ErrorCode.TOO_SOON: "Please choose a later time, or call the clinic.",
+    ErrorCode.BEYOND_HORIZON: "Please choose an earlier time, or call the clinic.",
+    ErrorCode.STALE_VERSION: "Please choose the time again.",
+    ErrorCode.NOTE_SIGNED: "Please call the clinic if something about this visit needs to change.",
+    ErrorCode.BUSY_RETRY: "Please try again in a moment.",
+    ErrorCode.TOO_EARLY: "Please try again closer to the start.",
 }
 
 
 def plain_refusal(exc: DomainError, what: str) -> str:
     """A refusal as a plain sentence with a capital letter, and what to do next."""
-    if exc.code == "too_late":
+    if exc.code == ErrorCode.TOO_LATE:
         text = f"It is too late to {what} this visit online."
-    elif exc.code in ("slot_taken", "therapist_busy"):
+    elif exc.code in (ErrorCode.SLOT_TAKEN, ErrorCode.THERAPIST_BUSY):
         text = "That time was taken in the meantime."
-    elif exc.code == "stale_version":
+    elif exc.code == ErrorCode.STALE_VERSION:
         text = "This visit was changed by someone else while you were choosing."
     else:
         text = exc.message.strip().rstrip(".")
@@ -422,7 +423,7 @@ async def _reschedule(
         status = 409
     if error is None and require_actor(request).is_patient and await _inside_cutoff(request, view):
         # The move would be refused; say so before a time is picked, not after.
-        error = plain_refusal(Conflict("", code="too_late"), "move")
+        error = plain_refusal(Conflict("", code=ErrorCode.TOO_LATE), "move")
         status = 409
     try:
         week = min(max(int(request.query.get("week", "0")), 0), MAX_WEEKS_AHEAD)

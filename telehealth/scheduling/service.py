@@ -29,6 +29,7 @@ from telehealth.accounts.models import CareAssignment, User
 from telehealth.accounts.service import actor_of
 from telehealth.actors import Actor, Caller
 from telehealth.audit.chain import AuditRecord
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from telehealth.scheduling import access, lifecycle, repository
 from telehealth.scheduling.appointment_types import (
@@ -299,7 +300,7 @@ async def create_type(
         if await uow.session.scalar(
             select(AppointmentTypeRow.id).where(AppointmentTypeRow.key == key)
         ):
-            raise Conflict(f"A type with key {key!r} already exists.", code="type_exists")
+            raise Conflict(f"A type with key {key!r} already exists.", code=ErrorCode.TYPE_EXISTS)
         row = AppointmentTypeRow(
             is_active=True if changes.is_active is None else changes.is_active,
             created_at=uow.now,
@@ -714,7 +715,7 @@ Presenter = Callable[[AppointmentView], dict[str, Any]]
 class IdempotencyMismatch(InvalidInput):
     """The key was used before with a different request."""
 
-    code = "idempotency_key_reused"
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
 async def book_appointment(
@@ -753,13 +754,13 @@ def overlap_conflict(exc: IntegrityError) -> Conflict | None:
         return Conflict(
             "The therapist is already booked at that time (or in the preparation and"
             " documentation time around it). Please choose another time.",
-            code="therapist_busy",
+            code=ErrorCode.THERAPIST_BUSY,
             details={"constraint": OVERLAP_THERAPIST},
         )
     if OVERLAP_PATIENT in message:
         return Conflict(
             "The patient already has a visit at that time. Please choose another time.",
-            code="patient_busy",
+            code=ErrorCode.PATIENT_BUSY,
             details={"constraint": OVERLAP_PATIENT},
         )
     return None
@@ -878,7 +879,7 @@ async def _check_rules(
         if overlaps(start, end, other.start, other.end):
             raise Conflict(
                 "The patient already has a visit at that time. Please choose another time.",
-                code="patient_busy",
+                code=ErrorCode.PATIENT_BUSY,
             )
     return blocked
 
@@ -914,7 +915,9 @@ async def _book_once(
         assert idempotency is not None
         stored = await _stored_answer(uow.session, uow.actor.id, idempotency)
         if stored is None:
-            raise Conflict("The same request is being processed; please retry.", code="in_progress")
+            raise Conflict(
+                "The same request is being processed; please retry.", code=ErrorCode.IN_PROGRESS
+            )
         return stored
 
 
@@ -1175,7 +1178,7 @@ async def _reschedule_once(
         if expected_version is not None and expected_version != row.version:
             raise Conflict(
                 "This appointment was changed by someone else; reload and try again.",
-                code="stale_version",
+                code=ErrorCode.STALE_VERSION,
                 details={"version": row.version},
             )
         type_row = await uow.session.get(AppointmentTypeRow, row.type_id)
@@ -1185,13 +1188,13 @@ async def _reschedule_once(
         if row.status != lifecycle.Status.BOOKED.value:
             raise Conflict(
                 f"Only booked appointments can be rescheduled; this one is {row.status.replace('_', ' ')}.",
-                code="illegal_transition",
+                code=ErrorCode.ILLEGAL_TRANSITION,
             )
         t = repository.type_of(type_row)
         if uow.actor.is_patient and row.start_at - uow.now < t.cancellation_cutoff:
             raise Conflict(
                 "It is too close to the visit to move it online; please call the clinic.",
-                code="too_late",
+                code=ErrorCode.TOO_LATE,
             )
         blocked = await _check_rules(
             uow, t, row.therapist_id, row.patient_id, new_start, exclude=row.id
@@ -1319,7 +1322,7 @@ async def _book_series_once(
             raise Conflict(
                 f"{len(plan.conflicting)} of {len(plan.occurrences)} visits cannot be booked"
                 " as requested; nothing was booked.",
-                code="series_conflicts",
+                code=ErrorCode.SERIES_CONFLICTS,
                 details={"conflicts": _conflicts(plan)},
             )
         series = AppointmentSeries(
@@ -1368,7 +1371,7 @@ async def _book_series_once(
         if not booked:
             raise Conflict(
                 "None of the visits of this series can be booked as requested.",
-                code="series_conflicts",
+                code=ErrorCode.SERIES_CONFLICTS,
                 details={"conflicts": _conflicts(plan, lost)},
             )
         await _add_to_care_team(uow, patient.id, therapist.id)

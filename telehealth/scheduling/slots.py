@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput
 from telehealth.scheduling.appointment_types import AppointmentType
 from telehealth.scheduling.localtime import first_offset_change, utc_offset
@@ -193,25 +194,25 @@ def ensure_bookable(
     if BookingProblem.TOO_SOON in problems:
         raise InvalidInput(
             f"{name} must be booked at least {_human(appointment_type.min_notice)} ahead",
-            code="too_soon",
+            code=ErrorCode.TOO_SOON,
             details=details,
         )
     if BookingProblem.BEYOND_HORIZON in problems:
         raise InvalidInput(
             f"{name} can be booked at most {_human(appointment_type.booking_horizon)} ahead",
-            code="beyond_horizon",
+            code=ErrorCode.BEYOND_HORIZON,
             details=details,
         )
     if BookingProblem.BUSY in problems:
         raise Conflict(
             "that time is no longer free: it overlaps another appointment or its buffer",
-            code="slot_taken",
+            code=ErrorCode.SLOT_TAKEN,
             details=details,
         )
     if BookingProblem.OUTSIDE_AVAILABILITY in problems:
         raise Conflict(
             "the therapist is not available for the whole visit at that time",
-            code="outside_availability",
+            code=ErrorCode.OUTSIDE_AVAILABILITY,
             details=details,
         )
     start = ensure_utc(start, "start")

@@ -20,6 +20,7 @@ from telehealth.accounts.models import AuthSession, User
 from telehealth.accounts.service import SignedIn, open_session
 from telehealth.actors import Caller
 from telehealth.audit.chain import AuditRecord
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, NotFound
 from telehealth.scheduling.access import get_visible_appointment
 from telehealth.scheduling.models import Appointment
@@ -62,12 +63,14 @@ async def create_join_link(
             raise NotFound("No such appointment.")
         facts = visit_facts(appointment)
         if facts.modality != "virtual":
-            raise Conflict("This visit is in the clinic, not by video.", code="not_virtual")
+            raise Conflict("This visit is in the clinic, not by video.", code=ErrorCode.NOT_VIRTUAL)
         if facts.status not in rules.JOINABLE_STATUSES:
-            raise Conflict(f"This visit is {facts.status.replace('_', ' ')}.", code="visit_closed")
+            raise Conflict(
+                f"This visit is {facts.status.replace('_', ' ')}.", code=ErrorCode.VISIT_CLOSED
+            )
         closes = rules.window(facts)[1]
         if uow.now >= closes:
-            raise Conflict("The time for this visit has passed.", code="too_late")
+            raise Conflict("The time for this visit has passed.", code=ErrorCode.TOO_LATE)
         token = new_token()
         uow.session.add(
             VisitJoinLink(

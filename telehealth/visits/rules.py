@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, NotFound
 from telehealth.visits.timing import until
 
@@ -48,18 +49,20 @@ def role_in_visit(facts: VisitFacts, user_id: uuid.UUID) -> str:
 def check_joinable(facts: VisitFacts, now: datetime) -> None:
     """Refuse entry to a visit that is not a live, virtual visit inside its window."""
     if facts.modality != "virtual":
-        raise Conflict("This visit is in the clinic, not by video.", code="not_virtual")
+        raise Conflict("This visit is in the clinic, not by video.", code=ErrorCode.NOT_VIRTUAL)
     if facts.status not in JOINABLE_STATUSES:
-        raise Conflict(f"This visit is {facts.status.replace('_', ' ')}.", code="visit_closed")
+        raise Conflict(
+            f"This visit is {facts.status.replace('_', ' ')}.", code=ErrorCode.VISIT_CLOSED
+        )
     opens, closes = window(facts)
     if now < opens:
         raise Conflict(
             f"The visit room opens 15 minutes before your visit, {until(opens - now)}.",
-            code="too_early",
+            code=ErrorCode.TOO_EARLY,
             details={"opens_at": opens.isoformat()},
         )
     if now >= closes:
-        raise Conflict("The time for this visit has passed.", code="too_late")
+        raise Conflict("The time for this visit has passed.", code=ErrorCode.TOO_LATE)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from telehealth.accounts.models import User
 from telehealth.accounts.service import actor_of
 from telehealth.actors import Caller
 from telehealth.audit.chain import AuditRecord
+from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput
 from telehealth.scheduling import lifecycle
 from telehealth.scheduling import service as scheduling
@@ -76,7 +77,7 @@ async def accept_consent(services: Services, caller: Caller, version: str) -> Co
         if version != current.version:
             raise Conflict(
                 "The consent text has changed; please read the new version.",
-                code="consent_outdated",
+                code=ErrorCode.CONSENT_OUTDATED,
                 details={"current_version": current.version},
             )
         accepted = await _accepted_at(uow, actor.id, version)
@@ -184,13 +185,14 @@ async def _issue_ticket_once(
             # Removing a therapist from the care team ends the pair's video visits.
             raise Conflict(
                 "The therapist of this visit is no longer on the patient's care team.",
-                code="not_on_care_team",
+                code=ErrorCode.NOT_ON_CARE_TEAM,
             )
         if role == "guest" and (
             await _accepted_at(uow, appointment.patient_id, rules.CURRENT_CONSENT.version) is None
         ):
             raise Conflict(
-                "Please read and accept the telehealth consent first.", code="consent_required"
+                "Please read and accept the telehealth consent first.",
+                code=ErrorCode.CONSENT_REQUIRED,
             )
         token = new_token()
         expires_at = uow.now + rules.TICKET_LIFETIME
@@ -370,7 +372,7 @@ async def _move(
             services, Caller(actor=actor_of(acting), ip="signaling"), appointment_id, action
         )
     except Conflict as exc:
-        if exc.code != "illegal_transition":
+        if exc.code != ErrorCode.ILLEGAL_TRANSITION:
             raise
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from telehealth.accounts.models import Role
 from telehealth.app import create_app
 from telehealth.config import Settings
+from telehealth.error_codes import DESCRIPTIONS, ErrorCode
 from telehealth.http.api import PREFIX
 from tests.conftest import People, base_settings, login
 from tests.services import tcp_reachable
@@ -174,6 +176,38 @@ async def test_openapi_document_is_complete_and_self_contained(client: TestClien
             declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             in_path = {part[1:-1] for part in path.split("/") if part.startswith("{")}
             assert declared == in_path, f"{method} {path}"
+
+
+async def test_openapi_lists_every_error_code_with_its_meaning(client: TestClient) -> None:
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    detail = _resolve(
+        document, document["components"]["schemas"]["ErrorResponse"]["properties"]["error"]["$ref"]
+    )
+    code = detail["properties"]["code"]
+    listed = _resolve(document, code["$ref"]) if "$ref" in code else code
+    assert set(listed["enum"]) == {c.value for c in ErrorCode}
+    meanings = code.get("description", "") + listed.get("description", "")
+    for each in ErrorCode:
+        assert f"`{each.value}`: {DESCRIPTIONS[each]}" in meanings
+    # An operation's own codes are among them.
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            for own in op["responses"]["default"].get("x-error-codes", []):
+                assert own in listed["enum"], f"{method} {path}: {own}"
+
+
+def test_every_error_code_has_a_meaning_and_no_code_is_spelled_inline() -> None:
+    assert DESCRIPTIONS.keys() == set(ErrorCode)
+    # The type checker refuses a string where DomainError takes an ErrorCode; this catches the
+    # one way around it, a literal in a keyword argument.
+    root = Path(__file__).resolve().parents[3] / "telehealth"
+    inline = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r'\bcode="[a-z_]+"', line)
+    ]
+    assert inline == []
 
 
 async def test_openapi_marks_which_operations_need_sign_in(client: TestClient) -> None:
