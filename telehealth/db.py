@@ -109,6 +109,11 @@ class SessionFactory:
         self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._wait_seconds = wait_seconds
 
+    @property
+    def queues_writers(self) -> bool:
+        """Whether writers take turns here (SQLite): then a read is cheaper apart from writes."""
+        return self._writers is not None
+
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[AsyncSession]:
         """A session whose transactions may write (on SQLite: this process's turn to write)."""

@@ -101,8 +101,19 @@ def _origin(caller: Caller) -> trail.Origin:
 
 
 @asynccontextmanager
-async def unit_of_work(services: Services, caller: Caller) -> AsyncIterator[UnitOfWork]:
-    """Open a transaction; commit it with its audit records, or roll back and keep the records."""
+async def unit_of_work(
+    services: Services, caller: Caller, *, reads_only: bool = False
+) -> AsyncIterator[UnitOfWork]:
+    """Open a transaction; commit it with its audit records, or roll back and keep the records.
+
+    `reads_only` promises that the work changes no data (it may still record audit events). On
+    SQLite such work then reads a snapshot without waiting for writers, and its audit records
+    take a short turn to write afterwards; on PostgreSQL it is an ordinary unit of work.
+    """
+    if reads_only and services.sessions.queues_writers:
+        async with _reading(services, caller) as uow:
+            yield uow
+        return
     now = services.clock.now()
     # Real time, not the injectable clock: the bound is about how long the client has waited.
     started = time.monotonic()
@@ -111,6 +122,8 @@ async def unit_of_work(services: Services, caller: Caller) -> AsyncIterator[Unit
         uow = UnitOfWork(session=session, caller=caller, now=now)
         try:
             yield uow
+            if reads_only:
+                _check_unchanged(session)
             # uow.caller, not caller: sign-in replaces the anonymous caller with the new actor.
             await trail.append(session, uow.records, _origin(uow.caller), services.clock.now)
             if time.monotonic() - started > _bound(services.settings):
@@ -128,6 +141,36 @@ async def unit_of_work(services: Services, caller: Caller) -> AsyncIterator[Unit
         return
     # After the session has closed: on SQLite the failure's own audit transaction takes the next
     # turn to write, which this one held until now.
+    if uow.records and not isinstance(failed, DatabaseUnavailable) and not unavailable(failed):
+        await _append_after_failure(services, uow.caller, uow.records, failed)
+    if unavailable(failed):
+        raise _unavailable() from failed
+    raise failed
+
+
+def _check_unchanged(session: AsyncSession) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a unit of work opened with reads_only changed data")
+
+
+@asynccontextmanager
+async def _reading(services: Services, caller: Caller) -> AsyncIterator[UnitOfWork]:
+    failed: Exception | None = None
+    async with plain_session(services, reading=True) as session:
+        uow = UnitOfWork(session=session, caller=caller, now=services.clock.now())
+        try:
+            yield uow
+            _check_unchanged(session)
+        except Exception as exc:
+            failed = exc
+        # On success the session just closes: its connection goes back to the pool, which ends
+        # the snapshot, and the loaded objects stay readable (a rollback would expire them).
+        if failed is not None:
+            await _end_failed(session, failed)
+    if failed is None:
+        if uow.records:
+            await _append_records(services, uow.caller, uow.records)
+        return
     if uow.records and not isinstance(failed, DatabaseUnavailable) and not unavailable(failed):
         await _append_after_failure(services, uow.caller, uow.records, failed)
     if unavailable(failed):
@@ -199,6 +242,14 @@ async def retrying(work: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
                     code=ErrorCode.BUSY_RETRY,
                 ) from None
     raise AssertionError("unreachable")
+
+
+async def _append_records(services: Services, caller: Caller, records: list[AuditRecord]) -> None:
+    """The audit records of work that only read, in a write of their own."""
+    async with plain_session(services) as session:
+        await trail.append(session, records, _origin(caller), services.clock.now)
+        await session.commit()
+    services.audit_recorded()
 
 
 async def _append_after_failure(

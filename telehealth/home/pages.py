@@ -24,9 +24,9 @@ async def home(request: web.Request) -> web.StreamResponse:
     if actor.role is Role.THERAPIST:
         patients = await accounts.list_patients(services, caller)
         return render(request, "home/therapist.html", {"patients": patients})
-    # One transaction for the whole page: its reads see one state, and their audit records
+    # One unit of work for the whole page: its reads see one state, and their audit records
     # commit together.
-    async with unit_of_work(services, caller) as uow:
+    async with unit_of_work(services, caller, reads_only=True) as uow:
         me = await accounts.get_self_in(uow)
         team = await accounts.care_team_in(uow, actor.id)
         visits = await scheduling.upcoming_for_patient_in(uow, services)

@@ -235,7 +235,7 @@ async def list_types(
     services: Services, caller: Caller, include_inactive: bool = False
 ) -> list[AppointmentTypeRow]:
     """The appointment types (inactive ones only for admins)."""
-    async with unit_of_work(services, caller) as uow:
+    async with unit_of_work(services, caller, reads_only=True) as uow:
         rows = await repository.all_types(uow.session)
         if include_inactive and uow.actor.is_admin:
             return rows
@@ -352,7 +352,7 @@ class AvailabilityView:
 
 async def list_therapists(services: Services, caller: Caller) -> list[User]:
     """Active therapists: any signed-in person may choose one to book with."""
-    async with unit_of_work(services, caller) as uow:
+    async with unit_of_work(services, caller, reads_only=True) as uow:
         uow.caller.require_actor()
         return await repository.active_therapists(uow.session)
 
@@ -582,7 +582,7 @@ async def search_slots(services: Services, caller: Caller, query: SlotQuery) -> 
     Reveals only free times, never who is booked, so any signed-in person may search any active
     therapist; nothing about a patient is read, so nothing is audited.
     """
-    async with unit_of_work(services, caller) as uow:
+    async with unit_of_work(services, caller, reads_only=True) as uow:
         actor = uow.actor
         zone_name = query.zone or actor.time_zone
         viewer_zone = resolve_zone(zone_name)
@@ -1016,7 +1016,7 @@ async def list_appointments(
         )
     if query.zone:
         resolve_zone(query.zone)
-    async with unit_of_work(services, caller) as uow:
+    async with unit_of_work(services, caller, reads_only=True) as uow:
         select_ = access.appointments_visible_to(uow.actor).where(
             Appointment.start_at >= start, Appointment.start_at < end
         )
