@@ -1,7 +1,7 @@
 """Plain-language names for what the audit trail stores as codes: actions, outcomes and roles.
 
 The one place these words live: the admin page, its filter and its CSV export all read them
-here. tests/unit/foundation/test_audit_labels.py scans the code base for every action code it
+here. tests/unit/audit/test_audit_labels.py scans the code base for every action code it
 writes and fails when one has no label.
 """
 

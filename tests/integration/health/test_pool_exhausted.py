@@ -30,7 +30,7 @@ from telehealth.config import Settings
 from telehealth.http.keys import ENGINE
 from telehealth.unit_of_work import Services
 from tests.conftest import PASSWORD, T0, People, base_settings
-from tests.integration.foundation.helpers import assert_error_shape, seal_all
+from tests.integration.helpers import assert_error_shape, seal_all
 from tests.integration.scheduling.support import iso, quick_user, set_hours, sign_in
 
 # Short, so the 503s come quickly; the connections are held for as long as the test says.

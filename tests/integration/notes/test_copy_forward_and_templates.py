@@ -15,7 +15,7 @@ from telehealth.audit.models import AuditEvent
 from telehealth.scheduling.models import Appointment, AppointmentTypeRow
 from telehealth.unit_of_work import Services
 from tests.conftest import T0, People
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.notes.helpers import (
     API,
     bearer,
@@ -197,7 +197,7 @@ async def test_admins_keep_templates_and_a_new_draft_of_the_type_starts_from_it(
 async def test_the_admin_page_saves_a_new_version(
     client: TestClient, services: Services, people: People
 ) -> None:
-    from tests.integration.foundation.helpers import csrf_from_page
+    from tests.integration.helpers import csrf_from_page
     from tests.integration.scheduling.test_pages import page_sign_in
 
     admin = await people.make(Role.ADMIN)

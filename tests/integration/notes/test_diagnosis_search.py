@@ -13,7 +13,7 @@ from telehealth.accounts.models import Role
 from telehealth.notes.schemas import DiagnosisQuery
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.notes.helpers import (
     API,
     bearer,

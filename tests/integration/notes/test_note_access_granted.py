@@ -11,7 +11,7 @@ from telehealth.accounts.models import Role
 from telehealth.config import Settings
 from telehealth.unit_of_work import Services
 from tests.conftest import People, base_settings
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.notes.helpers import (
     bearer,
     make_visit,

@@ -16,7 +16,7 @@ from telehealth.http.keys import SERVICES
 from telehealth.notes.rules import MAX_SECTION_CHARS
 from telehealth.unit_of_work import Services
 from tests.conftest import People, base_settings
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.notes.helpers import bearer, make_visit, note_url, ok_json, signable_note
 
 

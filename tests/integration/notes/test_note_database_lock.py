@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from telehealth.accounts.models import Role
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.foundation.helpers import execute_sql, scalar_sql
+from tests.integration.helpers import execute_sql, scalar_sql
 from tests.integration.notes.helpers import (
     bearer,
     make_visit,

@@ -17,7 +17,7 @@ from telehealth.migrate import alembic_config, upgrade
 from telehealth.notes.models import VisitNote
 from telehealth.scheduling.models import Appointment, AppointmentTypeRow
 from tests.conftest import base_settings
-from tests.integration.foundation.test_migrations import empty_database  # noqa: F401 - fixture
+from tests.integration.migrations.test_migrations import empty_database  # noqa: F401 - fixture
 
 NOW = datetime(2026, 3, 2, 14, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from telehealth.accounts.models import Role, User
 from telehealth.audit.models import AuditEvent
 from telehealth.unit_of_work import Services
 from tests.conftest import T0, People
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.notes.helpers import (
     bearer,
     make_visit,

@@ -25,7 +25,7 @@ from telehealth.config import Settings, SettingsError
 from telehealth.notes.canonical import content_hash
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person
-from tests.integration.foundation.helpers import execute_sql
+from tests.integration.helpers import execute_sql
 from tests.integration.notes.helpers import (
     API,
     bearer,

@@ -14,7 +14,7 @@ from telehealth.clock import ManualClock
 from telehealth.notes.canonical import content_hash
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.notes.helpers import bearer, make_visit, note_url, ok_json, signable_note
 
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from telehealth.accounts.models import Role
 from telehealth.unit_of_work import Services
 from tests.conftest import T0, People
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.notes.helpers import (
     API,
     bearer,

@@ -19,7 +19,7 @@ from telehealth.config import Settings
 from telehealth.scheduling.models import Appointment
 from telehealth.unit_of_work import Services
 from tests.conftest import T0, People, base_settings
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.notes.helpers import (
     API,
     bearer,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from telehealth.scheduling.models import CalendarFeed
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.scheduling.support import book, make_clinic, utc
 
 

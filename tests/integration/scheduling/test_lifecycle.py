@@ -12,7 +12,7 @@ from telehealth.clock import ManualClock
 from telehealth.scheduling.tasks import mark_no_shows
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.scheduling.support import book, iso, make_clinic, parse, utc
 
 TUESDAY_10 = utc(2026, 3, 3, 15)

@@ -13,7 +13,7 @@ from telehealth.clock import ManualClock
 from telehealth.scheduling.tasks import mark_no_shows
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.foundation.helpers import assert_error_shape, csrf_from_page
+from tests.integration.helpers import assert_error_shape, csrf_from_page
 from tests.integration.notes.helpers import note_url, ok_json, signable_note, write_signed_note
 from tests.integration.scheduling.support import Clinic, book, iso, make_clinic, utc
 from tests.integration.scheduling.test_pages import page_sign_in

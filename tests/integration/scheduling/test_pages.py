@@ -11,7 +11,7 @@ from telehealth.accounts.models import Role
 from telehealth.clock import ManualClock
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person
-from tests.integration.foundation.helpers import csrf_from_page
+from tests.integration.helpers import csrf_from_page
 from tests.integration.scheduling.support import (
     book,
     count_appointments,

@@ -12,7 +12,7 @@ from telehealth.scheduling.models import AppointmentTypeRow
 from telehealth.scheduling.seed import ensure_seeded
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.scheduling.support import book, count_appointments, iso, make_clinic, utc
 
 

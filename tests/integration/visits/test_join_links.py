@@ -17,7 +17,7 @@ from telehealth.audit.models import AuditEvent
 from telehealth.clock import ManualClock
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person, login
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 from tests.integration.visits.support import pair, virtual_visit
 
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')

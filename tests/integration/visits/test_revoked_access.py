@@ -27,8 +27,7 @@ from telehealth.config import Settings
 from telehealth.http.keys import SERVICES
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person, login
-from tests.integration.foundation.helpers import csrf_from_page
-from tests.integration.foundation.test_pages import sign_in
+from tests.integration.helpers import csrf_from_page, sign_in
 from tests.integration.visits.support import ORIGIN, pair, ticket_for, virtual_visit
 from tests.services import REDIS_URL, service_missing, tcp_reachable
 

@@ -10,8 +10,7 @@ from telehealth.accounts.models import Role, User
 from telehealth.audit.models import AuditEvent
 from telehealth.unit_of_work import Services
 from tests.conftest import People, login
-from tests.integration.foundation.helpers import assert_error_shape, csrf_from_page
-from tests.integration.foundation.test_pages import sign_in
+from tests.integration.helpers import assert_error_shape, csrf_from_page, sign_in
 
 
 async def _stored(services: Services, person_id: object) -> User:

@@ -22,7 +22,7 @@ import schemathesis
 from telehealth.accounts.models import Role
 from telehealth.app import build_api
 from tests.conftest import PASSWORD, People, _truncate, base_settings
-from tests.integration.foundation.live import LiveServer, live_server
+from tests.integration.live import LiveServer, live_server
 
 CONFIG = schemathesis.Config.from_dict(
     {

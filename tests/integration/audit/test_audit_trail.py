@@ -28,7 +28,7 @@ from telehealth.audit.trail import ChainHeadInvalid
 from telehealth.clock import ManualClock
 from telehealth.unit_of_work import Services, unit_of_work
 from tests.conftest import TEST_SECRET, People, Person, login
-from tests.integration.foundation.helpers import execute_sql, seal_all
+from tests.integration.helpers import execute_sql, seal_all
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from telehealth.accounts.models import Role
 from tests.conftest import People, Person, login
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 
 # Path parameters that name a person; any other parameter still gets patient B's id (and must
 # answer 404 to patient A), but only these are known to name an object the admin can reach.

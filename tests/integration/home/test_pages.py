@@ -18,21 +18,10 @@ from telehealth.app import create_app
 from telehealth.audit.models import AuditEvent
 from telehealth.clock import ManualClock
 from telehealth.http.keys import SERVICES
-from tests.conftest import People, Person, base_settings
-from tests.integration.foundation.helpers import csrf_from_page
+from tests.conftest import People, base_settings
+from tests.integration.helpers import csrf_from_page, sign_in
 
 BURST = 30
-
-
-async def sign_in(client: TestClient, person: Person) -> None:
-    """Sign in through the form, as a browser does."""
-    token = await csrf_from_page(client, "/login")
-    response = await client.post(
-        "/login",
-        data={"email": person.email, "password": person.password, "csrf_token": token, "next": "/"},
-        allow_redirects=False,
-    )
-    assert response.status == 303, await response.text()
 
 
 async def test_login_page_renders(client: TestClient) -> None:

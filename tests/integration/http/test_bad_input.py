@@ -18,7 +18,7 @@ from telehealth.accounts.models import Role
 from telehealth.app import create_app
 from telehealth.clock import ManualClock
 from tests.conftest import People, base_settings, login
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 
 LOGIN = "/api/v1/auth/login"
 JSON = {"Content-Type": "application/json"}

@@ -179,7 +179,7 @@ def test_a_resume_buffer_too_small_for_the_send_queue_is_refused() -> None:
         )
 
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_the_readme_table_is_the_generated_one() -> None:

@@ -20,8 +20,7 @@ from telehealth.audit.models import AuditEvent
 from telehealth.clock import ManualClock
 from telehealth.unit_of_work import Services, unit_of_work
 from tests.conftest import People, Person
-from tests.integration.foundation.helpers import csrf_from_page
-from tests.integration.foundation.test_pages import sign_in
+from tests.integration.helpers import csrf_from_page, sign_in
 
 _ROW = re.compile(r'<tr data-seq="(\d+)">')
 _OLDER = re.compile(r'href="(\?[^"]*)" rel="next">Older')

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from telehealth.accounts.models import Role
 from tests.conftest import People, login
-from tests.integration.foundation.helpers import assert_error_shape, csrf_from_page
+from tests.integration.helpers import assert_error_shape, csrf_from_page
 
 SECURITY_DOC = Path(__file__).resolve().parents[3] / "docs" / "security.md"
 ADMIN_MARK = "(admin)"

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from telehealth.accounts.models import Role
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person
-from tests.integration.foundation.helpers import execute_sql, seal_all
+from tests.integration.helpers import execute_sql, seal_all
 from tests.integration.notes.helpers import (
     bearer,
     make_visit,

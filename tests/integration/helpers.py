@@ -1,4 +1,4 @@
-"""Small helpers shared by the foundation integration tests."""
+"""Small helpers shared by the integration tests: error shape, CSRF, raw SQL, sealing, sign-in."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from telehealth.audit import trail
 from telehealth.audit.sealer import AuditSealer
 from telehealth.unit_of_work import Services
+from tests.conftest import Person
 
 
 async def assert_error_shape(
@@ -82,3 +83,14 @@ async def seal_all(services: Services, checkpoint_file: Path | None = None) -> N
                 if await trail.unsealed_count(session) == 0:
                     return
             await asyncio.sleep(0.05)
+
+
+async def sign_in(client: TestClient, person: Person) -> None:
+    """Sign in through the form, as a browser does."""
+    token = await csrf_from_page(client, "/login")
+    response = await client.post(
+        "/login",
+        data={"email": person.email, "password": person.password, "csrf_token": token, "next": "/"},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()

@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestClient
 
 from telehealth.accounts.models import Role
 from tests.conftest import People, Person, login
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 
 
 async def bearer(client: TestClient, person: Person) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 async def run_cli(*args: str, env: dict[str, str], tmp_path: Path) -> tuple[int, str, str]:

@@ -12,7 +12,7 @@ from telehealth.accounts.rules import account_throttle_key
 from telehealth.clock import ManualClock
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person, login
-from tests.integration.foundation.helpers import assert_error_shape, csrf_from_page
+from tests.integration.helpers import assert_error_shape, csrf_from_page
 
 LOGIN = "/api/v1/auth/login"
 DEVICE = "th_device"

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from telehealth.config import KNOWN_VARIABLES, PREFIX, Settings
 
-COMPOSE = Path(__file__).resolve().parents[3] / "docker-compose.yml"
+COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}
 _INTERPOLATION = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"

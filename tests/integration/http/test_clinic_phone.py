@@ -15,7 +15,7 @@ from telehealth.config import Settings
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import tel_href
 from tests.conftest import People
-from tests.integration.foundation.test_pages import sign_in
+from tests.integration.helpers import sign_in
 
 
 def test_call_links_keep_the_digits_and_a_leading_plus() -> None:

@@ -28,7 +28,7 @@ from telehealth.db_roles import RoleError, current_role_problems, grant_service_
 from telehealth.migrate import upgrade
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person, base_settings
-from tests.integration.foundation.helpers import execute_sql, scalar_sql
+from tests.integration.helpers import execute_sql, scalar_sql
 from tests.integration.notes.helpers import (
     bearer,
     make_visit,

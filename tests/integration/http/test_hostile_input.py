@@ -34,7 +34,7 @@ from telehealth.app import create_app
 from telehealth.clock import ManualClock
 from telehealth.http.keys import SERVICES
 from tests.conftest import PASSWORD, T0, People, base_settings
-from tests.integration.foundation.helpers import assert_error_shape
+from tests.integration.helpers import assert_error_shape
 
 # Bounded for CI: each example sends two requests per operation, page and identity (about 600).
 EXAMPLES = 4
