@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 
 from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth import zones
 from telehealth.accounts import devices, rules, throttle
@@ -590,10 +592,7 @@ async def assign_therapist(
             raise InvalidInput(
                 "That is not an active therapist.", details={"field": "therapist_id"}
             )
-        if await uow.session.get(CareAssignment, (patient.id, therapist.id)) is None:
-            uow.session.add(
-                CareAssignment(patient_id=patient.id, therapist_id=therapist.id, created_at=uow.now)
-            )
+        await add_care_assignment(uow.session, patient.id, therapist.id, uow.now)
         uow.audit(
             AuditRecord(
                 "care_team.assign",
@@ -603,6 +602,23 @@ async def assign_therapist(
                 details={"therapist_id": str(therapist.id)},
             )
         )
+
+
+async def add_care_assignment(
+    session: AsyncSession, patient_id: uuid.UUID, therapist_id: uuid.UUID, now: datetime
+) -> bool:
+    """Put a therapist on a patient's care team unless already there; whether it was added.
+
+    The one way every caller (an admin, a first booking) assigns: two of them at once for the
+    same pair both succeed, one of them adding the row (ON CONFLICT DO NOTHING).
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(CareAssignment)
+        .values(patient_id=patient_id, therapist_id=therapist_id, created_at=now)
+        .on_conflict_do_nothing()
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def remove_therapist(

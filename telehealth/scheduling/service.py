@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from telehealth.accounts import service as accounts_service
 from telehealth.accounts.access import require_admin
-from telehealth.accounts.models import CareAssignment, User
+from telehealth.accounts.models import User
 from telehealth.accounts.service import actor_of
 from telehealth.actors import Actor, Caller
 from telehealth.audit.chain import AuditRecord
@@ -810,14 +810,7 @@ async def _claim(uow: UnitOfWork, idem: Idempotency) -> IdempotentRequest:
 async def _add_to_care_team(
     uow: UnitOfWork, patient_id: uuid.UUID, therapist_id: uuid.UUID
 ) -> None:
-    values = {"patient_id": patient_id, "therapist_id": therapist_id, "created_at": uow.now}
-    dialect = uow.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # ON CONFLICT DO NOTHING: two first bookings of one pair must not fail on the assignment.
-    result = await uow.session.execute(
-        insert(CareAssignment).values(**values).on_conflict_do_nothing()
-    )
-    if getattr(result, "rowcount", 0):
+    if await accounts_service.add_care_assignment(uow.session, patient_id, therapist_id, uow.now):
         uow.audit(
             AuditRecord(
                 "care_team.assign",
