@@ -14,7 +14,9 @@ from telehealth.http.api import Api, path_uuid
 from telehealth.http.context import caller_of, require_actor
 from telehealth.http.keys import SERVICES
 from telehealth.scheduling import service
-from telehealth.scheduling.availability import DateException, ExceptionKind, WeeklyBlock
+from telehealth.scheduling.availability import service as availability_service
+from telehealth.scheduling.availability.rules import DateException, ExceptionKind, WeeklyBlock
+from telehealth.scheduling.feeds import service as feeds_service
 from telehealth.scheduling.lifecycle import Action
 from telehealth.scheduling.models import AppointmentTypeRow
 from telehealth.scheduling.schemas import (
@@ -120,11 +122,11 @@ async def update_type(request: web.Request, body: TypePatch) -> TypeOut:
 @api.get("/therapists", response=TherapistsOut, summary="Therapists one can book with", tags=TAGS)
 async def list_therapists(request: web.Request) -> TherapistsOut:
     """Active therapists."""
-    people = await service.list_therapists(request.app[SERVICES], caller_of(request))
+    people = await availability_service.list_therapists(request.app[SERVICES], caller_of(request))
     return TherapistsOut(items=[TherapistOut.model_validate(p) for p in people])
 
 
-def _availability_out(view: service.AvailabilityView) -> AvailabilityOut:
+def _availability_out(view: availability_service.AvailabilityView) -> AvailabilityOut:
     return AvailabilityOut(
         therapist_id=view.therapist.id,
         time_zone=view.zone,
@@ -149,7 +151,7 @@ def _availability_out(view: service.AvailabilityView) -> AvailabilityOut:
 )
 async def get_availability(request: web.Request) -> AvailabilityOut:
     """Zone, weekly hours and upcoming exceptions."""
-    view = await service.get_availability(
+    view = await availability_service.get_availability(
         request.app[SERVICES], caller_of(request), path_uuid(request, "therapist_id")
     )
     return _availability_out(view)
@@ -165,7 +167,7 @@ async def get_availability(request: web.Request) -> AvailabilityOut:
 async def put_availability(request: web.Request, body: AvailabilityIn) -> AvailabilityOut:
     """Set the weekly pattern."""
     blocks = [WeeklyBlock(b.weekday, b.start, b.end) for b in body.weekly]
-    view = await service.set_weekly_hours(
+    view = await availability_service.set_weekly_hours(
         request.app[SERVICES],
         caller_of(request),
         path_uuid(request, "therapist_id"),
@@ -186,7 +188,7 @@ async def put_availability(request: web.Request, body: AvailabilityIn) -> Availa
 async def add_exception(request: web.Request, body: ExceptionIn) -> ExceptionOut:
     """One date's change."""
     exception = DateException(body.day, ExceptionKind(body.kind), body.start, body.end)
-    row = await service.add_exception(
+    row = await availability_service.add_exception(
         request.app[SERVICES],
         caller_of(request),
         path_uuid(request, "therapist_id"),
@@ -210,7 +212,7 @@ async def add_exception(request: web.Request, body: ExceptionIn) -> ExceptionOut
 )
 async def remove_exception(request: web.Request) -> None:
     """Delete one exception."""
-    await service.remove_exception(
+    await availability_service.remove_exception(
         request.app[SERVICES],
         caller_of(request),
         path_uuid(request, "therapist_id"),
@@ -221,7 +223,7 @@ async def remove_exception(request: web.Request) -> None:
 @api.get("/clinic-closures", response=ClosuresOut, summary="Days the clinic is closed", tags=TAGS)
 async def list_closures(request: web.Request) -> ClosuresOut:
     """Upcoming closures."""
-    rows = await service.list_closures(request.app[SERVICES], caller_of(request))
+    rows = await availability_service.list_closures(request.app[SERVICES], caller_of(request))
     return ClosuresOut(items=[ClosureOut.model_validate(r) for r in rows])
 
 
@@ -235,7 +237,7 @@ async def list_closures(request: web.Request) -> ClosuresOut:
 )
 async def add_closure(request: web.Request, body: ClosureIn) -> ClosureOut:
     """Close a day."""
-    row = await service.add_closure(
+    row = await availability_service.add_closure(
         request.app[SERVICES], caller_of(request), body.day, body.reason
     )
     return ClosureOut.model_validate(row)
@@ -252,7 +254,7 @@ async def remove_closure(request: web.Request) -> None:
         day = date.fromisoformat(request.match_info["day"])
     except ValueError:
         raise NotFound("The clinic is not closed that day.") from None
-    await service.remove_closure(request.app[SERVICES], caller_of(request), day)
+    await availability_service.remove_closure(request.app[SERVICES], caller_of(request), day)
 
 
 # --- slots ---------------------------------------------------------------------------------------
@@ -465,7 +467,7 @@ async def reschedule(request: web.Request, body: RescheduleIn) -> AppointmentOut
 )
 async def appointment_ics(request: web.Request) -> web.StreamResponse:
     """Download for the person's own calendar app."""
-    body = await service.appointment_ics(
+    body = await feeds_service.appointment_ics(
         request.app[SERVICES], caller_of(request), path_uuid(request, "appointment_id")
     )
     return ics_response(body, "visit.ics")
@@ -531,21 +533,21 @@ async def book_series(request: web.Request, body: SeriesIn) -> SeriesOut:
 )
 async def create_feed(request: web.Request) -> NewFeedOut:
     """Create a feed of my visits."""
-    new = await service.create_feed(request.app[SERVICES], caller_of(request))
+    new = await feeds_service.create_feed(request.app[SERVICES], caller_of(request))
     return NewFeedOut(id=new.feed.id, created_at=new.feed.created_at, revoked_at=None, url=new.url)
 
 
 @api.get("/calendar-feeds", response=FeedsOut, summary="My calendar feeds", tags=TAGS)
 async def list_feeds(request: web.Request) -> FeedsOut:
     """Feeds without their URLs."""
-    feeds = await service.list_feeds(request.app[SERVICES], caller_of(request))
+    feeds = await feeds_service.list_feeds(request.app[SERVICES], caller_of(request))
     return FeedsOut(items=[FeedOut.model_validate(f) for f in feeds])
 
 
 @api.delete("/calendar-feeds/{feed_id}", summary="Revoke a calendar feed", tags=TAGS)
 async def revoke_feed(request: web.Request) -> None:
     """The URL stops working at once."""
-    await service.revoke_feed(
+    await feeds_service.revoke_feed(
         request.app[SERVICES], caller_of(request), path_uuid(request, "feed_id")
     )
 
@@ -555,7 +557,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
     if not re.fullmatch(r"[A-Za-z0-9_-]{20,128}", token):
         raise NotFound("No such calendar.")
-    body = await service.feed_ics(request.app[SERVICES], caller_of(request), token)
+    body = await feeds_service.feed_ics(request.app[SERVICES], caller_of(request), token)
     return ics_response(body, "visits.ics")
 
 

@@ -21,7 +21,8 @@ from telehealth.accounts.service import actor_of
 from telehealth.actors import Caller
 from telehealth.errors import DomainError
 from telehealth.scheduling import service
-from telehealth.scheduling.availability import WeeklyBlock
+from telehealth.scheduling.availability import service as availability_service
+from telehealth.scheduling.availability.rules import WeeklyBlock
 from telehealth.scheduling.lifecycle import Status
 from telehealth.scheduling.models import Appointment, AvailabilityRules
 from telehealth.scheduling.seed import ensure_seeded
@@ -80,7 +81,7 @@ async def load_demo_schedule(services: Services, ids: dict[str, uuid.UUID]) -> N
             hours, zone = ALWAYS_OPEN, round_the_clock_zone(now)
         else:
             hours, zone = DEMO_HOURS, therapist.time_zone
-        await service.set_weekly_hours(services, admin, therapist.id, zone, hours)
+        await availability_service.set_weekly_hours(services, admin, therapist.id, zone, hours)
     maria, dana = people["maria.lopez@demo.clinic"], people["dana.reyes@demo.clinic"]
     if not await _video_visit_to_join(services, maria.id, now):
         await _book(services, admin, maria, dana, "follow_up", "virtual", first_visit_start(now))

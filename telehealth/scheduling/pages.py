@@ -31,7 +31,8 @@ from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
 from telehealth.scheduling import service
 from telehealth.scheduling.access import require_staff
-from telehealth.scheduling.availability import (
+from telehealth.scheduling.availability import service as availability_service
+from telehealth.scheduling.availability.rules import (
     WEEKDAY_NAMES,
     DateException,
     ExceptionKind,
@@ -169,7 +170,7 @@ async def book_page(request: web.Request) -> web.StreamResponse:
     except ValueError:
         week = 0
     therapist_id = _uuid(request.query.get("therapist_id"))
-    therapists = await service.list_therapists(services, caller)
+    therapists = await availability_service.list_therapists(services, caller)
     days: list[tuple[date, list[service.FoundSlot]]] = []
     error = None
     if chosen is not None and modality in chosen.modalities:
@@ -224,7 +225,7 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise web.HTTPSeeOther(f"/book?type={chosen.key}") from None
     therapist_id = _uuid(request.query.get("therapist_id"))
-    therapists = {t.id: t for t in await service.list_therapists(services, caller)}
+    therapists = {t.id: t for t in await availability_service.list_therapists(services, caller)}
     therapist = therapists.get(therapist_id) if therapist_id else None
     if therapist is None or start.tzinfo is None:
         raise web.HTTPSeeOther(f"/book?type={chosen.key}")
@@ -574,7 +575,9 @@ async def _availability(
     saved: bool = False,
     status: int = 200,
 ) -> web.Response:
-    view = await service.get_availability(request.app[SERVICES], caller_of(request), therapist_id)
+    view = await availability_service.get_availability(
+        request.app[SERVICES], caller_of(request), therapist_id
+    )
     rows: list[list[tuple[str, str]]] = [[] for _ in range(7)]
     for block in view.weekly:
         rows[block.weekday].append(
@@ -620,7 +623,7 @@ async def availability_submit(request: web.Request) -> web.StreamResponse:
                         raise InvalidInput(
                             f"{WEEKDAY_NAMES[weekday]}: give both a start and an end time."
                         ) from None
-        await service.set_weekly_hours(
+        await availability_service.set_weekly_hours(
             request.app[SERVICES],
             caller_of(request),
             target,
@@ -646,7 +649,7 @@ async def exception_submit(request: web.Request) -> web.StreamResponse:
             kind = ExceptionKind(_form_str(form, "kind", 16))
         except ValueError:
             raise InvalidInput("Please give a date, and both times or none.") from None
-        await service.add_exception(
+        await availability_service.add_exception(
             request.app[SERVICES],
             caller_of(request),
             target,
@@ -663,7 +666,7 @@ async def exception_delete(request: web.Request) -> web.StreamResponse:
     require_actor(request)
     form = await read_form(request)
     target = _uuid(_form_str(form, "therapist_id", 64)) or require_actor(request).id
-    await service.remove_exception(
+    await availability_service.remove_exception(
         request.app[SERVICES], caller_of(request), target, path_uuid(request, "exception_id")
     )
     raise web.HTTPSeeOther(f"/availability?therapist_id={target}")
@@ -699,7 +702,7 @@ async def _admin_calendar(
             "next": day + timedelta(days=7),
             "days": _group_by_day(views, lambda v: v.local_start.date()),
             "patients": [p for p in patients if p.is_active],
-            "therapists": await service.list_therapists(services, caller),
+            "therapists": await availability_service.list_therapists(services, caller),
             "types": await service.list_types(services, caller),
             "request_key": secrets.token_urlsafe(16),
             "error": error,

@@ -43,7 +43,7 @@ from telehealth.scheduling.appointment_types import (
     AppointmentType,
     Modality,
 )
-from telehealth.scheduling.availability import (
+from telehealth.scheduling.availability.rules import (
     DateException,
     ExceptionKind,
     WeeklyAvailability,

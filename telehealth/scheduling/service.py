@@ -16,21 +16,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telehealth.accounts import service as accounts_service
 from telehealth.accounts.access import require_admin
 from telehealth.accounts.models import User
-from telehealth.accounts.service import actor_of
 from telehealth.actors import Actor, Caller
 from telehealth.audit.chain import AuditRecord
 from telehealth.error_codes import ErrorCode
-from telehealth.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from telehealth.errors import Conflict, InvalidInput, NotFound
 from telehealth.scheduling import access, lifecycle, repository
 from telehealth.scheduling.appointment_types import (
     MAX_HORIZON,
@@ -38,13 +36,9 @@ from telehealth.scheduling.appointment_types import (
     Modality,
     parse_modality,
 )
-from telehealth.scheduling.availability import (
-    DateException,
-    WeeklyAvailability,
-    WeeklyBlock,
+from telehealth.scheduling.availability.rules import (
     expand,
 )
-from telehealth.scheduling.calendars import CalendarEvent, build_calendar
 from telehealth.scheduling.localtime import local_date, resolve_zone
 from telehealth.scheduling.locks import lock_calendars
 from telehealth.scheduling.models import (
@@ -53,12 +47,7 @@ from telehealth.scheduling.models import (
     Appointment,
     AppointmentSeries,
     AppointmentTypeRow,
-    AvailabilityException,
-    AvailabilityRules,
-    CalendarFeed,
-    ClinicClosure,
     IdempotentRequest,
-    WeeklyHours,
 )
 from telehealth.scheduling.overlap import Interval, overlaps
 from telehealth.scheduling.series import SeriesPlan, SeriesRule, plan_series, series_window
@@ -68,7 +57,6 @@ from telehealth.scheduling.validation import (
     validate_range,
     validate_search_range,
 )
-from telehealth.tokens import hash_token, new_token
 from telehealth.unit_of_work import Services, UnitOfWork, retrying, unit_of_work
 
 # A booking UI shows a few weeks at a time; a page of slots beyond this is never read by a person.
@@ -149,7 +137,7 @@ def _join_url(services: Services, row: Appointment) -> str | None:
     return f"{services.settings.public_url}/visits/{row.id}"
 
 
-async def _views(
+async def views_of(
     uow: UnitOfWork,
     services: Services,
     rows: Sequence[Appointment],
@@ -201,11 +189,11 @@ async def _views(
     return views
 
 
-async def _view(uow: UnitOfWork, services: Services, row: Appointment) -> AppointmentView:
-    return (await _views(uow, services, [row]))[0]
+async def view_of(uow: UnitOfWork, services: Services, row: Appointment) -> AppointmentView:
+    return (await views_of(uow, services, [row]))[0]
 
 
-def _record(action: str, row: Appointment, **details: Any) -> AuditRecord:
+def appointment_record(action: str, row: Appointment, **details: Any) -> AuditRecord:
     return AuditRecord(
         action, "appointment", resource_id=str(row.id), patient_id=row.patient_id, details=details
     )
@@ -335,203 +323,6 @@ async def update_type(
             )
         )
         return row
-
-
-# --- availability --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AvailabilityView:
-    """A therapist's rules as stored."""
-
-    therapist: User
-    zone: str
-    weekly: list[WeeklyHours]
-    exceptions: list[AvailabilityException]
-
-
-async def list_therapists(services: Services, caller: Caller) -> list[User]:
-    """Active therapists: any signed-in person may choose one to book with."""
-    async with unit_of_work(services, caller, reads_only=True) as uow:
-        uow.caller.require_actor()
-        return await repository.active_therapists(uow.session)
-
-
-async def _availability_view(uow: UnitOfWork, therapist: User) -> AvailabilityView:
-    rules = await uow.session.get(AvailabilityRules, therapist.id)
-    weekly = list(
-        (
-            await uow.session.scalars(
-                select(WeeklyHours)
-                .where(WeeklyHours.therapist_id == therapist.id)
-                .order_by(WeeklyHours.weekday, WeeklyHours.start_local)
-            )
-        ).all()
-    )
-    exceptions = list(
-        (
-            await uow.session.scalars(
-                select(AvailabilityException)
-                .where(
-                    AvailabilityException.therapist_id == therapist.id,
-                    AvailabilityException.day >= uow.now.date() - _DAY,
-                )
-                .order_by(AvailabilityException.day, AvailabilityException.start_local)
-            )
-        ).all()
-    )
-    zone = rules.time_zone if rules else therapist.time_zone
-    return AvailabilityView(therapist, zone, weekly, exceptions)
-
-
-async def get_availability(
-    services: Services, caller: Caller, therapist_id: uuid.UUID
-) -> AvailabilityView:
-    """A therapist's zone, weekly hours and upcoming exceptions (own, or any for an admin)."""
-    async with unit_of_work(services, caller) as uow:
-        access.require_may_edit_availability(uow.actor, therapist_id)
-        therapist = await access.get_active_therapist(uow.session, therapist_id)
-        return await _availability_view(uow, therapist)
-
-
-async def set_weekly_hours(
-    services: Services,
-    caller: Caller,
-    therapist_id: uuid.UUID,
-    zone: str,
-    blocks: Sequence[WeeklyBlock],
-) -> AvailabilityView:
-    """Replace a therapist's zone and weekly hours (validated by WeeklyAvailability)."""
-    async with unit_of_work(services, caller) as uow:
-        access.require_may_edit_availability(uow.actor, therapist_id)
-        therapist = await access.get_active_therapist(uow.session, therapist_id)
-        WeeklyAvailability(zone=zone, blocks=tuple(blocks))
-        rules = await uow.session.get(AvailabilityRules, therapist.id)
-        if rules is None:
-            uow.session.add(
-                AvailabilityRules(therapist_id=therapist.id, time_zone=zone, updated_at=uow.now)
-            )
-        else:
-            rules.time_zone = zone
-            rules.updated_at = uow.now
-        await uow.session.execute(
-            delete(WeeklyHours).where(WeeklyHours.therapist_id == therapist.id)
-        )
-        for b in blocks:
-            uow.session.add(
-                WeeklyHours(
-                    therapist_id=therapist.id,
-                    weekday=b.weekday,
-                    start_local=b.start,
-                    end_local=b.end,
-                )
-            )
-        await uow.session.flush()
-        uow.audit(
-            AuditRecord(
-                "availability.update",
-                "therapist",
-                resource_id=str(therapist.id),
-                details={"zone": zone, "blocks": len(blocks)},
-            )
-        )
-        return await _availability_view(uow, therapist)
-
-
-async def add_exception(
-    services: Services,
-    caller: Caller,
-    therapist_id: uuid.UUID,
-    exception: DateException,
-    note: str = "",
-) -> AvailabilityException:
-    """Add time off or extra hours on one local date."""
-    async with unit_of_work(services, caller) as uow:
-        access.require_may_edit_availability(uow.actor, therapist_id)
-        therapist = await access.get_active_therapist(uow.session, therapist_id)
-        view = await _availability_view(uow, therapist)
-        same_day = [repository.exception_of(e) for e in view.exceptions if e.day == exception.day]
-        # The pure constructor refuses overlapping extra hours on one date.
-        WeeklyAvailability(zone=view.zone, blocks=(), exceptions=(*same_day, exception))
-        row = AvailabilityException(
-            therapist_id=therapist.id,
-            day=exception.day,
-            kind=exception.kind.value,
-            start_local=exception.start,
-            end_local=exception.end,
-            note=note[:200],
-        )
-        uow.session.add(row)
-        await uow.session.flush()
-        uow.audit(
-            AuditRecord(
-                "availability.exception_add",
-                "therapist",
-                resource_id=str(therapist.id),
-                details={"day": exception.day.isoformat(), "kind": exception.kind.value},
-            )
-        )
-        return row
-
-
-async def remove_exception(
-    services: Services, caller: Caller, therapist_id: uuid.UUID, exception_id: uuid.UUID
-) -> None:
-    """Remove one exception."""
-    async with unit_of_work(services, caller) as uow:
-        access.require_may_edit_availability(uow.actor, therapist_id)
-        row = await uow.session.get(AvailabilityException, exception_id)
-        if row is None or row.therapist_id != therapist_id:
-            raise NotFound("No such exception.")
-        await uow.session.delete(row)
-        uow.audit(
-            AuditRecord(
-                "availability.exception_remove",
-                "therapist",
-                resource_id=str(therapist_id),
-                details={"day": row.day.isoformat()},
-            )
-        )
-
-
-async def list_closures(services: Services, caller: Caller) -> list[ClinicClosure]:
-    """Clinic closures from yesterday on."""
-    async with unit_of_work(services, caller) as uow:
-        uow.caller.require_actor()
-        return list(
-            (
-                await uow.session.scalars(
-                    select(ClinicClosure)
-                    .where(ClinicClosure.day >= uow.now.date() - _DAY)
-                    .order_by(ClinicClosure.day)
-                )
-            ).all()
-        )
-
-
-async def add_closure(services: Services, caller: Caller, day: date, reason: str) -> ClinicClosure:
-    """An admin closes the clinic for a day (idempotent)."""
-    async with unit_of_work(services, caller) as uow:
-        require_admin(uow.actor)
-        row = await uow.session.get(ClinicClosure, day)
-        if row is None:
-            row = ClinicClosure(day=day, reason=reason[:200])
-            uow.session.add(row)
-        else:
-            row.reason = reason[:200]
-        uow.audit(AuditRecord("closure.add", "clinic", resource_id=day.isoformat()))
-        return row
-
-
-async def remove_closure(services: Services, caller: Caller, day: date) -> None:
-    """An admin reopens a day."""
-    async with unit_of_work(services, caller) as uow:
-        require_admin(uow.actor)
-        row = await uow.session.get(ClinicClosure, day)
-        if row is None:
-            raise NotFound("The clinic is not closed that day.")
-        await uow.session.delete(row)
-        uow.audit(AuditRecord("closure.remove", "clinic", resource_id=day.isoformat()))
 
 
 def _days_around(start: datetime, end: datetime) -> tuple[date, date]:
@@ -897,7 +688,7 @@ async def _book_once(
                 claim = None
         if idempotency is None or claim is not None:
             row = await _book(uow, request)
-            view = await _view(uow, services, row)
+            view = await view_of(uow, services, row)
             answer = Answer(201, present(view))
             if idempotency is not None and claim is not None:
                 claim.status = answer.status
@@ -970,7 +761,7 @@ async def _book(uow: UnitOfWork, request: BookingRequest) -> Appointment:
     await _flush_booking(uow.session)
     await _add_to_care_team(uow, patient.id, therapist.id)
     uow.audit(
-        _record(
+        appointment_record(
             "appointment.book",
             row,
             therapist_id=str(therapist.id),
@@ -1032,7 +823,7 @@ async def list_appointments(
                     details={"count": count},
                 )
             )
-        return await _views(uow, services, rows, query.zone)
+        return await views_of(uow, services, rows, query.zone)
 
 
 async def upcoming_for_patient_in(
@@ -1073,7 +864,7 @@ async def _own_visits(
                 details={"count": len(rows), "upcoming": upcoming},
             )
         )
-    return await _views(uow, services, rows)
+    return await views_of(uow, services, rows)
 
 
 async def get_appointment(
@@ -1081,12 +872,12 @@ async def get_appointment(
 ) -> AppointmentView:
     """One appointment the actor may see (404 otherwise, audited as denied)."""
     async with unit_of_work(services, caller) as uow:
-        row = await _visible_or_denied(uow, appointment_id, "appointment.read")
-        uow.audit(_record("appointment.read", row))
-        return await _view(uow, services, row)
+        row = await visible_or_denied(uow, appointment_id, "appointment.read")
+        uow.audit(appointment_record("appointment.read", row))
+        return await view_of(uow, services, row)
 
 
-async def _visible_or_denied(
+async def visible_or_denied(
     uow: UnitOfWork, appointment_id: uuid.UUID, action: str, *, for_update: bool = False
 ) -> Appointment:
     return await uow.guarded(
@@ -1124,7 +915,7 @@ async def _act_once(
     # one visit (a check-in and a cancel); FOR NO KEY UPDATE lets a ticket be issued meanwhile.
     async with unit_of_work(services, caller) as uow:
         audit_action = f"appointment.{action.value}"
-        row = await _visible_or_denied(uow, appointment_id, audit_action, for_update=True)
+        row = await visible_or_denied(uow, appointment_id, audit_action, for_update=True)
         type_row = await uow.session.get(AppointmentTypeRow, row.type_id)
         assert type_row is not None
         cutoff = timedelta(minutes=type_row.cancellation_cutoff_minutes)
@@ -1149,8 +940,8 @@ async def _act_once(
         row.version += 1
         row.updated_at = uow.now
         await _flush_booking(uow.session)
-        uow.audit(_record(audit_action, row, **details))
-        return await _view(uow, services, row)
+        uow.audit(appointment_record(audit_action, row, **details))
+        return await view_of(uow, services, row)
 
 
 async def _reschedule_once(
@@ -1163,9 +954,9 @@ async def _reschedule_once(
     async with unit_of_work(services, caller) as uow:
         # Calendar locks come before the row lock (the lock order), so read whose calendars first;
         # an appointment never changes hands, and the locked read below refreshes the rest.
-        seen = await _visible_or_denied(uow, appointment_id, "appointment.reschedule")
+        seen = await visible_or_denied(uow, appointment_id, "appointment.reschedule")
         await lock_calendars(uow.session, seen.therapist_id, seen.patient_id)
-        row = await _visible_or_denied(
+        row = await visible_or_denied(
             uow, appointment_id, "appointment.reschedule", for_update=True
         )
         if expected_version is not None and expected_version != row.version:
@@ -1201,7 +992,7 @@ async def _reschedule_once(
         row.updated_at = uow.now
         await _flush_booking(uow.session)
         uow.audit(
-            _record(
+            appointment_record(
                 "appointment.reschedule",
                 row,
                 old_start=old_start.isoformat(),
@@ -1210,7 +1001,7 @@ async def _reschedule_once(
                 new_end=row.end_at.isoformat(),
             )
         )
-        return await _view(uow, services, row)
+        return await view_of(uow, services, row)
 
 
 # --- series --------------------------------------------------------------------------------------
@@ -1370,7 +1161,7 @@ async def _book_series_once(
         await _add_to_care_team(uow, patient.id, therapist.id)
         for row in booked:
             uow.audit(
-                _record(
+                appointment_record(
                     "appointment.book",
                     row,
                     series_id=str(series.id),
@@ -1389,7 +1180,7 @@ async def _book_series_once(
         )
         return SeriesOutcome(
             series_id=series.id,
-            booked=await _views(uow, services, booked, zone),
+            booked=await views_of(uow, services, booked, zone),
             conflicts=_conflicts(plan, lost),
         )
 
@@ -1397,149 +1188,3 @@ async def _book_series_once(
 def local_day_of(instant: datetime, zone: str) -> date:
     """The local date of an instant in a zone (for grouping slots by day)."""
     return local_date(instant.astimezone(UTC), resolve_zone(zone))
-
-
-# --- calendars -----------------------------------------------------------------------------------
-
-# A feed shows the recent past (what happened) and the coming half year.
-FEED_PAST = timedelta(days=30)
-FEED_FUTURE = timedelta(days=183)
-
-
-def _event(
-    services: Services, view: AppointmentView, *, name_patient: bool, name_therapist: bool
-) -> CalendarEvent:
-    row = view.row
-    who = []
-    if name_therapist:
-        who.append(f"with {view.therapist_name}")
-    if name_patient:
-        who.append(f"for {view.patient_name}")
-    modality = "video visit" if row.modality == Modality.VIRTUAL.value else "in clinic"
-    summary = f"{view.type_name} ({modality})" + (f" {' '.join(who)}" if who else "")
-    lines = [f"{view.type_name} at {services.settings.clinic_name}."]
-    if view.join_url:
-        lines.append(f"Join the video visit: {view.join_url}")
-    if row.status == lifecycle.Status.CANCELLED.value:
-        lines.append("This visit was cancelled.")
-    return CalendarEvent(
-        uid=f"{row.id}@{urlsplit(services.settings.public_url).hostname or 'clinic'}",
-        start=row.start_at,
-        end=row.end_at,
-        summary=summary,
-        description="\n".join(lines),
-        status="CANCELLED" if row.status == lifecycle.Status.CANCELLED.value else "CONFIRMED",
-        sequence=row.version,
-        updated=row.updated_at,
-        url=view.join_url,
-        location=view.join_url or services.settings.clinic_name,
-    )
-
-
-async def appointment_ics(services: Services, caller: Caller, appointment_id: uuid.UUID) -> bytes:
-    """One visit as an .ics file for the signed-in person who may see it."""
-    async with unit_of_work(services, caller) as uow:
-        row = await _visible_or_denied(uow, appointment_id, "appointment.calendar")
-        uow.audit(_record("appointment.calendar", row))
-        view = await _view(uow, services, row)
-        actor = uow.actor
-        event = _event(services, view, name_patient=not actor.is_patient, name_therapist=True)
-        # A cancelled visit's file is the cancellation itself: the same UID, the SEQUENCE the
-        # cancel raised, METHOD:CANCEL, so importing it takes the visit out of the calendar.
-        cancelled = row.status == lifecycle.Status.CANCELLED.value
-        return build_calendar(
-            [event],
-            view.zone,
-            services.settings.clinic_name,
-            uow.now,
-            method="CANCEL" if cancelled else "PUBLISH",
-        )
-
-
-@dataclass(frozen=True)
-class NewFeed:
-    """A fresh feed: the secret URL is shown once and never stored."""
-
-    feed: CalendarFeed
-    url: str
-
-
-async def create_feed(services: Services, caller: Caller) -> NewFeed:
-    """A secret subscription URL for the signed-in patient or therapist's own visits."""
-    async with unit_of_work(services, caller) as uow:
-        if uow.actor.is_admin:
-            raise PermissionDenied("Calendar feeds are for patients and therapists.")
-        token = new_token()
-        feed = CalendarFeed(user_id=uow.actor.id, token_hash=hash_token(token), created_at=uow.now)
-        uow.session.add(feed)
-        await uow.session.flush()
-        uow.audit(AuditRecord("calendar_feed.create", "calendar_feed", resource_id=str(feed.id)))
-        return NewFeed(feed, f"{services.settings.public_url}/calendar/{token}.ics")
-
-
-async def list_feeds(services: Services, caller: Caller) -> list[CalendarFeed]:
-    """The signed-in person's feeds (without their secret URLs)."""
-    async with unit_of_work(services, caller) as uow:
-        return list(
-            (
-                await uow.session.scalars(
-                    select(CalendarFeed)
-                    .where(CalendarFeed.user_id == uow.actor.id)
-                    .order_by(CalendarFeed.created_at)
-                )
-            ).all()
-        )
-
-
-async def revoke_feed(services: Services, caller: Caller, feed_id: uuid.UUID) -> None:
-    """Revoke one of one's own feeds; its URL answers 404 from then on."""
-    async with unit_of_work(services, caller) as uow:
-        feed = await uow.session.get(CalendarFeed, feed_id)
-        if feed is None or feed.user_id != uow.actor.id:
-            raise NotFound("No such calendar feed.")
-        if feed.revoked_at is None:
-            feed.revoked_at = uow.now
-        uow.audit(AuditRecord("calendar_feed.revoke", "calendar_feed", resource_id=str(feed.id)))
-
-
-async def feed_ics(services: Services, caller: Caller, token: str) -> bytes:
-    """The feed behind a secret token (no session needed); unknown or revoked tokens are 404."""
-    async with unit_of_work(services, caller) as uow:
-        found = (
-            await uow.session.execute(
-                select(CalendarFeed, User)
-                .join(User, User.id == CalendarFeed.user_id)
-                .where(CalendarFeed.token_hash == hash_token(token))
-            )
-        ).first()
-        if found is None or found[0].revoked_at is not None or not found[1].is_active:
-            raise NotFound("No such calendar.")
-        feed, user = found
-        owner = actor_of(user)
-        uow.caller = replace(uow.caller, actor=owner)
-        rows = list(
-            (
-                await uow.session.scalars(
-                    access.appointments_visible_to(owner)
-                    .where(
-                        Appointment.start_at >= uow.now - FEED_PAST,
-                        Appointment.start_at < uow.now + FEED_FUTURE,
-                    )
-                    .order_by(Appointment.start_at)
-                )
-            ).all()
-        )
-        uow.audit(
-            AuditRecord(
-                "calendar_feed.read",
-                "calendar_feed",
-                resource_id=str(feed.id),
-                patient_id=user.id if owner.is_patient else None,
-                details={"count": len(rows)},
-            )
-        )
-        views = await _views(uow, services, rows, user.time_zone)
-        events = [
-            _event(services, v, name_patient=False, name_therapist=owner.is_patient) for v in views
-        ]
-        return build_calendar(events, user.time_zone, services.settings.clinic_name, uow.now)

@@ -16,8 +16,8 @@ from telehealth.accounts.models import Role, User
 from telehealth.accounts.service import actor_of
 from telehealth.actors import Caller
 from telehealth.config import Settings
-from telehealth.scheduling import service
-from telehealth.scheduling.availability import WeeklyBlock
+from telehealth.scheduling.availability import service as availability_service
+from telehealth.scheduling.availability.rules import WeeklyBlock
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person, base_settings, login
 
@@ -99,7 +99,7 @@ async def set_hours(
     """Give a therapist weekly hours through the service, acting as the therapist."""
     blocks = [WeeklyBlock(d, s, e) for d in days for s, e in spans]
     caller = Caller(actor=actor_of(therapist), ip="test")
-    await service.set_weekly_hours(services, caller, therapist.id, zone, blocks)
+    await availability_service.set_weekly_hours(services, caller, therapist.id, zone, blocks)
 
 
 @dataclass

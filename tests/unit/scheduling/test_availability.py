@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from telehealth.errors import InvalidInput
-from telehealth.scheduling.availability import (
+from telehealth.scheduling.availability.rules import (
     DateException,
     ExceptionKind,
     WeeklyAvailability,

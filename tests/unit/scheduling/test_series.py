@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from telehealth.errors import InvalidInput
-from telehealth.scheduling.availability import WeeklyAvailability, WeeklyBlock, expand
+from telehealth.scheduling.availability.rules import WeeklyAvailability, WeeklyBlock, expand
 from telehealth.scheduling.overlap import Interval, blocked_interval
 from telehealth.scheduling.series import (
     SeriesRule,

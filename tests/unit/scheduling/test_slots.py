@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from telehealth.errors import Conflict, InvalidInput
 from telehealth.scheduling.appointment_types import FREE_SCREENING, AppointmentType
-from telehealth.scheduling.availability import WeeklyAvailability, WeeklyBlock, expand
+from telehealth.scheduling.availability.rules import WeeklyAvailability, WeeklyBlock, expand
 from telehealth.scheduling.overlap import Interval, blocked_interval
 from telehealth.scheduling.slots import (
     BookingProblem,
