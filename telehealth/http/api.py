@@ -24,6 +24,7 @@ from pydantic.json_schema import models_json_schema
 from telehealth.error_codes import DESCRIPTIONS, ErrorCode
 from telehealth.errors import DomainError, InvalidInput, NotFound
 from telehealth.http.context import require_actor
+from telehealth.http.schemas import validation_details
 
 PREFIX = "/api/v1"
 ApiHandler = Callable[..., Awaitable[Any]]
@@ -93,17 +94,6 @@ def path_uuid(request: web.Request, name: str) -> uuid.UUID:
         raise NotFound("No such object.") from None
 
 
-def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {
-            "field": ".".join(str(p) for p in err["loc"]) or "(body)",
-            "problem": err["msg"],
-            "type": err["type"],
-        }
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
-
-
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     """Validate a JSON body against model."""
     if request.content_type != "application/json":
@@ -119,7 +109,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         if any(err["type"] == "json_invalid" for err in exc.errors()):
             raise MalformedJson("The request body is not valid JSON.") from None
         raise InvalidInput(
-            "Some fields are missing or not valid.", details=_validation_details(exc)
+            "Some fields are missing or not valid.", details=validation_details(exc)
         ) from None
 
 
@@ -129,7 +119,7 @@ def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:
         raise InvalidInput(
-            "Some query parameters are not valid.", details=_validation_details(exc)
+            "Some query parameters are not valid.", details=validation_details(exc)
         ) from None
 
 

@@ -10,17 +10,20 @@ only aiohttp's own HTTP errors (413 for a body over the limit) keep their status
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 from aiohttp import web
 from multidict import MultiDictProxy
+from pydantic import BaseModel, ValidationError
 
 from telehealth.error_codes import ErrorCode
 from telehealth.errors import DomainError, InvalidInput
-from telehealth.http.schemas import text_problem
+from telehealth.http.schemas import text_problem, validation_details
 
 log = logging.getLogger(__name__)
 
 Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
+M = TypeVar("M", bound=BaseModel)
 
 
 class InvalidBody(DomainError):
@@ -52,3 +55,26 @@ async def read_form(request: web.Request) -> Form:
                 f"The form field {name!r} {problem}.", details=[{"field": name, "problem": problem}]
             )
     return form
+
+
+async def parse_form(request: web.Request, model: type[M]) -> M:
+    """The posted form read through the model the API validates the same input with.
+
+    Only the model's fields are taken (a form also carries its CSRF token and the like); an
+    empty field counts as not given, so optional fields take their defaults. Form values are
+    text, so they are converted as query strings are (a UUID, a date, an aware time). A
+    value the model refuses is a 422 `invalid_input` naming each field, as from the API.
+    """
+    form = await read_form(request)
+    fields = model.model_fields
+    given = {
+        name: value
+        for name, value in form.items()
+        if name in fields and isinstance(value, str) and value != ""
+    }
+    try:
+        return model.model_validate(given, strict=False)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "Some fields are missing or not valid.", details=validation_details(exc)
+        ) from None

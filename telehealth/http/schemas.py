@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     GetJsonSchemaHandler,
     JsonValue,
+    ValidationError,
     WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -207,6 +208,18 @@ def _naive_time(value: time) -> time:
 WallTime = Annotated[time, AfterValidator(_naive_time), WithJsonSchema(WALL_TIME_SCHEMA)]
 """A local wall-clock time (availability, series): JSON Schema's `format: time` needs an offset,
 which a rule in a named zone must not have, so the document says what the service does."""
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """A pydantic error as the `details` of a 422: the field, the problem, its type."""
+    return [
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "(body)",
+            "problem": err["msg"],
+            "type": err["type"],
+        }
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
 
 
 class RequestModel(BaseModel):

@@ -26,7 +26,7 @@ from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, DomainError, InvalidInput, NotFound
 from telehealth.http.api import path_uuid
 from telehealth.http.context import caller_of, require_actor
-from telehealth.http.forms import read_form
+from telehealth.http.forms import parse_form, read_form
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
 from telehealth.scheduling import service
@@ -40,6 +40,7 @@ from telehealth.scheduling.availability.rules import (
 )
 from telehealth.scheduling.lifecycle import Action, AppointmentState, Status, is_late_cancellation
 from telehealth.scheduling.localtime import local_day_start, local_to_utc, resolve_zone
+from telehealth.scheduling.schemas import BookingIn, ExceptionIn
 from telehealth.zones import COMMON_ZONES
 
 BOOKING_DAYS = 7
@@ -249,20 +250,20 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
 async def book_submit(request: web.Request) -> web.StreamResponse:
     """Book the confirmed slot (patients for themselves; staff through the admin calendar)."""
     require_actor(request)
-    form = await read_form(request)
     try:
-        start = datetime.fromisoformat(_form_str(form, "start", 64))
-    except ValueError:
+        body = await parse_form(request, BookingIn)
+    except InvalidInput:
+        # The confirm page's fields are hidden: only an altered or stale form lands here.
         raise web.HTTPSeeOther("/book") from None
     booking = service.BookingRequest(
-        type_key=_form_str(form, "type", 48),
-        modality=_form_str(form, "modality", 16),
-        start=start,
-        therapist_id=_uuid(_form_str(form, "therapist_id", 64)),
-        patient_id=_uuid(_form_str(form, "patient_id", 64)),
-        reason=_form_str(form, "reason", 500),
+        type_key=body.type,
+        modality=body.modality,
+        start=body.start,
+        therapist_id=body.therapist_id,
+        patient_id=body.patient_id,
+        reason=body.reason,
     )
-    key = _form_str(form, "request_key", 64)
+    key = _form_str(await read_form(request), "request_key", 64)
     idem = (
         service.Idempotency("page-" + key, service.fingerprint("/book", booking.__dict__))
         if key
@@ -638,23 +639,19 @@ async def availability_submit(request: web.Request) -> web.StreamResponse:
 async def exception_submit(request: web.Request) -> web.StreamResponse:
     """Add time off or extra hours."""
     require_actor(request)
-    form = await read_form(request)
-    target = _uuid(_form_str(form, "therapist_id", 64)) or require_actor(request).id
+    target = _uuid(_form_str(await read_form(request), "therapist_id", 64))
+    target = target or require_actor(request).id
     try:
         try:
-            day = date.fromisoformat(_form_str(form, "day", 10))
-            start_text, end_text = _form_str(form, "start", 5), _form_str(form, "end", 5)
-            start = time.fromisoformat(start_text) if start_text else None
-            end = time.fromisoformat(end_text) if end_text else None
-            kind = ExceptionKind(_form_str(form, "kind", 16))
-        except ValueError:
+            body = await parse_form(request, ExceptionIn)
+        except InvalidInput:
             raise InvalidInput("Please give a date, and both times or none.") from None
         await availability_service.add_exception(
             request.app[SERVICES],
             caller_of(request),
             target,
-            DateException(day, kind, start, end),
-            _form_str(form, "note", 200),
+            DateException(body.day, ExceptionKind(body.kind), body.start, body.end),
+            body.note,
         )
     except InvalidInput as exc:
         return await _availability(request, target, exc.message, status=422)
