@@ -218,8 +218,10 @@ async def run_database(
 ) -> None:
     """Every page at every concurrency on one database."""
     with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, "TELEHEALTH_DATA_DIR": data, "TELEHEALTH_LOG_LEVEL": "WARNING"}
-        env.pop("TELEHEALTH_DATABASE_URL", None)
+        # The service's defaults and ours only: a TELEHEALTH_* variable of the caller's shell
+        # (or of the test run) would change what is measured, or be refused as unknown.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TELEHEALTH_")}
+        env.update(TELEHEALTH_DATA_DIR=data, TELEHEALTH_LOG_LEVEL="WARNING")
         if database_url:
             env["TELEHEALTH_DATABASE_URL"] = database_url
         telehealth("migrate", env=env)
