@@ -41,6 +41,7 @@ from telehealth.scheduling.availability.rules import (
 from telehealth.scheduling.lifecycle import Action, AppointmentState, Status, is_late_cancellation
 from telehealth.scheduling.localtime import local_day_start, local_to_utc, resolve_zone
 from telehealth.scheduling.schemas import BookingIn, ExceptionIn
+from telehealth.unit_of_work import unit_of_work
 from telehealth.zones import COMMON_ZONES
 
 BOOKING_DAYS = 7
@@ -160,42 +161,43 @@ async def book_page(request: web.Request) -> web.StreamResponse:
     """Choose a type and modality, then a slot, grouped by day in the patient's zone."""
     actor = require_actor(request)
     services, caller = request.app[SERVICES], caller_of(request)
-    types = await service.list_types(services, caller)
-    type_key = request.query.get("type", "")
-    chosen = next((t for t in types if t.key == type_key), None)
-    modality = request.query.get("modality", "")
-    if chosen is not None and len(chosen.modalities) == 1:
-        modality = chosen.modalities[0]
     try:
         week = min(max(int(request.query.get("week", "0")), 0), MAX_WEEKS_AHEAD)
     except ValueError:
         week = 0
     therapist_id = _uuid(request.query.get("therapist_id"))
-    therapists = await availability_service.list_therapists(services, caller)
+    type_key = request.query.get("type", "")
+    modality = request.query.get("modality", "")
     days: list[tuple[date, list[service.FoundSlot]]] = []
     error = None
-    if chosen is not None and modality in chosen.modalities:
-        zone = resolve_zone(actor.time_zone)
-        now = services.clock.now()
-        first_day = now.astimezone(zone).date() + timedelta(days=7 * week)
-        start = max(now, local_day_start(first_day, zone))
-        end = local_day_start(first_day + timedelta(days=BOOKING_DAYS), zone)
-        try:
-            result = await service.search_slots(
-                services,
-                caller,
-                service.SlotQuery(
-                    type_key=chosen.key,
-                    modality=modality,
-                    start=start,
-                    end=end,
-                    therapist_id=therapist_id,
-                    limit=400,
-                ),
-            )
-            days = _group_by_day(result.slots, lambda f: f.slot.local_start.date())
-        except DomainError as exc:
-            error = exc.message
+    # One unit of work for the page: the types, the therapists and the free slots.
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        types = await service.list_types_in(uow)
+        chosen = next((t for t in types if t.key == type_key), None)
+        if chosen is not None and len(chosen.modalities) == 1:
+            modality = chosen.modalities[0]
+        therapists = await availability_service.list_therapists_in(uow)
+        if chosen is not None and modality in chosen.modalities:
+            zone = resolve_zone(actor.time_zone)
+            now = services.clock.now()
+            first_day = now.astimezone(zone).date() + timedelta(days=7 * week)
+            start = max(now, local_day_start(first_day, zone))
+            end = local_day_start(first_day + timedelta(days=BOOKING_DAYS), zone)
+            try:
+                result = await service.search_slots_in(
+                    uow,
+                    service.SlotQuery(
+                        type_key=chosen.key,
+                        modality=modality,
+                        start=start,
+                        end=end,
+                        therapist_id=therapist_id,
+                        limit=400,
+                    ),
+                )
+                days = _group_by_day(result.slots, lambda f: f.slot.local_start.date())
+            except DomainError as exc:
+                error = exc.message
     return render(
         request,
         "scheduling/book.html",
@@ -217,7 +219,9 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
     """Confirm one slot before booking it."""
     actor = require_actor(request)
     services, caller = request.app[SERVICES], caller_of(request)
-    types = {t.key: t for t in await service.list_types(services, caller)}
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        types = {t.key: t for t in await service.list_types_in(uow)}
+        therapists = {t.id: t for t in await availability_service.list_therapists_in(uow)}
     chosen = types.get(request.query.get("type", ""))
     if chosen is None:
         raise web.HTTPSeeOther("/book")
@@ -226,7 +230,6 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise web.HTTPSeeOther(f"/book?type={chosen.key}") from None
     therapist_id = _uuid(request.query.get("therapist_id"))
-    therapists = {t.id: t for t in await availability_service.list_therapists(services, caller)}
     therapist = therapists.get(therapist_id) if therapist_id else None
     if therapist is None or start.tzinfo is None:
         raise web.HTTPSeeOther(f"/book?type={chosen.key}")

@@ -224,10 +224,17 @@ async def list_types(
 ) -> list[AppointmentTypeRow]:
     """The appointment types (inactive ones only for admins)."""
     async with unit_of_work(services, caller, reads_only=True) as uow:
-        rows = await repository.all_types(uow.session)
-        if include_inactive and uow.actor.is_admin:
-            return rows
-        return [r for r in rows if r.is_active]
+        return await list_types_in(uow, include_inactive)
+
+
+async def list_types_in(
+    uow: UnitOfWork, include_inactive: bool = False
+) -> list[AppointmentTypeRow]:
+    """`list_types` inside the caller's unit of work."""
+    rows = await repository.all_types(uow.session)
+    if include_inactive and uow.actor.is_admin:
+        return rows
+    return [r for r in rows if r.is_active]
 
 
 def _changed_type(current: AppointmentType, changes: TypeChanges) -> AppointmentType:
@@ -374,60 +381,61 @@ async def search_slots(services: Services, caller: Caller, query: SlotQuery) -> 
     therapist; nothing about a patient is read, so nothing is audited.
     """
     async with unit_of_work(services, caller, reads_only=True) as uow:
-        actor = uow.actor
-        zone_name = query.zone or actor.time_zone
-        viewer_zone = resolve_zone(zone_name)
-        if not 1 <= query.limit <= MAX_SLOT_LIMIT:
-            raise InvalidInput(f"limit must be 1 to {MAX_SLOT_LIMIT}", details={"field": "limit"})
-        start = _within_reach(query.start or uow.now, uow.now, "start")
-        end = _within_reach(query.end or start + DEFAULT_SEARCH_SPAN, uow.now, "end")
-        start, end = validate_search_range(start, end, now=uow.now)
-        # The type and the therapist(s) in one statement, the rules and busy times in another.
-        subjects = await repository.type_and_therapists(
-            uow.session, query.type_key, query.therapist_id
-        )
-        if subjects is None:
-            raise await repository.unknown_type(uow.session, query.type_key)
-        type_row, therapists = subjects
-        t = repository.type_of(type_row)
-        parse_modality(query.modality, t)
-        if query.therapist_id is not None and not therapists:
-            raise NotFound("No such therapist.")
-        ids = [th.id for th in therapists]
-        found: list[FoundSlot] = []
-        calendars: repository.Calendars | None = None
-        # Day-window pagination: the earliest `limit` slots usually lie in the first days, so
-        # read busy times a window at a time (1, 2, 4 ... days) and stop once the page is full.
-        # Every slot of a later window is later than every slot of an earlier one.
-        span = _DAY if query.therapist_id is None else end - start
-        cursor = start
-        while cursor < end and len(found) <= query.limit:
-            stop = min(end, cursor + span)
-            low, high = cursor - t.buffer_before, stop + t.duration + t.buffer_after
-            if calendars is None:
-                # The rules of the whole search come with the first window's busy times.
-                first, last = _days_around(
-                    start - t.buffer_before, end + t.duration + t.buffer_after
-                )
-                calendars = await repository.calendars(
-                    uow.session, ids, first, last, known=therapists, busy=(low, high)
-                )
-                busy = calendars.busy
-            else:
-                busy = await repository.therapist_busy(uow.session, ids, low, high)
-            found += _slots_between(
-                uow.now, t, therapists, calendars, busy, cursor, stop, viewer_zone, query.limit + 1
+        return await search_slots_in(uow, query)
+
+
+async def search_slots_in(uow: UnitOfWork, query: SlotQuery) -> SlotResult:
+    """`search_slots` inside the caller's unit of work."""
+    actor = uow.actor
+    zone_name = query.zone or actor.time_zone
+    viewer_zone = resolve_zone(zone_name)
+    if not 1 <= query.limit <= MAX_SLOT_LIMIT:
+        raise InvalidInput(f"limit must be 1 to {MAX_SLOT_LIMIT}", details={"field": "limit"})
+    start = _within_reach(query.start or uow.now, uow.now, "start")
+    end = _within_reach(query.end or start + DEFAULT_SEARCH_SPAN, uow.now, "end")
+    start, end = validate_search_range(start, end, now=uow.now)
+    # The type and the therapist(s) in one statement, the rules and busy times in another.
+    subjects = await repository.type_and_therapists(uow.session, query.type_key, query.therapist_id)
+    if subjects is None:
+        raise await repository.unknown_type(uow.session, query.type_key)
+    type_row, therapists = subjects
+    t = repository.type_of(type_row)
+    parse_modality(query.modality, t)
+    if query.therapist_id is not None and not therapists:
+        raise NotFound("No such therapist.")
+    ids = [th.id for th in therapists]
+    found: list[FoundSlot] = []
+    calendars: repository.Calendars | None = None
+    # Day-window pagination: the earliest `limit` slots usually lie in the first days, so
+    # read busy times a window at a time (1, 2, 4 ... days) and stop once the page is full.
+    # Every slot of a later window is later than every slot of an earlier one.
+    span = _DAY if query.therapist_id is None else end - start
+    cursor = start
+    while cursor < end and len(found) <= query.limit:
+        stop = min(end, cursor + span)
+        low, high = cursor - t.buffer_before, stop + t.duration + t.buffer_after
+        if calendars is None:
+            # The rules of the whole search come with the first window's busy times.
+            first, last = _days_around(start - t.buffer_before, end + t.duration + t.buffer_after)
+            calendars = await repository.calendars(
+                uow.session, ids, first, last, known=therapists, busy=(low, high)
             )
-            cursor, span = stop, span * 2
-        found.sort(key=lambda f: (f.slot.start, f.therapist_name))
-        return SlotResult(
-            slots=found[: query.limit],
-            start=start,
-            end=end,
-            zone=zone_name,
-            truncated=len(found) > query.limit,
-            appointment_type=t,
+            busy = calendars.busy
+        else:
+            busy = await repository.therapist_busy(uow.session, ids, low, high)
+        found += _slots_between(
+            uow.now, t, therapists, calendars, busy, cursor, stop, viewer_zone, query.limit + 1
         )
+        cursor, span = stop, span * 2
+    found.sort(key=lambda f: (f.slot.start, f.therapist_name))
+    return SlotResult(
+        slots=found[: query.limit],
+        start=start,
+        end=end,
+        zone=zone_name,
+        truncated=len(found) > query.limit,
+        appointment_type=t,
+    )
 
 
 def _slots_between(

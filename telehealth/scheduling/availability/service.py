@@ -44,8 +44,13 @@ class AvailabilityView:
 async def list_therapists(services: Services, caller: Caller) -> list[User]:
     """Active therapists: any signed-in person may choose one to book with."""
     async with unit_of_work(services, caller, reads_only=True) as uow:
-        uow.caller.require_actor()
-        return await repository.active_therapists(uow.session)
+        return await list_therapists_in(uow)
+
+
+async def list_therapists_in(uow: UnitOfWork) -> list[User]:
+    """`list_therapists` inside the caller's unit of work."""
+    uow.caller.require_actor()
+    return await repository.active_therapists(uow.session)
 
 
 async def _availability_view(uow: UnitOfWork, therapist: User) -> AvailabilityView:
