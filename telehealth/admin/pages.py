@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-
 from aiohttp import web
 
 from telehealth.access_ended import Reason, announce_access_ended
 from telehealth.accounts import service as accounts
 from telehealth.accounts.access import require_admin
 from telehealth.accounts.models import Role
+from telehealth.accounts.schemas import CareTeamIn
 from telehealth.admin import audit_trail
-from telehealth.errors import DomainError, NotFound
+from telehealth.errors import DomainError
 from telehealth.http.api import path_uuid
 from telehealth.http.context import caller_of, require_actor
-from telehealth.http.forms import read_form
+from telehealth.http.forms import parse_form, read_form
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
 
@@ -103,13 +102,9 @@ async def assign_submit(request: web.Request) -> web.StreamResponse:
     """Put a therapist on a patient's care team."""
     require_admin(require_actor(request))
     user_id = path_uuid(request, "user_id")
-    form = await read_form(request)
-    try:
-        therapist_id = uuid.UUID(str(form.get("therapist_id", "")))
-    except ValueError:
-        raise NotFound("No such therapist.") from None
+    body = await parse_form(request, CareTeamIn)
     await accounts.assign_therapist(
-        request.app[SERVICES], caller_of(request), user_id, therapist_id
+        request.app[SERVICES], caller_of(request), user_id, body.therapist_id
     )
     raise web.HTTPSeeOther(f"/admin/people/{user_id}")
 

@@ -75,6 +75,7 @@ async def parse_form(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(given, strict=False)
     except ValidationError as exc:
-        raise InvalidInput(
-            "Some fields are missing or not valid.", details=validation_details(exc)
-        ) from None
+        details = validation_details(exc)
+        # The page says which fields, in words (the details keep the field names for programs).
+        named = dict.fromkeys(str(d["field"]).replace("_", " ") for d in details)
+        raise InvalidInput(f"Please check: {', '.join(named)}.", details=details) from None
