@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from signaling.bus import FrameSink, PendingFrame, RelayOutcome, SessionRecord, T
 from signaling.room import Participant, RoomState, Status
+
+log = logging.getLogger(__name__)
+
+# How long the pub/sub reader waits before it reconnects after losing Redis (seconds): short,
+# because deliveries to this process's participants stop meanwhile; doubled up to the cap.
+READER_RETRY_FIRST = 0.05
+READER_RETRY_CAP = 2.0
 
 # Keep the buffer KEYS[2] within ARGV[n] bytes of bodies (field 'qb' of KEYS[1] holds the sum):
 # the oldest frames go first. Shared by the two scripts that append.
@@ -271,8 +281,20 @@ class RedisBus:
                 self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
+        # Redis may drop the pub/sub connection (a restart, its output-buffer limit for a slow
+        # subscriber, a network blip). The reader must outlive that: were it to end, every
+        # participant of this process would silently stop receiving. redis-py subscribes the
+        # connection's channels again when it reconnects.
+        wait = READER_RETRY_FIRST
         while True:
-            message = await self._pubsub.get_message(timeout=None)
+            try:
+                message = await self._pubsub.get_message(timeout=None)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("signaling pub/sub connection lost (%s); reconnecting", exc)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, READER_RETRY_CAP)
+                continue
+            wait = READER_RETRY_FIRST
             if message is None:
                 continue
             channel = message["channel"]
