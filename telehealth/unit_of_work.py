@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -141,6 +141,12 @@ async def unit_of_work(
         return
     # After the session has closed: on SQLite the failure's own audit transaction takes the next
     # turn to write, which this one held until now.
+    await _raise_failure(services, uow, failed)
+
+
+async def _raise_failure(services: Services, uow: UnitOfWork, failed: Exception) -> NoReturn:
+    """Keep the failed work's audit records (as failures), then raise what failed: a database
+    outage as DatabaseUnavailable."""
     if uow.records and not isinstance(failed, DatabaseUnavailable) and not unavailable(failed):
         await _append_after_failure(services, uow.caller, uow.records, failed)
     if unavailable(failed):
@@ -171,11 +177,7 @@ async def _reading(services: Services, caller: Caller) -> AsyncIterator[UnitOfWo
         if uow.records:
             await _append_records(services, uow.caller, uow.records)
         return
-    if uow.records and not isinstance(failed, DatabaseUnavailable) and not unavailable(failed):
-        await _append_after_failure(services, uow.caller, uow.records, failed)
-    if unavailable(failed):
-        raise _unavailable() from failed
-    raise failed
+    await _raise_failure(services, uow, failed)
 
 
 @asynccontextmanager
@@ -245,7 +247,7 @@ async def retrying(work: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
 
 
 async def _append_records(services: Services, caller: Caller, records: list[AuditRecord]) -> None:
-    """The audit records of work that only read, in a write of their own."""
+    """Audit records in a write of their own (work that only read, or work that failed)."""
     async with plain_session(services) as session:
         await trail.append(session, records, _origin(caller), services.clock.now)
         await session.commit()
@@ -263,10 +265,7 @@ async def _append_after_failure(
         for r in records
     ]
     try:
-        async with services.sessions() as session:
-            await trail.append(session, failed, _origin(caller), services.clock.now)
-            await session.commit()
-        services.audit_recorded()
+        await _append_records(services, caller, failed)
     except Exception:
         # The original error is what the caller must see; this one goes to the log.
         log.exception("could not append audit records after a failed transaction")
