@@ -102,7 +102,7 @@ async def assign_submit(request: web.Request) -> web.StreamResponse:
     """Put a therapist on a patient's care team."""
     require_admin(require_actor(request))
     user_id = path_uuid(request, "user_id")
-    body = await parse_form(request, CareTeamIn)
+    body = parse_form(await read_form(request), CareTeamIn)
     await accounts.assign_therapist(
         request.app[SERVICES], caller_of(request), user_id, body.therapist_id
     )

@@ -57,15 +57,15 @@ async def read_form(request: web.Request) -> Form:
     return form
 
 
-async def parse_form(request: web.Request, model: type[M]) -> M:
-    """The posted form read through the model the API validates the same input with.
+def parse_form(form: Form, model: type[M]) -> M:
+    """A posted form (from `read_form`) read through the model the API validates the same
+    input with.
 
     Only the model's fields are taken (a form also carries its CSRF token and the like); an
     empty field counts as not given, so optional fields take their defaults. Form values are
     text, so they are converted as query strings are (a UUID, a date, an aware time). A
     value the model refuses is a 422 `invalid_input` naming each field, as from the API.
     """
-    form = await read_form(request)
     fields = model.model_fields
     given = {
         name: value

@@ -253,8 +253,9 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
 async def book_submit(request: web.Request) -> web.StreamResponse:
     """Book the confirmed slot (patients for themselves; staff through the admin calendar)."""
     require_actor(request)
+    form = await read_form(request)
     try:
-        body = await parse_form(request, BookingIn)
+        body = parse_form(form, BookingIn)
     except InvalidInput:
         # The confirm page's fields are hidden: only an altered or stale form lands here.
         raise web.HTTPSeeOther("/book") from None
@@ -266,7 +267,7 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
         patient_id=body.patient_id,
         reason=body.reason,
     )
-    key = _form_str(await read_form(request), "request_key", 64)
+    key = _form_str(form, "request_key", 64)
     idem = (
         service.Idempotency("page-" + key, service.fingerprint("/book", booking.__dict__))
         if key
@@ -641,12 +642,12 @@ async def availability_submit(request: web.Request) -> web.StreamResponse:
 
 async def exception_submit(request: web.Request) -> web.StreamResponse:
     """Add time off or extra hours."""
-    require_actor(request)
-    target = _uuid(_form_str(await read_form(request), "therapist_id", 64))
-    target = target or require_actor(request).id
+    actor = require_actor(request)
+    form = await read_form(request)
+    target = _uuid(_form_str(form, "therapist_id", 64)) or actor.id
     try:
         try:
-            body = await parse_form(request, ExceptionIn)
+            body = parse_form(form, ExceptionIn)
         except InvalidInput:
             raise InvalidInput("Please give a date, and both times or none.") from None
         await availability_service.add_exception(
