@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import NoReturn, TypeVar
 
+from sqlalchemy import Executable
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +67,10 @@ class UnitOfWork:
     caller: Caller
     now: datetime
     records: list[AuditRecord] = field(default_factory=list)
+    # Set for reading work on SQLite: its bookkeeping waits for the write turn of its records.
+    writes_later: bool = False
+    # Every bookkeeping statement, run or waiting: work that fails runs them after its rollback.
+    bookkept: list[Executable] = field(default_factory=list)
 
     @property
     def actor(self) -> Actor:
@@ -75,6 +80,16 @@ class UnitOfWork:
     def audit(self, record: AuditRecord) -> None:
         """Record an audited action of this call."""
         self.records.append(record)
+
+    async def bookkeeping(self, statement: Executable) -> None:
+        """A small write about the request itself (a session's last-seen, an ended session's row)
+        that reading work may make too: it runs now, in this transaction, except in reading work
+        on SQLite, where it waits for the short write turn that stores the audit records. It
+        is kept either way: work that fails runs it again in the turn that stores its failure
+        records, so an ended session's row still goes when the page then refuses."""
+        self.bookkept.append(statement)
+        if not self.writes_later:
+            await self.session.execute(statement)
 
     async def guarded(
         self, fetch: Awaitable[T], action: str, resource_type: str, resource_id: str
@@ -147,8 +162,10 @@ async def unit_of_work(
 async def _raise_failure(services: Services, uow: UnitOfWork, failed: Exception) -> NoReturn:
     """Keep the failed work's audit records (as failures), then raise what failed: a database
     outage as DatabaseUnavailable."""
-    if uow.records and not isinstance(failed, DatabaseUnavailable) and not unavailable(failed):
-        await _append_after_failure(services, uow.caller, uow.records, failed)
+    if (uow.records or uow.bookkept) and not (
+        isinstance(failed, DatabaseUnavailable) or unavailable(failed)
+    ):
+        await _append_after_failure(services, uow.caller, uow.records, uow.bookkept, failed)
     if unavailable(failed):
         raise _unavailable() from failed
     raise failed
@@ -163,7 +180,9 @@ def _check_unchanged(session: AsyncSession) -> None:
 async def _reading(services: Services, caller: Caller) -> AsyncIterator[UnitOfWork]:
     failed: Exception | None = None
     async with plain_session(services, reading=True) as session:
-        uow = UnitOfWork(session=session, caller=caller, now=services.clock.now())
+        uow = UnitOfWork(
+            session=session, caller=caller, now=services.clock.now(), writes_later=True
+        )
         try:
             yield uow
             _check_unchanged(session)
@@ -174,8 +193,8 @@ async def _reading(services: Services, caller: Caller) -> AsyncIterator[UnitOfWo
         if failed is not None:
             await _end_failed(session, failed)
     if failed is None:
-        if uow.records:
-            await _append_records(services, uow.caller, uow.records)
+        if uow.records or uow.bookkept:
+            await _append_records(services, uow.caller, uow.records, uow.bookkept)
         return
     await _raise_failure(services, uow, failed)
 
@@ -246,16 +265,29 @@ async def retrying(work: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
     raise AssertionError("unreachable")
 
 
-async def _append_records(services: Services, caller: Caller, records: list[AuditRecord]) -> None:
-    """Audit records in a write of their own (work that only read, or work that failed)."""
+async def _append_records(
+    services: Services,
+    caller: Caller,
+    records: list[AuditRecord],
+    bookkept: list[Executable] | None = None,
+) -> None:
+    """Audit records, and reading work's bookkeeping, in a write of their own (work that only
+    read, or work that failed)."""
     async with plain_session(services) as session:
+        for statement in bookkept or ():
+            await session.execute(statement)
         await trail.append(session, records, _origin(caller), services.clock.now)
         await session.commit()
-    services.audit_recorded()
+    if records:
+        services.audit_recorded()
 
 
 async def _append_after_failure(
-    services: Services, caller: Caller, records: list[AuditRecord], exc: Exception
+    services: Services,
+    caller: Caller,
+    records: list[AuditRecord],
+    bookkept: list[Executable],
+    exc: Exception,
 ) -> None:
     code = exc.code if isinstance(exc, DomainError) else type(exc).__name__
     failed = [
@@ -265,7 +297,7 @@ async def _append_after_failure(
         for r in records
     ]
     try:
-        await _append_records(services, caller, failed)
+        await _append_records(services, caller, failed, bookkept)
     except Exception:
         # The original error is what the caller must see; this one goes to the log.
         log.exception("could not append audit records after a failed transaction")

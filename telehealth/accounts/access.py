@@ -32,6 +32,12 @@ def patients_visible_to(actor: Actor) -> Select[User]:
 
 async def get_visible_patient(session: AsyncSession, actor: Actor, patient_id: uuid.UUID) -> User:
     """The patient if the actor may see them; NotFound otherwise."""
+    if actor.is_patient:
+        # Only herself, whose row a page has usually loaded already: then no query at all.
+        own = await session.get(User, patient_id) if patient_id == actor.id else None
+        if own is None or own.role != Role.PATIENT.value:
+            raise NotFound("No such patient.")
+        return own
     patient = await session.scalar(patients_visible_to(actor).where(User.id == patient_id))
     if patient is None:
         raise NotFound("No such patient.")

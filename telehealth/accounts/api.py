@@ -28,6 +28,7 @@ from telehealth.http.api import Api, path_uuid
 from telehealth.http.auth import clear_session_cookie, device_token, set_session_cookie
 from telehealth.http.context import caller_of, current_token_hash
 from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
+from telehealth.unit_of_work import UnitOfWork
 
 api = Api()
 
@@ -120,11 +121,11 @@ async def update_me(request: web.Request, body: OwnPatch) -> MeOut:
 
 
 @api.get("/me", response=MeOut, summary="The signed-in person", tags=("auth",))
-async def me(request: web.Request) -> MeOut:
+async def me(request: web.Request, uow: UnitOfWork) -> MeOut:
     """Who am I."""
+    user = await service.get_self_in(uow)
     current = request[CURRENT_SESSION]
     assert current is not None
-    user = await service.get_self(request.app[SERVICES], caller_of(request))
     return MeOut(user=PersonOut.model_validate(user), csrf_token=current.csrf_token)
 
 

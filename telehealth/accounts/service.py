@@ -26,7 +26,7 @@ from telehealth.audit.chain import AuditRecord
 from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from telehealth.tokens import hash_token, new_token
-from telehealth.unit_of_work import Services, UnitOfWork, plain_session, unit_of_work
+from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
 
 INVALID_CREDENTIALS = "That email and password do not match an active account."
 
@@ -230,37 +230,33 @@ def _session_lookup() -> Select[AuthSession, User]:
     )
 
 
-async def resolve_session(services: Services, token: str) -> CurrentSession | None:
-    """The session behind a token, or None when unknown, expired or its person is deactivated.
+async def resolve_session_in(
+    services: Services, uow: UnitOfWork, token: str
+) -> CurrentSession | None:
+    """The session behind a token, or None when unknown, expired or its person is deactivated,
+    read in the request's own unit of work.
 
-    Runs on every authenticated request, so it writes only when something changed.
+    Runs on every authenticated request, so it writes only when something changed: an ended
+    session's row goes, and last-seen moves at most once per interval (`rules.needs_touch`).
+    Both are bookkeeping, so a page that only reads stays reading work.
     """
     token_hash = hash_token(token)
-    now = services.clock.now()
-    # Read without waiting for writers; the rare write (an ended session, a last-seen touch at
-    # most once per interval) takes a short write transaction of its own.
-    async with plain_session(services, reading=True) as session:
-        row = (await session.execute(_session_lookup(), {"token_hash": token_hash})).first()
+    row = (await uow.session.execute(_session_lookup(), {"token_hash": token_hash})).first()
     if row is None:
         return None
     auth, user = row
+    idle = services.settings.session_idle
     times = rules.SessionTimes(auth.created_at, auth.last_seen_at, auth.expires_at)
-    expired = rules.session_expired(times, now, services.settings.session_idle)
-    if expired or not user.is_active:
-        async with plain_session(services) as session:
-            await session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash))
-            await session.commit()
+    if rules.session_expired(times, uow.now, idle) or not user.is_active:
+        await uow.bookkeeping(delete(AuthSession).where(AuthSession.token_hash == token_hash))
         return None
-    if rules.needs_touch(auth.last_seen_at, now, services.settings.session_idle):
-        async with plain_session(services) as session:
-            # Never backwards: a request that read the session earlier must not undo a later
-            # touch.
-            await session.execute(
-                update(AuthSession)
-                .where(AuthSession.token_hash == token_hash, AuthSession.last_seen_at < now)
-                .values(last_seen_at=now)
-            )
-            await session.commit()
+    if rules.needs_touch(auth.last_seen_at, uow.now, idle):
+        # Never backwards: a request that read the session earlier must not undo a later touch.
+        await uow.bookkeeping(
+            update(AuthSession)
+            .where(AuthSession.token_hash == token_hash, AuthSession.last_seen_at < uow.now)
+            .values(last_seen_at=uow.now)
+        )
     return CurrentSession(actor=actor_of(user), csrf_token=auth.csrf_token, token_hash=token_hash)
 
 
@@ -477,27 +473,34 @@ async def list_people(
     services: Services, caller: Caller, role: Role | None = None, limit: int = 200, offset: int = 0
 ) -> tuple[list[User], int]:
     """Accounts for the admin's people page, newest first."""
-    async with unit_of_work(services, caller) as uow:
-        require_admin(uow.actor)
-        query = select(User)
-        if role is not None:
-            query = query.where(User.role == role.value)
-        total = await uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        people = list(
-            (
-                await uow.session.scalars(
-                    query.order_by(User.created_at.desc(), User.email).limit(limit).offset(offset)
-                )
-            ).all()
-        )
-        uow.audit(
-            AuditRecord(
-                "account.list",
-                "user",
-                details={"role": role.value if role else None, "count": len(people)},
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        return await list_people_in(uow, role, limit, offset)
+
+
+async def list_people_in(
+    uow: UnitOfWork, role: Role | None = None, limit: int = 200, offset: int = 0
+) -> tuple[list[User], int]:
+    """`list_people` inside the caller's unit of work."""
+    require_admin(uow.actor)
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role.value)
+    total = await uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    people = list(
+        (
+            await uow.session.scalars(
+                query.order_by(User.created_at.desc(), User.email).limit(limit).offset(offset)
             )
+        ).all()
+    )
+    uow.audit(
+        AuditRecord(
+            "account.list",
+            "user",
+            details={"role": role.value if role else None, "count": len(people)},
         )
-        return people, total
+    )
+    return people, total
 
 
 async def get_person(services: Services, caller: Caller, user_id: uuid.UUID) -> User:
@@ -520,16 +523,19 @@ async def get_person(services: Services, caller: Caller, user_id: uuid.UUID) -> 
 
 async def list_patients(services: Services, caller: Caller) -> list[User]:
     """The patients the actor may see (self, own patients, or all for admins)."""
-    async with unit_of_work(services, caller) as uow:
-        patients = list(
-            (
-                await uow.session.scalars(
-                    patients_visible_to(uow.actor).order_by(User.display_name)
-                )
-            ).all()
-        )
-        uow.audit(AuditRecord("patient.list", "patient", details={"count": len(patients)}))
-        return patients
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        return await list_patients_in(uow)
+
+
+async def list_patients_in(uow: UnitOfWork) -> list[User]:
+    """`list_patients` inside the caller's unit of work."""
+    patients = list(
+        (
+            await uow.session.scalars(patients_visible_to(uow.actor).order_by(User.display_name))
+        ).all()
+    )
+    uow.audit(AuditRecord("patient.list", "patient", details={"count": len(patients)}))
+    return patients
 
 
 async def get_patient(services: Services, caller: Caller, patient_id: uuid.UUID) -> User:

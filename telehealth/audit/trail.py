@@ -83,7 +83,9 @@ async def append(
         last = await session.scalar(select(func.max(AuditEvent.seq)))
         for offset, row in enumerate(rows, start=1):
             row["seq"] = (last or 0) + offset
-    await session.execute(insert(AuditEvent), rows)
+    # render_nulls: every row names every column, so the rows go in one batch (left out, a None
+    # would drop its column and split the batch by which fields each record has).
+    await session.execute(insert(AuditEvent).execution_options(render_nulls=True), rows)
 
 
 def chained_row(seq: int, event: AuditEvent, prev_hash: str) -> ChainedRow:

@@ -23,7 +23,9 @@ from pydantic.json_schema import models_json_schema
 
 from telehealth.error_codes import DESCRIPTIONS, ErrorCode
 from telehealth.errors import DomainError, InvalidInput, NotFound
+from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.context import require_actor
+from telehealth.http.keys import CURRENT_SESSION
 from telehealth.http.schemas import validation_details
 
 PREFIX = "/api/v1"
@@ -150,6 +152,11 @@ class Api:
     ) -> Callable[[ApiHandler], ApiHandler]:
         """Register a handler; it receives body=/query= already validated.
 
+        A handler that takes `uow` runs in the request's one unit of work (`request_work`):
+        the session lookup, its service calls (their `*_in` cores) and all their audit records
+        share one transaction, reading work for GET. The body and query are checked before it
+        opens.
+
         raw_response names the media type of a body the handler builds itself (raw_schema its
         JSON schema, a string by default); also lists other success statuses the handler answers
         with the same response model (201 created, 200 already there).
@@ -157,10 +164,20 @@ class Api:
 
         def decorate(fn: ApiHandler) -> ApiHandler:
             params = inspect.signature(fn).parameters
+            in_work = "uow" in params
+
+            async def run(request: web.Request, kwargs: dict[str, Any]) -> Any:
+                if not in_work:
+                    return await fn(request, **kwargs)
+                async with request_work(request, reads_only=method == "GET") as uow:
+                    if auth:
+                        require_actor(request)
+                    return await fn(request, uow=uow, **kwargs)
 
             @functools.wraps(fn)
             async def handler(request: web.Request) -> web.StreamResponse:
-                if auth:
+                # Before the body is read, unless the session is still to be looked up (in work).
+                if auth and CURRENT_SESSION in request:
                     require_actor(request)
                 kwargs: dict[str, Any] = {}
                 if body is not None:
@@ -169,7 +186,7 @@ class Api:
                     kwargs["body"] = None
                 if query is not None:
                     kwargs["query"] = parse_query(request, query)
-                result = await fn(request, **kwargs)
+                result = await run(request, kwargs)
                 if isinstance(result, web.StreamResponse):
                     return result
                 if result is None:
@@ -189,7 +206,7 @@ class Api:
                     response,
                     status,
                     auth,
-                    handler,
+                    session_in_work(handler) if in_work else handler,
                     raw_response,
                     errors,
                     raw_schema,

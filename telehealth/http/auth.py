@@ -13,16 +13,21 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from telehealth.config import Settings
 from telehealth.error_codes import ErrorCode
 from telehealth.errors import DomainError, NotAuthenticated
+from telehealth.http.context import caller_of
 from telehealth.http.forms import read_form
 from telehealth.http.keys import (
     ANONYMOUS_CSRF,
     AUTH_METHOD,
+    CREDENTIALS,
     CURRENT_SESSION,
     SERVICES,
     SESSION_RESOLVER,
@@ -30,6 +35,9 @@ from telehealth.http.keys import (
 )
 from telehealth.http.sessions import IssuedSession
 from telehealth.http.types import Handler
+from telehealth.unit_of_work import UnitOfWork, unit_of_work
+
+H = TypeVar("H", bound=Callable[..., Any])
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANONYMOUS_CSRF_COOKIE = "th_csrf"
@@ -37,6 +45,8 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # What tokens.new_token makes (URL-safe base64). Anything else cannot be a session, and is not
 # hashed or looked up: header bytes that are not UTF-8 arrive as lone surrogates.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
+# The attribute `session_in_work` sets on a handler.
+_IN_WORK = "telehealth_session_in_work"
 
 
 class CsrfRejected(DomainError):
@@ -133,50 +143,118 @@ def _matches(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve the session, enforce CSRF, and keep an anonymous form token for sign-in pages."""
-    settings = request.app[SETTINGS]
-    services = request.app[SERVICES]
-    resolve_session = request.app[SESSION_RESOLVER]
+def _credentials(request: web.Request) -> tuple[str, str] | None:
+    """How the request says who it is: ("bearer", token), ("cookie", token) or None."""
     bearer = _bearer(request)
-    cookie = request.cookies.get(session_cookie_name(settings))
-    current = None
     if bearer is not None:
-        current = await resolve_session(services, bearer) if _well_formed(bearer) else None
-        if current is None:
+        return ("bearer", bearer)
+    cookie = request.cookies.get(session_cookie_name(request.app[SETTINGS]))
+    return ("cookie", cookie) if cookie else None
+
+
+def session_in_work(handler: H) -> H:
+    """Mark a handler that opens the request's unit of work itself (`request_work`): its
+    session is looked up inside that unit of work, not in a transaction of its own before."""
+    setattr(handler, _IN_WORK, True)
+    return handler
+
+
+def _resolves_in_work(request: web.Request) -> bool:
+    return bool(getattr(request.match_info.handler, _IN_WORK, False))
+
+
+async def authenticate_in(request: web.Request, uow: UnitOfWork) -> None:
+    """Look the request's session up in `uow`, and let the unit of work act for its person.
+
+    A bearer token that is not a live session is refused (401); a stale cookie is simply no
+    session (the page then asks to sign in, and the cookie is cleared).
+    """
+    credentials = request[CREDENTIALS]
+    current = None
+    if credentials is not None:
+        method, token = credentials
+        if _well_formed(token):
+            current = await request.app[SESSION_RESOLVER](request.app[SERVICES], uow, token)
+        if method == "bearer" and current is None:
             raise NotAuthenticated(
                 "The token is not valid or has expired.", code=ErrorCode.INVALID_TOKEN
             )
-        request[AUTH_METHOD] = "bearer"
-    elif cookie:
-        current = await resolve_session(services, cookie) if _well_formed(cookie) else None
-        request[AUTH_METHOD] = "cookie" if current else "none"
+        request[AUTH_METHOD] = method if current else "none"
     else:
         request[AUTH_METHOD] = "none"
     request[CURRENT_SESSION] = current
+    uow.caller = caller_of(request)
+
+
+async def check_csrf(request: web.Request) -> None:
+    """Refuse a state-changing request another site could have made (rules at the top)."""
+    if request.method in SAFE_METHODS:
+        return
+    if not _same_origin(request, request.app[SETTINGS]):
+        raise CsrfRejected("This request came from another site and was refused.")
+    current = request[CURRENT_SESSION]
+    if current is not None and request[AUTH_METHOD] == "cookie":
+        if not _matches(current.csrf_token, await _submitted_token(request)):
+            raise CsrfRejected("The form has expired. Please reload the page and try again.")
+    elif (
+        current is None
+        and request.content_type in FORM_TYPES
+        and not _matches(
+            request.cookies.get(ANONYMOUS_CSRF_COOKIE, ""), await _submitted_token(request)
+        )
+    ):
+        raise CsrfRejected("The form has expired. Please reload the page and try again.")
+
+
+@asynccontextmanager
+async def request_work(
+    request: web.Request, *, reads_only: bool = False
+) -> AsyncIterator[UnitOfWork]:
+    """The request's one unit of work: the session lookup, the CSRF check, the handler's reads
+    and writes and all their audit records share its transaction.
+
+    The handler must be marked `session_in_work`, or the middleware has already looked the
+    session up in a transaction of its own (then this one only does the work). `reads_only` is
+    the unit of work's promise that the work changes no data.
+    """
+    if request.method not in SAFE_METHODS and request.content_type in FORM_TYPES:
+        # Read the body before the transaction opens: a slow client holds no connection.
+        await read_form(request)
+    async with unit_of_work(
+        request.app[SERVICES], caller_of(request), reads_only=reads_only
+    ) as uow:
+        if CURRENT_SESSION not in request:
+            await authenticate_in(request, uow)
+            await check_csrf(request)
+        yield uow
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolve the session (unless the handler does so in its own unit of work), enforce CSRF,
+    and keep an anonymous form token for sign-in pages."""
+    settings = request.app[SETTINGS]
+    credentials = request[CREDENTIALS] = _credentials(request)
+    if credentials is None:
+        request[AUTH_METHOD] = "none"
+        request[CURRENT_SESSION] = None
+        await check_csrf(request)
+    elif not _resolves_in_work(request):
+        async with unit_of_work(request.app[SERVICES], caller_of(request), reads_only=True) as uow:
+            await authenticate_in(request, uow)
+        await check_csrf(request)
 
     anonymous_token = request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
-    if request.method not in SAFE_METHODS:
-        if not _same_origin(request, settings):
-            raise CsrfRejected("This request came from another site and was refused.")
-        if current is not None and request[AUTH_METHOD] == "cookie":
-            if not _matches(current.csrf_token, await _submitted_token(request)):
-                raise CsrfRejected("The form has expired. Please reload the page and try again.")
-        elif (
-            current is None
-            and request.content_type in FORM_TYPES
-            and not _matches(anonymous_token, await _submitted_token(request))
-        ):
-            raise CsrfRejected("The form has expired. Please reload the page and try again.")
-
     fresh_anonymous = None
-    if current is None and not anonymous_token:
+    if credentials is None and not anonymous_token:
         fresh_anonymous = secrets.token_urlsafe(24)
     request[ANONYMOUS_CSRF] = anonymous_token or fresh_anonymous or ""
     response = await handler(request)
     replaced = session_cookie_name(settings) in response.cookies
-    if cookie and current is None and not response.prepared and not replaced:
+    # Only once a lookup found no session: a handler that never looked leaves the cookie alone.
+    stale = credentials is not None and credentials[0] == "cookie"
+    stale = stale and CURRENT_SESSION in request and request[CURRENT_SESSION] is None
+    if stale and not response.prepared and not replaced:
         clear_session_cookie(response, settings)
     if fresh_anonymous and not response.prepared and response.content_type == "text/html":
         response.set_cookie(

@@ -29,6 +29,8 @@ OUTAGES = web.AppKey("outages", OutageLog)
 REQUEST_ID = web.RequestKey("request_id", str)
 CLIENT_IP = web.RequestKey("client_ip", str)
 CURRENT_SESSION: web.RequestKey[CurrentSession | None] = web.RequestKey("current_session")
+# The credentials the request presented: ("bearer" | "cookie", token), or None.
+CREDENTIALS: web.RequestKey[tuple[str, str] | None] = web.RequestKey("credentials")
 # How the request authenticated: "cookie" needs CSRF protection, "bearer" does not.
 AUTH_METHOD = web.RequestKey("auth_method", str)
 # Double-submit token for forms posted before sign-in (login, registration).

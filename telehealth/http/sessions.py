@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from telehealth.actors import Actor
 
 if TYPE_CHECKING:
-    from telehealth.unit_of_work import Services
+    from telehealth.unit_of_work import Services, UnitOfWork
 
 
 class CurrentSession(Protocol):
@@ -38,5 +38,6 @@ class IssuedSession(Protocol):
     def device_token(self) -> str | None: ...
 
 
-# The session behind a token, or None when unknown, expired or its person is deactivated.
-SessionResolver = Callable[["Services", str], Awaitable[CurrentSession | None]]
+# The session behind a token, or None when unknown, expired or its person is deactivated, read in
+# the request's unit of work.
+SessionResolver = Callable[["Services", "UnitOfWork", str], Awaitable[CurrentSession | None]]

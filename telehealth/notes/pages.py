@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from telehealth.catalog.store import CATALOG
 from telehealth.errors import Conflict, InvalidInput
 from telehealth.http.api import path_uuid
+from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.context import caller_of, require_actor
 from telehealth.http.forms import read_form
 from telehealth.http.keys import SERVICES
@@ -24,13 +25,13 @@ from telehealth.notes.schemas import DateRangeQuery, NoteTemplateIn
 DEFAULT_REPORT_DAYS = 30
 
 
+@session_in_work
 async def note_editor_page(request: web.Request) -> web.StreamResponse:
     """The visit's note editor (its therapist only); the script loads and saves the note."""
-    actor = require_actor(request)
-    visit = await service.visit_for_editor(
-        request.app[SERVICES], caller_of(request), path_uuid(request, "appointment_id")
-    )
-    return render(request, "notes/editor.html", {"visit": visit, "zone": actor.time_zone})
+    appointment_id = path_uuid(request, "appointment_id")
+    async with request_work(request, reads_only=True) as uow:
+        visit = await service.visit_for_editor_in(uow, appointment_id)
+    return render(request, "notes/editor.html", {"visit": visit, "zone": uow.actor.time_zone})
 
 
 async def summary_page(request: web.Request) -> web.StreamResponse:

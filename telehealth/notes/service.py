@@ -972,22 +972,25 @@ async def visit_for_editor(
     services: Services, caller: Caller, appointment_id: uuid.UUID
 ) -> EditorVisit:
     """The visit whose note the actor may write (its therapist), for the editor page."""
-    async with unit_of_work(services, caller) as uow:
-        appointment = await uow.guarded(
-            appointment_for_writing(uow.session, uow.actor, appointment_id),
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        return await visit_for_editor_in(uow, appointment_id)
+
+
+async def visit_for_editor_in(uow: UnitOfWork, appointment_id: uuid.UUID) -> EditorVisit:
+    """`visit_for_editor` inside the caller's unit of work."""
+    appointment = await uow.guarded(
+        appointment_for_writing(uow.session, uow.actor, appointment_id),
+        "note.editor.open",
+        RESOURCE,
+        str(appointment_id),
+    )
+    uow.audit(
+        AuditRecord(
             "note.editor.open",
             RESOURCE,
-            str(appointment_id),
+            resource_id=str(appointment.id),
+            patient_id=appointment.patient_id,
         )
-        uow.audit(
-            AuditRecord(
-                "note.editor.open",
-                RESOURCE,
-                resource_id=str(appointment.id),
-                patient_id=appointment.patient_id,
-            )
-        )
-        names = await _names(uow.session, {appointment.patient_id})
-        return EditorVisit(
-            appointment=appointment, patient_name=names.get(appointment.patient_id, "")
-        )
+    )
+    names = await _names(uow.session, {appointment.patient_id})
+    return EditorVisit(appointment=appointment, patient_name=names.get(appointment.patient_id, ""))
