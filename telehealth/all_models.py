@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from telehealth import idempotency
 from telehealth.accounts import models as accounts_models
 from telehealth.audit import models as audit_models
 from telehealth.catalog import models as catalog_models
@@ -15,6 +16,7 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "catalog_models",
+    "idempotency",
     "metadata",
     "notes_models",
     "scheduling_models",

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from telehealth import idempotency
 from telehealth.accounts.access import require_admin
 from telehealth.error_codes import ErrorCode
 from telehealth.errors import InvalidInput, NotFound
@@ -50,6 +51,7 @@ from telehealth.scheduling.schemas import (
     TypesQuery,
     WeeklyBlockOut,
 )
+from telehealth.unit_of_work import UnitOfWork
 
 api = Api()
 TAGS = ("scheduling",)
@@ -77,11 +79,9 @@ def _changes(body: TypePatch) -> service.TypeChanges:
     summary="Appointment types",
     tags=TAGS,
 )
-async def list_types(request: web.Request, query: TypesQuery) -> TypesOut:
+async def list_types(request: web.Request, uow: UnitOfWork, query: TypesQuery) -> TypesOut:
     """Active types (and inactive ones for admins who ask)."""
-    rows = await service.list_types(
-        request.app[SERVICES], caller_of(request), query.include_inactive
-    )
+    rows = await service.list_types_in(uow, query.include_inactive)
     return TypesOut(items=[_type_out(r) for r in rows])
 
 
@@ -120,9 +120,9 @@ async def update_type(request: web.Request, body: TypePatch) -> TypeOut:
 
 
 @api.get("/therapists", response=TherapistsOut, summary="Therapists one can book with", tags=TAGS)
-async def list_therapists(request: web.Request) -> TherapistsOut:
+async def list_therapists(request: web.Request, uow: UnitOfWork) -> TherapistsOut:
     """Active therapists."""
-    people = await availability_service.list_therapists(request.app[SERVICES], caller_of(request))
+    people = await availability_service.list_therapists_in(uow)
     return TherapistsOut(items=[TherapistOut.model_validate(p) for p in people])
 
 
@@ -267,11 +267,10 @@ async def remove_closure(request: web.Request) -> None:
     summary="Free slots of a type (one therapist, or the earliest across all)",
     tags=TAGS,
 )
-async def search_slots(request: web.Request, query: SlotsQuery) -> SlotsOut:
+async def search_slots(request: web.Request, uow: UnitOfWork, query: SlotsQuery) -> SlotsOut:
     """Free times only; never who is booked."""
-    result = await service.search_slots(
-        request.app[SERVICES],
-        caller_of(request),
+    result = await service.search_slots_in(
+        uow,
         service.SlotQuery(
             type_key=query.type,
             modality=query.modality,
@@ -312,7 +311,7 @@ def present(view: service.AppointmentView) -> dict[str, Any]:
     return AppointmentOut.of(view).model_dump(mode="json")
 
 
-def idempotency_of(request: web.Request, payload: dict[str, Any]) -> service.Idempotency | None:
+def idempotency_of(request: web.Request, payload: dict[str, Any]) -> idempotency.Idempotency | None:
     """The Idempotency-Key header with the request's fingerprint, if the client sent one."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -322,7 +321,7 @@ def idempotency_of(request: web.Request, payload: dict[str, Any]) -> service.Ide
             "Idempotency-Key must be 1 to 128 visible ASCII characters.",
             details={"header": "Idempotency-Key"},
         )
-    return service.Idempotency(key, service.fingerprint(request.path, payload))
+    return idempotency.Idempotency(key, idempotency.fingerprint(request.path, payload))
 
 
 @api.post(
@@ -362,11 +361,13 @@ async def book(request: web.Request, body: BookingIn) -> web.StreamResponse:
     summary="Appointments visible to me in a range (agenda, calendar)",
     tags=TAGS,
 )
-async def list_appointments(request: web.Request, query: AppointmentsQuery) -> AppointmentsOut:
+async def list_appointments(
+    request: web.Request, uow: UnitOfWork, query: AppointmentsQuery
+) -> AppointmentsOut:
     """Own visits (patient), own agenda (therapist), everything (admin)."""
-    views = await service.list_appointments(
+    views = await service.list_appointments_in(
+        uow,
         request.app[SERVICES],
-        caller_of(request),
         service.ListQuery(
             start=query.start,
             end=query.end,

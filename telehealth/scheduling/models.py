@@ -161,21 +161,6 @@ class Appointment(Base):
     )
 
 
-class IdempotentRequest(Base):
-    """The first answer to a request sent with an Idempotency-Key, replayed for retries."""
-
-    __tablename__ = "idempotent_requests"
-
-    actor_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    status: Mapped[int] = mapped_column(Integer)
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime]
-
-
 class CalendarFeed(Base):
     """A secret, revocable calendar subscription URL; only the token's hash is stored."""
 

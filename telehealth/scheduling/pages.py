@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from telehealth import idempotency
 from telehealth.accounts import service as accounts
 from telehealth.accounts.access import require_admin
 from telehealth.accounts.models import Role
@@ -25,6 +26,7 @@ from telehealth.actors import Actor
 from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, DomainError, InvalidInput, NotFound
 from telehealth.http.api import path_uuid
+from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.context import caller_of, require_actor
 from telehealth.http.forms import parse_form, read_form
 from telehealth.http.keys import SERVICES
@@ -41,7 +43,6 @@ from telehealth.scheduling.availability.rules import (
 from telehealth.scheduling.lifecycle import Action, AppointmentState, Status, is_late_cancellation
 from telehealth.scheduling.localtime import local_day_start, local_to_utc, resolve_zone
 from telehealth.scheduling.schemas import BookingIn, ExceptionIn
-from telehealth.unit_of_work import unit_of_work
 from telehealth.zones import COMMON_ZONES
 
 BOOKING_DAYS = 7
@@ -157,10 +158,10 @@ def _group_by_day(items: list[Any], key: Any) -> list[tuple[date, list[Any]]]:
 # --- booking -------------------------------------------------------------------------------------
 
 
+@session_in_work
 async def book_page(request: web.Request) -> web.StreamResponse:
     """Choose a type and modality, then a slot, grouped by day in the patient's zone."""
-    actor = require_actor(request)
-    services, caller = request.app[SERVICES], caller_of(request)
+    services = request.app[SERVICES]
     try:
         week = min(max(int(request.query.get("week", "0")), 0), MAX_WEEKS_AHEAD)
     except ValueError:
@@ -170,8 +171,9 @@ async def book_page(request: web.Request) -> web.StreamResponse:
     modality = request.query.get("modality", "")
     days: list[tuple[date, list[service.FoundSlot]]] = []
     error = None
-    # One unit of work for the page: the types, the therapists and the free slots.
-    async with unit_of_work(services, caller, reads_only=True) as uow:
+    # One unit of work for the page: the session, the types, the therapists and the free slots.
+    async with request_work(request, reads_only=True) as uow:
+        actor = uow.actor
         types = await service.list_types_in(uow)
         chosen = next((t for t in types if t.key == type_key), None)
         if chosen is not None and len(chosen.modalities) == 1:
@@ -215,11 +217,11 @@ async def book_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+@session_in_work
 async def confirm_page(request: web.Request) -> web.StreamResponse:
     """Confirm one slot before booking it."""
-    actor = require_actor(request)
-    services, caller = request.app[SERVICES], caller_of(request)
-    async with unit_of_work(services, caller, reads_only=True) as uow:
+    async with request_work(request, reads_only=True) as uow:
+        actor = uow.actor
         types = {t.key: t for t in await service.list_types_in(uow)}
         therapists = {t.id: t for t in await availability_service.list_therapists_in(uow)}
     chosen = types.get(request.query.get("type", ""))
@@ -269,7 +271,7 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
     )
     key = _form_str(form, "request_key", 64)
     idem = (
-        service.Idempotency("page-" + key, service.fingerprint("/book", booking.__dict__))
+        idempotency.Idempotency("page-" + key, idempotency.fingerprint("/book", booking.__dict__))
         if key
         else None
     )
@@ -538,17 +540,18 @@ def _range(actor: Actor, query: Any, now: datetime) -> tuple[str, date, datetime
     return view, day, local_day_start(day, zone), end
 
 
+@session_in_work
 async def agenda_page(request: web.Request) -> web.StreamResponse:
     """A therapist's day or week with live statuses (admins may look at any therapist's)."""
-    actor = require_actor(request)
-    require_staff(actor)
-    view, day, start, end = _range(actor, request.query, request.app[SERVICES].clock.now())
-    therapist_id = _uuid(request.query.get("therapist_id")) if actor.is_admin else actor.id
-    views = await service.list_appointments(
-        request.app[SERVICES],
-        caller_of(request),
-        service.ListQuery(start=start, end=end, therapist_id=therapist_id),
-    )
+    services = request.app[SERVICES]
+    async with request_work(request, reads_only=True) as uow:
+        actor = uow.actor
+        require_staff(actor)
+        view, day, start, end = _range(actor, request.query, services.clock.now())
+        therapist_id = _uuid(request.query.get("therapist_id")) if actor.is_admin else actor.id
+        views = await service.list_appointments_in(
+            uow, services, service.ListQuery(start=start, end=end, therapist_id=therapist_id)
+        )
     step = timedelta(days=7 if view == "week" else 1)
     return render(
         request,
@@ -732,8 +735,8 @@ async def admin_book_submit(request: web.Request) -> web.StreamResponse:
             caller_of(request),
             booking,
             lambda view: {"id": str(view.row.id)},
-            service.Idempotency(
-                "page-" + key, service.fingerprint("/admin/calendar", booking.__dict__)
+            idempotency.Idempotency(
+                "page-" + key, idempotency.fingerprint("/admin/calendar", booking.__dict__)
             )
             if key
             else None,

@@ -9,8 +9,6 @@ way (409 naming whether the therapist or the patient is busy).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +27,7 @@ from telehealth.actors import Actor, Caller
 from telehealth.audit.chain import AuditRecord
 from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput, NotFound
+from telehealth.idempotency import Answer, Idempotency, run_once
 from telehealth.scheduling import access, lifecycle, repository
 from telehealth.scheduling.appointment_types import (
     MAX_HORIZON,
@@ -47,7 +46,6 @@ from telehealth.scheduling.models import (
     Appointment,
     AppointmentSeries,
     AppointmentTypeRow,
-    IdempotentRequest,
 )
 from telehealth.scheduling.overlap import Interval, overlaps
 from telehealth.scheduling.series import SeriesPlan, SeriesRule, plan_series, series_window
@@ -485,36 +483,7 @@ class BookingRequest:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Idempotency:
-    """An Idempotency-Key and the fingerprint of the request it came with."""
-
-    key: str
-    fingerprint: str
-
-
-def fingerprint(operation: str, payload: dict[str, Any]) -> str:
-    """SHA-256 of an operation and its canonical JSON body: equal requests, equal prints."""
-    encoded = json.dumps([operation, payload], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A stored or fresh API answer: status and JSON body."""
-
-    status: int
-    body: dict[str, Any]
-    replayed: bool = False
-
-
 Presenter = Callable[[AppointmentView], dict[str, Any]]
-
-
-class IdempotencyMismatch(InvalidInput):
-    """The key was used before with a different request."""
-
-    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
 async def book_appointment(
@@ -573,37 +542,6 @@ async def _flush_booking(session: AsyncSession) -> None:
         if conflict is None:
             raise
         raise conflict from None
-
-
-async def _stored_answer(
-    session: AsyncSession, actor_id: uuid.UUID, idem: Idempotency
-) -> Answer | None:
-    stored = await session.get(IdempotentRequest, (actor_id, idem.key))
-    if stored is None:
-        return None
-    if stored.fingerprint != idem.fingerprint:
-        raise IdempotencyMismatch(
-            "This Idempotency-Key was already used with a different request.",
-            details={"header": "Idempotency-Key"},
-        )
-    return Answer(stored.status, stored.body, replayed=True)
-
-
-async def _claim(uow: UnitOfWork, idem: Idempotency) -> IdempotentRequest:
-    # Claimed before anything else is written: a concurrent duplicate waits on this primary key
-    # (PostgreSQL) or on the write lock (SQLite) and then finds the stored answer instead of
-    # colliding with our appointment.
-    row = IdempotentRequest(
-        actor_id=uow.actor.id,
-        key=idem.key,
-        fingerprint=idem.fingerprint,
-        status=0,
-        body={},
-        created_at=uow.now,
-    )
-    uow.session.add(row)
-    await uow.session.flush()
-    return row
 
 
 async def _add_to_care_team(
@@ -683,34 +621,11 @@ async def _book_once(
     present: Presenter,
     idempotency: Idempotency | None = None,
 ) -> Answer:
-    async with unit_of_work(services, caller) as uow:
-        if idempotency is not None:
-            stored = await _stored_answer(uow.session, uow.actor.id, idempotency)
-            if stored is not None:
-                return stored
-            try:
-                claim = await _claim(uow, idempotency)
-            except IntegrityError:
-                # The failed flush spoiled the transaction; end it empty and read the winner's answer.
-                await uow.session.rollback()
-                claim = None
-        if idempotency is None or claim is not None:
-            row = await _book(uow, request)
-            view = await view_of(uow, services, row)
-            answer = Answer(201, present(view))
-            if idempotency is not None and claim is not None:
-                claim.status = answer.status
-                claim.body = answer.body
-            return answer
-    # A concurrent duplicate committed first: its answer is ours.
-    async with unit_of_work(services, caller) as uow:
-        assert idempotency is not None
-        stored = await _stored_answer(uow.session, uow.actor.id, idempotency)
-        if stored is None:
-            raise Conflict(
-                "The same request is being processed; please retry.", code=ErrorCode.IN_PROGRESS
-            )
-        return stored
+    async def book(uow: UnitOfWork) -> Answer:
+        row = await _book(uow, request)
+        return Answer(201, present(await view_of(uow, services, row)))
+
+    return await run_once(services, caller, idempotency, book)
 
 
 def _booked_row(
@@ -800,6 +715,14 @@ async def list_appointments(
     services: Services, caller: Caller, query: ListQuery
 ) -> list[AppointmentView]:
     """Appointments visible to the actor starting in a range; audited once per patient read."""
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        return await list_appointments_in(uow, services, query)
+
+
+async def list_appointments_in(
+    uow: UnitOfWork, services: Services, query: ListQuery
+) -> list[AppointmentView]:
+    """`list_appointments` inside the caller's unit of work."""
     start, end = validate_range(query.start, query.end, field="range")
     if end - start > MAX_LIST_SPAN:
         raise InvalidInput(
@@ -808,30 +731,29 @@ async def list_appointments(
         )
     if query.zone:
         resolve_zone(query.zone)
-    async with unit_of_work(services, caller, reads_only=True) as uow:
-        select_ = access.appointments_visible_to(uow.actor).where(
-            Appointment.start_at >= start, Appointment.start_at < end
-        )
-        if query.therapist_id is not None:
-            select_ = select_.where(Appointment.therapist_id == query.therapist_id)
-        if query.patient_id is not None:
-            select_ = select_.where(Appointment.patient_id == query.patient_id)
-        if not query.include_cancelled:
-            select_ = select_.where(Appointment.status.not_in(("cancelled",)))
-        rows = list((await uow.session.scalars(select_.order_by(Appointment.start_at))).all())
-        counts: dict[uuid.UUID, int] = {}
-        for row in rows:
-            counts[row.patient_id] = counts.get(row.patient_id, 0) + 1
-        for patient_id, count in counts.items():
-            uow.audit(
-                AuditRecord(
-                    "appointment.list",
-                    "appointment",
-                    patient_id=patient_id,
-                    details={"count": count},
-                )
+    select_ = access.appointments_visible_to(uow.actor).where(
+        Appointment.start_at >= start, Appointment.start_at < end
+    )
+    if query.therapist_id is not None:
+        select_ = select_.where(Appointment.therapist_id == query.therapist_id)
+    if query.patient_id is not None:
+        select_ = select_.where(Appointment.patient_id == query.patient_id)
+    if not query.include_cancelled:
+        select_ = select_.where(Appointment.status.not_in(("cancelled",)))
+    rows = list((await uow.session.scalars(select_.order_by(Appointment.start_at))).all())
+    counts: dict[uuid.UUID, int] = {}
+    for row in rows:
+        counts[row.patient_id] = counts.get(row.patient_id, 0) + 1
+    for patient_id, count in counts.items():
+        uow.audit(
+            AuditRecord(
+                "appointment.list",
+                "appointment",
+                patient_id=patient_id,
+                details={"count": count},
             )
-        return await views_of(uow, services, rows, query.zone)
+        )
+    return await views_of(uow, services, rows, query.zone)
 
 
 async def upcoming_for_patient_in(
