@@ -286,7 +286,11 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
         return render(
             request,
             "scheduling/message.html",
-            {"title": "That time could not be booked", "message": exc.message, "back": back},
+            {
+                "title": "That time could not be booked",
+                "message": plain_refusal(exc, "book"),
+                "back": back,
+            },
             status=exc.status,
         )
     raise web.HTTPSeeOther(f"/appointments/{answer.body['id']}?booked=1")
