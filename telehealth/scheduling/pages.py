@@ -288,7 +288,11 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
         return render(
             request,
             "scheduling/message.html",
-            {"title": "That time could not be booked", "message": exc.message, "back": back},
+            {
+                "title": "That time could not be booked",
+                "message": plain_refusal(exc, "book"),
+                "back": back,
+            },
             status=exc.status,
         )
     raise web.HTTPSeeOther(f"/appointments/{answer.body['id']}?booked=1")
@@ -569,6 +573,10 @@ async def agenda_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+# The fields of the time-off and extra-hours form, given back to it when an entry is refused.
+_EXCEPTION_FIELDS = ("day", "kind", "start", "end", "note")
+
+
 async def availability_page(request: web.Request) -> web.StreamResponse:
     """The weekly hours editor and date exceptions."""
     actor = require_actor(request)
@@ -582,6 +590,7 @@ async def _availability(
     error: str | None = None,
     saved: bool = False,
     status: int = 200,
+    typed_exception: dict[str, str] | None = None,
 ) -> web.Response:
     view = await availability_service.get_availability(
         request.app[SERVICES], caller_of(request), therapist_id
@@ -605,6 +614,7 @@ async def _availability(
             "zones": zones,
             "error": error,
             "saved": saved,
+            "typed_exception": typed_exception or dict.fromkeys(_EXCEPTION_FIELDS, ""),
         },
         status=status,
     )
@@ -661,7 +671,9 @@ async def exception_submit(request: web.Request) -> web.StreamResponse:
             body.note,
         )
     except InvalidInput as exc:
-        return await _availability(request, target, exc.message, status=422)
+        # The refused entry stays in its form, to be corrected rather than typed again.
+        typed = {name: _form_str(form, name) for name in _EXCEPTION_FIELDS}
+        return await _availability(request, target, exc.message, status=422, typed_exception=typed)
     raise web.HTTPSeeOther(f"/availability?therapist_id={target}")
 
 

@@ -79,7 +79,9 @@ class DateException:
     end: time | None = None
 
     def __post_init__(self) -> None:
-        what = f"{self.kind.value} on {self.day.isoformat()}"
+        # The therapist reads this on her hours page: the kind and the day as the page lists them.
+        kind = "Time off" if self.kind is ExceptionKind.TIME_OFF else "Extra hours"
+        what = f"{kind} on {self.day:%a %d %b %Y}"
         if (self.start is None) != (self.end is None):
             raise InvalidInput(f"{what}: give both start and end, or neither for a whole day")
         if self.start is None or self.end is None:

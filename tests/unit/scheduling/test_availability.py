@@ -159,6 +159,10 @@ def test_expansion_is_clipped_to_the_requested_range() -> None:
             "give both start and end",
         ),
         (
+            lambda: DateException(date(2026, 6, 1), ExceptionKind.TIME_OFF, time(12), time(9)),
+            "^Time off on Mon 01 Jun 2026: start 12:00 must be before end 09:00$",
+        ),
+        (
             lambda: WeeklyAvailability(
                 "Europe/London",
                 (),
