@@ -137,6 +137,18 @@ async def signed_in(base: str, who: tuple[str, str]) -> aiohttp.ClientSession:
     return http
 
 
+async def catalog_loaded(http: aiohttp.ClientSession) -> None:
+    """Return once the server has loaded its clinical catalog.
+
+    `telehealth serve` answers at once and loads the catalog (the ICD-10-CM code set: about 10 s
+    of CPU) in a worker thread, which holds the interpreter most of that time: pages measured
+    meanwhile run several times slower. A patient's exercises page waits for the catalog.
+    """
+    async with http.get("/my/exercises", timeout=aiohttp.ClientTimeout(total=300)) as response:
+        assert response.status == 200, f"/my/exercises answered {response.status}"
+        await response.read()
+
+
 async def load(
     clients: list[aiohttp.ClientSession], path: str, connections: int, seconds: float
 ) -> Figures:
@@ -384,6 +396,7 @@ async def run_database(name: str, database_url: str | None, args: argparse.Names
         clients: dict[str, aiohttp.ClientSession] = {}
         try:
             clients, pages = await pages_of(base)
+            await catalog_loaded(clients["patient"])
             bodies = await capture(clients, pages)
             floors = start_floors(env, clients, bodies, static=not args.no_static)
             booking = next(p for p in pages if p.startswith("/book"))
@@ -406,6 +419,7 @@ async def two_instances(env: dict[str, str], first: aiohttp.ClientSession, secon
     second_process, second_base = start_service(env)
     second = await signed_in(second_base, PATIENT)
     try:
+        await catalog_loaded(second)
         one = await load([first], "/", 32, seconds)
         two = await load([first, second], "/", 32, seconds)
         print(row("home c=32, one instance", one, None))
