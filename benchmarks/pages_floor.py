@@ -32,6 +32,7 @@ read the same database and configuration:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -379,19 +380,24 @@ class SqliteDatabase:
 
     Directly, not in a thread: each statement here takes microseconds on a small database in the
     page cache, less than handing it to a thread and back (which aiosqlite does for every call),
-    and a floor should not pay for what it does not need. So nothing in a unit ever suspends:
-    one connection serves every request, each unit runs from BEGIN to COMMIT without another
-    request's statements in between, and the writers take SQLite's one write lock in turn, as
-    our server's asyncio queue makes them. The one wait that blocks the loop is for a write lock
-    another process holds (our server's idle audit sealer, a few milliseconds every half second),
-    in SQLite's busy handler, the same timeout as ours.
+    and a floor should not pay for what it does not need. So one connection serves every request,
+    and once a transaction has begun nothing suspends until it ends: no request's statements
+    come between another's BEGIN and COMMIT, and this process's writers take SQLite's one write
+    lock in turn, as our server's asyncio queue makes its writers do.
+
+    The one wait is for a write lock another process holds (our server's audit sealer, linking
+    the rows this floor inserts). It is spent in asyncio, polling every millisecond, never in
+    SQLite's busy handler: that one would stop the whole event loop (our server's waits happen
+    in aiosqlite's threads, which stop nothing), for up to 100 ms a sleep.
     """
 
     def __init__(self, path: str, busy_seconds: float) -> None:
         self.sql = Statements(postgres=False)
-        # Transaction control is ours (BEGIN below), as in our server's engine.
+        self._busy_seconds = busy_seconds
+        # Transaction control is ours (BEGIN below), as in our server's engine; no busy handler
+        # (timeout 0): a locked database is waited for in _write_lock.
         self._connection = sqlite3.connect(
-            path, timeout=busy_seconds, isolation_level=None, check_same_thread=False
+            path, timeout=0, isolation_level=None, check_same_thread=False
         )
         for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"):
             self._connection.execute(f"PRAGMA {pragma}")
@@ -404,13 +410,8 @@ class SqliteDatabase:
 
     async def write(self, sql: str, *args: Any) -> None:
         """A statement that writes, committed on its own (as our server: BEGIN IMMEDIATE)."""
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._writing():
             self._connection.execute(sql, [_sqlite_value(a) for a in args])
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
 
     @asynccontextmanager
     async def unit(
@@ -419,27 +420,44 @@ class SqliteDatabase:
         """As our server's unit of work on SQLite: reads-only work reads a snapshot (BEGIN) and
         its audit rows follow in a short write of their own; other work holds the write lock
         from BEGIN IMMEDIATE and inserts its rows before COMMIT."""
+        if not reads_only:
+            async with self._writing():
+                yield self._reads
+                self._append(origin, records)
+            return
         connection = self._connection
-        connection.execute("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+        connection.execute("BEGIN")
         try:
             yield self._reads
-            if not reads_only:
-                self._append(origin, records)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        if not reads_only:
-            connection.execute("COMMIT")
-            return
-        connection.execute("ROLLBACK")  # the snapshot ends; nothing was written
+        finally:
+            connection.execute("ROLLBACK")  # the snapshot ends; nothing was written
         if records:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            async with self._writing():
                 self._append(origin, records)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """A write transaction: BEGIN IMMEDIATE once the lock is free, COMMIT or ROLLBACK."""
+        await self._write_lock()
+        try:
+            yield
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+
+    async def _write_lock(self) -> None:
+        deadline = asyncio.get_running_loop().time() + self._busy_seconds
+        while True:
+            try:
+                self._connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+            await asyncio.sleep(0.001)
 
     def _append(self, origin: Origin, records: list[AuditRow]) -> None:
         if not records:
