@@ -8,15 +8,18 @@ open them, on SQLite and PostgreSQL, beside their floors.
 For each database the script migrates a fresh database, loads the demo clinic, starts
 `telehealth serve` in a subprocess, signs in through the form as a browser does (the demo patient
 for her pages, the demo therapist for theirs) and keeps 1, 8 and 32 connections busy on each page
-for `--seconds`, printing p50, p99 and requests per second. The booking page is loaded with a
-type chosen and the demo therapist's free times for a week (400 slots).
+for `--seconds`, printing p50, p99, requests per second and the server process's CPU time per
+request (less sensitive than the others to other work on the machine). The booking page is loaded
+with a type chosen and the demo therapist's free times for a week (400 slots).
 
 Each line sets ours beside two floors, each in its own process:
 
 * the raw-driver floor (benchmarks/pages_floor.py): per page, a bare aiohttp handler that runs the
   SQL our server runs for that view (session lookup, the page's reads, its audit rows) through
   asyncpg or sqlite3 and renders the same template. The targets are set against it: at 32
-  connections, ours at most twice its p99 and at least half its throughput;
+  connections, ours at most twice its p99 and at least half its throughput. Its CPU per request
+  reads "a+b": a its own, b our idle server's meanwhile (which links the audit rows the floor
+  inserted into the chain, as it does its own);
 * the static floor: a bare aiohttp server answering each path with the very bytes our server sent
   (no database, no templates): what the machine, aiohttp and the load generator cost. Extra
   information (`--no-static` leaves it out).
@@ -47,7 +50,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from benchmarks.signaling_relay import free_port, wait_listening
+from benchmarks.signaling_relay import cpu_seconds, free_port, wait_listening
 
 HERE = Path(__file__).resolve().parent
 PATIENT = ("maria.lopez@demo.clinic", "demo-patient-pass")
@@ -75,6 +78,10 @@ class Figures:
     p50_ms: float
     p99_ms: float
     errors: int
+    # Server CPU (user + system) per request: the server's own, and our server's while it was
+    # idle beside a floor (sealing the audit rows the floor inserted, into the chain).
+    cpu_ms: float | None = None
+    beside_ms: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -246,11 +253,17 @@ def label_of(path: str) -> str:
 
 
 def figures(measured: Figures) -> str:
-    """Throughput, p50, p99 and errors of one measurement."""
-    return (
+    """Throughput, p50, p99, errors and CPU per request of one measurement."""
+    text = (
         f"{measured.per_second:6.0f}/s p50 {measured.p50_ms:6.1f} ms"
         f" p99 {measured.p99_ms:6.1f} ms errors {measured.errors}"
     )
+    if measured.cpu_ms is not None:
+        text += f" cpu {measured.cpu_ms:5.2f}"
+        if measured.beside_ms is not None:
+            text += f"+{measured.beside_ms:4.2f}"
+        text += " ms/req"
+    return text
 
 
 def row(label: str, ours: Figures, floor: Figures | None, static: Figures | None = None) -> str:
@@ -332,8 +345,30 @@ async def compare_pages(ours: dict[str, bytes], floors: Floors, pages: dict[str,
 Results = dict[tuple[str, int], tuple[Figures, Figures]]
 
 
+async def costed_load(
+    http: aiohttp.ClientSession,
+    path: str,
+    connections: int,
+    seconds: float,
+    server: int,
+    beside: int | None = None,
+) -> Figures:
+    """`load`, with the CPU the server process (and `beside`, another) spent per request."""
+    pids = [server] if beside is None else [server, beside]
+    before = [cpu_seconds(pid) for pid in pids]
+    measured = await load([http], path, connections, seconds)
+    spent = [
+        (cpu_seconds(pid) - b) * 1000 / max(measured.requests, 1)
+        for pid, b in zip(pids, before, strict=True)
+    ]
+    measured.cpu_ms = spent[0]
+    measured.beside_ms = spent[1] if beside is not None else None
+    return measured
+
+
 async def measure(
     clients: dict[str, aiohttp.ClientSession],
+    ours_pid: int,
     floors: Floors,
     pages: dict[str, str],
     seconds: float,
@@ -341,10 +376,13 @@ async def measure(
 ) -> Results:
     """Every page at every concurrency: ours, the raw-driver floor, the static floor, in turn."""
     results: Results = {}
+    floor_pid = floors.processes[0].pid
     for path, who in pages.items():
         for connections in connections_list:
-            ours = await load([clients[who]], path, connections, seconds)
-            floor = await load([floors.raw[who]], path, connections, seconds)
+            ours = await costed_load(clients[who], path, connections, seconds, ours_pid)
+            floor = await costed_load(
+                floors.raw[who], path, connections, seconds, floor_pid, beside=ours_pid
+            )
             static = None
             if floors.static is not None:
                 static = await load([floors.static], path, connections, seconds)
@@ -402,7 +440,9 @@ async def run_database(name: str, database_url: str | None, args: argparse.Names
             booking = next(p for p in pages if p.startswith("/book"))
             print(f"\n{name}: {len(pages)} pages, {args.seconds:g} s each; /book is {booking}")
             await compare_pages(bodies, floors, pages)
-            results = await measure(clients, floors, pages, args.seconds, args.connections)
+            results = await measure(
+                clients, process.pid, floors, pages, args.seconds, args.connections
+            )
             print_targets(name, results)
             if database_url:
                 await two_instances(env, clients["patient"], args.seconds)
