@@ -8,7 +8,7 @@ sqlite3 on SQLite):
 * the session lookup by token hash, and the last-seen write when it is due (at most once a second
   per session, by our server's own rule);
 * the page's reads, statement for statement as our server emits them (the same columns, the same
-  conditions, in the same transactions);
+  conditions, in the same transactions; the session lookup, one statement, runs in none);
 * the audit-trail rows our server inserts for that view (the booking page inserts none);
 
 then renders the same jinja2 template from web/templates, with a context of the same shape (light
@@ -21,7 +21,8 @@ search (weekly hours expanded, free slots found), local dates and times, the ses
 pure modules of telehealth are imported: nothing that imports SQLAlchemy or the web layer.
 
 It serves the views the benchmark loads: the patient's home, booking (the form, or one therapist's
-free slots), the therapist's agenda (a day, or a week) and the note editor. Anything else answers 501.
+free slots), the therapist's agenda (a day, or a week) and the note editor. Other views of these
+paths (another role's home, a search across all therapists) answer 501.
 
 benchmarks/pages.py starts it in its own process with our server's TELEHEALTH_* environment, so both
 read the same database and configuration:
