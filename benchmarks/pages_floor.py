@@ -75,7 +75,8 @@ from telehealth.scheduling.overlap import Interval
 from telehealth.scheduling.slots import Slot, find_slots
 from telehealth.tokens import hash_token
 from telehealth.visits.rules import OPENS_BEFORE
-from telehealth.visits.timing import clock, local_clock, opens_words
+from telehealth.time_words import clock, clock_range, local_clock
+from telehealth.visits.timing import opens_words
 
 Row = Sequence[Any]
 
@@ -774,6 +775,7 @@ def templates(settings: Settings) -> jinja2.Environment:
         room_opens=_room_opens,
         opens_words=opens_words,
         clock=clock,
+        clock_range=clock_range,
         local_clock=local_clock,
     )
     return env

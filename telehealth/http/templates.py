@@ -15,6 +15,7 @@ from telehealth.config import Settings
 from telehealth.http.keys import ANONYMOUS_CSRF, CURRENT_SESSION, REQUEST_ID, SETTINGS, TEMPLATES
 from telehealth.http.locale import uses_12_hour_clock
 from telehealth.resources import web_dir
+from telehealth.time_words import clock, clock_range, local_clock
 
 
 class Templates:
@@ -30,6 +31,10 @@ class Templates:
         )
         self.env.globals["clinic_name"] = settings.clinic_name
         self.env.filters["local_time"] = _local_time
+        # Times of day in the reader's clock: pages pass `hour12`, which render() gives them.
+        self.env.filters["clock"] = clock
+        self.env.filters["clock_range"] = clock_range
+        self.env.filters["local_clock"] = local_clock
         self.env.filters["plural"] = plural
         self.env.filters["tel"] = tel_href
         self.env.globals["agenda_label"] = agenda_label
@@ -71,6 +76,11 @@ def _local_time(value: datetime | None, zone: str, fmt: str = "%a %d %b %Y, %H:%
     return value.astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
+def reads_12_hour_clock(request: web.Request) -> bool:
+    """Whether the person asking reads a 12-hour clock, from their browser's languages."""
+    return uses_12_hour_clock(request.headers.get("Accept-Language", ""))
+
+
 def render(
     request: web.Request, name: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> web.Response:
@@ -82,7 +92,7 @@ def render(
         "request_id": request.get(REQUEST_ID, ""),
         "path": request.path,
         "settings": request.app[SETTINGS],
-        "hour12": uses_12_hour_clock(request.headers.get("Accept-Language", "")),
+        "hour12": reads_12_hour_clock(request),
     }
     page.update(context or {})
     html = request.app[TEMPLATES].render(name, page)

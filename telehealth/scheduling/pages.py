@@ -30,7 +30,7 @@ from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.context import caller_of, require_actor
 from telehealth.http.forms import parse_form, read_form
 from telehealth.http.keys import SERVICES
-from telehealth.http.templates import render
+from telehealth.http.templates import reads_12_hour_clock, render
 from telehealth.scheduling import service
 from telehealth.scheduling.access import require_staff
 from telehealth.scheduling.availability import service as availability_service
@@ -43,6 +43,7 @@ from telehealth.scheduling.availability.rules import (
 from telehealth.scheduling.lifecycle import Action, AppointmentState, Status, is_late_cancellation
 from telehealth.scheduling.localtime import local_day_start, local_to_utc, resolve_zone
 from telehealth.scheduling.schemas import BookingIn, ExceptionIn
+from telehealth.time_words import clock
 from telehealth.zones import COMMON_ZONES
 
 BOOKING_DAYS = 7
@@ -103,11 +104,10 @@ def _version(text: str) -> int | None:
         ) from None
 
 
-def spoken_time(local: datetime) -> str:
-    """A time as a person says it: "Tue 10 Mar at 9:00 AM" (in the zone local carries)."""
-    hour = local.hour % 12 or 12
-    half = "AM" if local.hour < 12 else "PM"
-    return f"{local:%a} {local.day} {local:%b} at {hour}:{local:%M} {half}"
+def spoken_time(local: datetime, hour12: bool) -> str:
+    """A time as a person says it, in the zone local carries and the reader's clock:
+    "Tue 10 Mar at 9:00 AM" or "Tue 10 Mar at 09:00"."""
+    return f"{local:%a} {local.day} {local:%b} at {clock(local, hour12)}"
 
 
 def _span_words(span: timedelta) -> str:
@@ -306,12 +306,13 @@ async def _detail(
 ) -> web.Response:
     view = await service.get_appointment(request.app[SERVICES], caller_of(request), appointment_id)
     notice = None
+    hour12 = reads_12_hour_clock(request)
     if request.query.get("booked"):
         notice = "Your visit is booked."
     elif request.query.get("moved"):
-        notice = f"Your visit is now on {spoken_time(view.local_start)}."
+        notice = f"Your visit is now on {spoken_time(view.local_start, hour12)}."
     elif request.query.get("cancelled"):
-        notice = f"Your visit on {spoken_time(view.local_start)} is cancelled."
+        notice = f"Your visit on {spoken_time(view.local_start, hour12)} is cancelled."
     return render(
         request,
         "scheduling/appointment.html",
@@ -397,7 +398,7 @@ async def _cancel_page(
         "scheduling/cancel.html",
         {
             "view": view,
-            "when_text": spoken_time(view.local_start),
+            "when_text": spoken_time(view.local_start, reads_12_hour_clock(request)),
             "late": late,
             "error": error,
             "reason": reason,
@@ -468,6 +469,7 @@ async def _reschedule(
         except DomainError as exc:
             error = plain_refusal(exc, "move")
     zone_info = resolve_zone(view.zone)
+    hour12 = reads_12_hour_clock(request)
     return render(
         request,
         "scheduling/reschedule.html",
@@ -476,9 +478,9 @@ async def _reschedule(
             "days": days,
             "week": week,
             "max_week": MAX_WEEKS_AHEAD,
-            "old_text": spoken_time(view.local_start),
+            "old_text": spoken_time(view.local_start, hour12),
             "new_start": new_start,
-            "new_text": spoken_time(new_start.astimezone(zone_info)) if new_start else "",
+            "new_text": spoken_time(new_start.astimezone(zone_info), hour12) if new_start else "",
             "version": version or row.version,
             "error": error,
         },

@@ -14,7 +14,7 @@ from telehealth.http.templates import render
 from telehealth.visits import join_links, service
 from telehealth.visits.api import signaling_url
 from telehealth.visits.rules import CURRENT_CONSENT, OPENS_BEFORE
-from telehealth.visits.timing import clock, local_clock, opens_words
+from telehealth.visits.timing import opens_words
 
 
 async def visit_page(request: web.Request) -> web.StreamResponse:
@@ -114,8 +114,6 @@ def setup_templates(app: web.Application) -> None:
     """Give every page the room_opens filter (the agenda and visit lists show it)."""
     app[TEMPLATES].add_filter("room_opens", room_opens)
     app[TEMPLATES].add_filter("opens_words", opens_words)
-    app[TEMPLATES].add_filter("clock", clock)
-    app[TEMPLATES].add_filter("local_clock", local_clock)
 
 
 def setup_routes(app: web.Application) -> None:

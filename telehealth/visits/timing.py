@@ -11,17 +11,7 @@ import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-
-def clock(local: datetime, hour12: bool) -> str:
-    """A time of day: "9:45 AM" or "09:45"."""
-    if not hour12:
-        return f"{local:%H:%M}"
-    return f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
-
-
-def local_clock(instant: datetime, zone: str, hour12: bool) -> str:
-    """An instant's time of day in a zone: "2:00 PM" or "14:00"."""
-    return clock(instant.astimezone(ZoneInfo(zone)), hour12)
+from telehealth.time_words import clock
 
 
 def until(delta: timedelta) -> str:

@@ -169,13 +169,14 @@ async def test_todays_agenda_lists_the_visits_just_past_midnight(
     await virtual_visit(services, patient, therapist, utc(2026, 3, 3, 12, 0))  # 07:00 Tuesday
     await page_sign_in(client, therapist)
 
+    # The browser asks for no language: the clinic's own, en-US, reads a 12-hour clock.
     today = await (await client.get("/agenda")).text()
     assert "<h1>Monday 02 March</h1>" in today
-    assert "Tuesday 03 March" in today and "00:15" in today, today
-    assert "07:00" not in today  # past the next few hours: tomorrow's page has it
+    assert "Tuesday 03 March" in today and "<strong>12:15" in today, today
+    assert "<strong>7:00" not in today  # past the next few hours: tomorrow's page has it
 
     tomorrow = await (await client.get("/agenda?day=2026-03-03")).text()
-    assert "00:15" in tomorrow and "07:00" in tomorrow
+    assert "<strong>12:15" in tomorrow and "<strong>7:00" in tomorrow
     # Another day than today ends at its midnight, as it always did.
     sunday = await (await client.get("/agenda?day=2026-03-01")).text()
-    assert "00:15" not in sunday and "Nothing booked this day." in sunday
+    assert "<strong>12:15" not in sunday and "Nothing booked this day." in sunday

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from telehealth.http.locale import uses_12_hour_clock
-from telehealth.visits.timing import clock, day_and_time, local_clock, opens_words, until
+from telehealth.visits.timing import day_and_time, opens_words, until
 
 NEW_YORK = "America/New_York"
 # Monday 7 December 2026, 08:30 in New York (13:30 UTC).
@@ -34,22 +34,6 @@ NOW = datetime(2026, 12, 7, 13, 30, tzinfo=UTC)
 )
 def test_until_says_how_long_as_people_do(delta: timedelta, words: str) -> None:
     assert until(delta) == words
-
-
-@pytest.mark.parametrize(
-    ("hour", "minute", "twelve", "twenty_four"),
-    [
-        (0, 5, "12:05 AM", "00:05"),
-        (9, 45, "9:45 AM", "09:45"),
-        (12, 0, "12:00 PM", "12:00"),
-        (13, 30, "1:30 PM", "13:30"),
-        (23, 59, "11:59 PM", "23:59"),
-    ],
-)
-def test_clock_both_ways(hour: int, minute: int, twelve: str, twenty_four: str) -> None:
-    local = datetime(2026, 12, 7, hour, minute)
-    assert clock(local, hour12=True) == twelve
-    assert clock(local, hour12=False) == twenty_four
 
 
 def test_days_are_named_from_the_readers_own_day() -> None:
@@ -103,8 +87,3 @@ def test_opens_words_give_the_day_and_the_wait() -> None:
 )
 def test_twelve_hour_clock_follows_the_first_language(header: str, twelve: bool) -> None:
     assert uses_12_hour_clock(header) is twelve
-
-
-def test_local_clock_reads_the_instant_in_the_zone() -> None:
-    assert local_clock(NOW, NEW_YORK, True) == "8:30 AM"
-    assert local_clock(NOW, "Europe/London", False) == "13:30"
