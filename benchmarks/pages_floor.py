@@ -73,9 +73,9 @@ from telehealth.scheduling.availability.rules import (
 from telehealth.scheduling.localtime import local_day_start, resolve_zone
 from telehealth.scheduling.overlap import Interval
 from telehealth.scheduling.slots import Slot, find_slots
+from telehealth.time_words import clock, clock_range, local_clock
 from telehealth.tokens import hash_token
 from telehealth.visits.rules import OPENS_BEFORE
-from telehealth.time_words import clock, clock_range, local_clock
 from telehealth.visits.timing import opens_words
 
 Row = Sequence[Any]
