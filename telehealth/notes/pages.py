@@ -34,24 +34,25 @@ async def note_editor_page(request: web.Request) -> web.StreamResponse:
     return render(request, "notes/editor.html", {"visit": visit, "zone": uow.actor.time_zone})
 
 
+@session_in_work
 async def summary_page(request: web.Request) -> web.StreamResponse:
     """The patient's plain-language summary of a signed visit; printable."""
-    actor = require_actor(request)
-    view = await service.visit_summary(
-        request.app[SERVICES],
-        request.app[CATALOG],
-        caller_of(request),
-        path_uuid(request, "appointment_id"),
-    )
-    return render(request, "notes/summary.html", {"view": view, "zone": actor.time_zone})
+    appointment_id = path_uuid(request, "appointment_id")
+    services, catalogs = request.app[SERVICES], request.app[CATALOG]
+    async with request_work(request, reads_only=True) as uow:
+        view = await service.visit_summary_in(uow, services, catalogs, appointment_id)
+    return render(request, "notes/summary.html", {"view": view, "zone": uow.actor.time_zone})
 
 
+@session_in_work
 async def exercises_page(request: web.Request) -> web.StreamResponse:
     """A patient's current home exercises and their signed visit summaries."""
-    actor = require_actor(request)
-    services, catalogs, caller = request.app[SERVICES], request.app[CATALOG], caller_of(request)
-    exercises = await service.current_exercises(services, catalogs, caller)
-    summaries = await service.visit_summaries(services, catalogs, caller)
+    services, catalogs = request.app[SERVICES], request.app[CATALOG]
+    # One unit of work: both lists read the same signed notes at one moment.
+    async with request_work(request, reads_only=True) as uow:
+        actor = uow.actor
+        exercises = await service.current_exercises_in(uow, services, catalogs)
+        summaries = await service.visit_summaries_in(uow, services, catalogs)
     return render(
         request,
         "notes/exercises.html",

@@ -776,30 +776,37 @@ async def visit_summary(
     services: Services, catalogs: CatalogStore, caller: Caller, appointment_id: uuid.UUID
 ) -> SummaryView:
     """The plain-language summary of a signed visit note (never a draft, never the SOAP text)."""
-    async with unit_of_work(services, caller) as uow:
-        appointment, note = await uow.guarded(
-            signed_note_for_summary(uow.session, uow.actor, services.settings, appointment_id),
-            "note.summary.read",
-            RESOURCE,
-            str(appointment_id),
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        return await visit_summary_in(uow, services, catalogs, appointment_id)
+
+
+async def visit_summary_in(
+    uow: UnitOfWork, services: Services, catalogs: CatalogStore, appointment_id: uuid.UUID
+) -> SummaryView:
+    """`visit_summary` inside the caller's unit of work."""
+    appointment, note = await uow.guarded(
+        signed_note_for_summary(uow.session, uow.actor, services.settings, appointment_id),
+        "note.summary.read",
+        RESOURCE,
+        str(appointment_id),
+    )
+    _record(uow, "note.summary.read", note)
+    if not seal_holds(note, services.settings.seal_keys):
+        uow.records[-1] = replace(uow.records[-1], outcome="failure")
+        raise Conflict(
+            "This visit record could not be verified, so it is not shown. "
+            "Please ask the clinic for a copy.",
+            code=ErrorCode.NOTE_UNVERIFIED,
         )
-        _record(uow, "note.summary.read", note)
-        if not seal_holds(note, services.settings.seal_keys):
-            uow.records[-1] = replace(uow.records[-1], outcome="failure")
-            raise Conflict(
-                "This visit record could not be verified, so it is not shown. "
-                "Please ask the clinic for a copy.",
-                code=ErrorCode.NOTE_UNVERIFIED,
-            )
-        catalog = await catalogs.current(uow.session)
-        names = await _names(uow.session, {note.therapist_id})
-        assert note.signed_at is not None  # signed notes only
-        return SummaryView(
-            appointment=appointment,
-            therapist_name=names.get(note.therapist_id, ""),
-            signed_at=note.signed_at,
-            summary=_patient_summary(appointment, note, catalog),
-        )
+    catalog = await catalogs.current(uow.session)
+    names = await _names(uow.session, {note.therapist_id})
+    assert note.signed_at is not None  # signed notes only
+    return SummaryView(
+        appointment=appointment,
+        therapist_name=names.get(note.therapist_id, ""),
+        signed_at=note.signed_at,
+        summary=_patient_summary(appointment, note, catalog),
+    )
 
 
 async def visit_summaries(
@@ -807,31 +814,38 @@ async def visit_summaries(
 ) -> list[SummaryView]:
     """A patient's summaries of all their signed visits, newest first; a note entered in error
     stays in the list, shown as withdrawn."""
-    async with unit_of_work(services, caller) as uow:
-        actor = uow.actor
-        found = (
-            await uow.session.execute(own_signed_notes(actor).order_by(Appointment.start_at.desc()))
-        ).all()
-        rows = [(n, a) for n, a in found if seal_holds(n, services.settings.seal_keys)]
-        uow.audit(
-            AuditRecord(
-                "note.summary.list",
-                RESOURCE,
-                patient_id=actor.id if actor.is_patient else None,
-                details={"count": len(rows), "withheld_unverified": len(found) - len(rows)},
-            )
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        return await visit_summaries_in(uow, services, catalogs)
+
+
+async def visit_summaries_in(
+    uow: UnitOfWork, services: Services, catalogs: CatalogStore
+) -> list[SummaryView]:
+    """`visit_summaries` inside the caller's unit of work."""
+    actor = uow.actor
+    found = (
+        await uow.session.execute(own_signed_notes(actor).order_by(Appointment.start_at.desc()))
+    ).all()
+    rows = [(n, a) for n, a in found if seal_holds(n, services.settings.seal_keys)]
+    uow.audit(
+        AuditRecord(
+            "note.summary.list",
+            RESOURCE,
+            patient_id=actor.id if actor.is_patient else None,
+            details={"count": len(rows), "withheld_unverified": len(found) - len(rows)},
         )
-        catalog = await catalogs.current(uow.session)
-        names = await _names(uow.session, {note.therapist_id for note, _ in rows})
-        return [
-            SummaryView(
-                appointment=appointment,
-                therapist_name=names.get(note.therapist_id, ""),
-                signed_at=note.signed_at or note.updated_at,
-                summary=_patient_summary(appointment, note, catalog),
-            )
-            for note, appointment in rows
-        ]
+    )
+    catalog = await catalogs.current(uow.session)
+    names = await _names(uow.session, {note.therapist_id for note, _ in rows})
+    return [
+        SummaryView(
+            appointment=appointment,
+            therapist_name=names.get(note.therapist_id, ""),
+            signed_at=note.signed_at or note.updated_at,
+            summary=_patient_summary(appointment, note, catalog),
+        )
+        for note, appointment in rows
+    ]
 
 
 async def current_exercises(
@@ -842,47 +856,54 @@ async def current_exercises(
     Each therapist's newest signed note with a home program replaces that therapist's earlier
     programs; when two therapists prescribe the same exercise, the newer prescription wins.
     """
-    async with unit_of_work(services, caller) as uow:
-        actor = uow.actor
-        rows = [
-            (note, appointment)
-            for note, appointment in await uow.session.execute(
-                own_signed_notes(actor)
-                .where(counted_clause())
-                .order_by(Appointment.start_at.desc(), VisitNote.id)
-            )
-            # A home program is only followed from a record whose seal still holds.
-            if seal_holds(note, services.settings.seal_keys)
-        ]
-        catalog = await catalogs.current(uow.session)
-        names = await _names(uow.session, {note.therapist_id for note, _ in rows})
-        seen_therapists: set[uuid.UUID] = set()
-        found: dict[str, CurrentExercise] = {}
-        for note, appointment in rows:
-            content = NoteContent.model_validate(note.content)
-            if not content.home_program or note.therapist_id in seen_therapists:
-                continue
-            seen_therapists.add(note.therapist_id)
-            summary = build_patient_summary(content, catalog)
-            for exercise in summary.home_exercises:
-                found.setdefault(
-                    exercise.exercise_id,
-                    CurrentExercise(
-                        exercise=exercise,
-                        prescribed_at=appointment.start_at,
-                        appointment_id=appointment.id,
-                        therapist_name=names.get(note.therapist_id, ""),
-                    ),
-                )
-        uow.audit(
-            AuditRecord(
-                "note.exercises.read",
-                RESOURCE,
-                patient_id=actor.id if actor.is_patient else None,
-                details={"count": len(found)},
-            )
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        return await current_exercises_in(uow, services, catalogs)
+
+
+async def current_exercises_in(
+    uow: UnitOfWork, services: Services, catalogs: CatalogStore
+) -> list[CurrentExercise]:
+    """`current_exercises` inside the caller's unit of work."""
+    actor = uow.actor
+    rows = [
+        (note, appointment)
+        for note, appointment in await uow.session.execute(
+            own_signed_notes(actor)
+            .where(counted_clause())
+            .order_by(Appointment.start_at.desc(), VisitNote.id)
         )
-        return list(found.values())
+        # A home program is only followed from a record whose seal still holds.
+        if seal_holds(note, services.settings.seal_keys)
+    ]
+    catalog = await catalogs.current(uow.session)
+    names = await _names(uow.session, {note.therapist_id for note, _ in rows})
+    seen_therapists: set[uuid.UUID] = set()
+    found: dict[str, CurrentExercise] = {}
+    for note, appointment in rows:
+        content = NoteContent.model_validate(note.content)
+        if not content.home_program or note.therapist_id in seen_therapists:
+            continue
+        seen_therapists.add(note.therapist_id)
+        summary = build_patient_summary(content, catalog)
+        for exercise in summary.home_exercises:
+            found.setdefault(
+                exercise.exercise_id,
+                CurrentExercise(
+                    exercise=exercise,
+                    prescribed_at=appointment.start_at,
+                    appointment_id=appointment.id,
+                    therapist_name=names.get(note.therapist_id, ""),
+                ),
+            )
+    uow.audit(
+        AuditRecord(
+            "note.exercises.read",
+            RESOURCE,
+            patient_id=actor.id if actor.is_patient else None,
+            details={"count": len(found)},
+        )
+    )
+    return list(found.values())
 
 
 # --- the catalog ---------------------------------------------------------------------------------

@@ -305,6 +305,15 @@ async def _detail(
     request: web.Request, appointment_id: uuid.UUID, error: str | None = None, status: int = 200
 ) -> web.Response:
     view = await service.get_appointment(request.app[SERVICES], caller_of(request), appointment_id)
+    return _detail_page(request, view, error, status)
+
+
+def _detail_page(
+    request: web.Request,
+    view: service.AppointmentView,
+    error: str | None = None,
+    status: int = 200,
+) -> web.Response:
     notice = None
     hour12 = reads_12_hour_clock(request)
     if request.query.get("booked"):
@@ -328,10 +337,13 @@ async def _detail(
     )
 
 
+@session_in_work
 async def appointment_page(request: web.Request) -> web.StreamResponse:
     """One visit: when, with whom, join and calendar links, and what may be done now."""
-    require_actor(request)
-    return await _detail(request, path_uuid(request, "appointment_id"))
+    appointment_id = path_uuid(request, "appointment_id")
+    async with request_work(request, reads_only=True) as uow:
+        view = await service.get_appointment_in(uow, request.app[SERVICES], appointment_id)
+    return _detail_page(request, view)
 
 
 async def appointment_action(request: web.Request) -> web.StreamResponse:

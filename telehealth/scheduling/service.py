@@ -801,10 +801,17 @@ async def get_appointment(
     services: Services, caller: Caller, appointment_id: uuid.UUID
 ) -> AppointmentView:
     """One appointment the actor may see (404 otherwise, audited as denied)."""
-    async with unit_of_work(services, caller) as uow:
-        row = await visible_or_denied(uow, appointment_id, "appointment.read")
-        uow.audit(appointment_record("appointment.read", row))
-        return await view_of(uow, services, row)
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        return await get_appointment_in(uow, services, appointment_id)
+
+
+async def get_appointment_in(
+    uow: UnitOfWork, services: Services, appointment_id: uuid.UUID
+) -> AppointmentView:
+    """`get_appointment` inside the caller's unit of work."""
+    row = await visible_or_denied(uow, appointment_id, "appointment.read")
+    uow.audit(appointment_record("appointment.read", row))
+    return await view_of(uow, services, row)
 
 
 async def visible_or_denied(

@@ -71,6 +71,7 @@ def _runs(transaction: list[str], fragment: str) -> bool:
         (Role.PATIENT, "/book", "FROM appointment_types", False),  # no patient data on it
         (Role.THERAPIST, "/agenda", "FROM appointments", False),  # an empty day reads no one
         (Role.ADMIN, "/", "FROM users", True),  # the list of accounts
+        (Role.PATIENT, "/my/exercises", "FROM visit_notes", True),  # her summaries, none yet
     ],
 )
 async def test_a_page_that_reads_looks_its_session_up_in_its_own_unit_of_work(
