@@ -51,6 +51,11 @@ def part_of_day(local: datetime) -> PartOfDay:
     return PartOfDay.EVENING
 
 
+def long_date(day: date) -> str:
+    """A date as people write it: "Tuesday 3 March 2026"."""
+    return f"{day:%A} {day.day} {day:%B} {day.year}"
+
+
 def day_words(day: date, today: date) -> str:
     """A day heading: "Today", "Tomorrow", else "Wednesday 4 March" (a year only when it is not
     this year's: "Friday 1 January 2027")."""
@@ -129,6 +134,13 @@ class Day(Generic[S]):
     day: date
     heading: str
     parts: list[DayPart[S]]
+
+    @property
+    def date_text(self) -> str:
+        """The date under a relative heading ("Tuesday 3 March" under "Tomorrow"), else ""."""
+        if self.heading not in ("Today", "Tomorrow"):
+            return ""
+        return f"{self.day:%A} {self.day.day} {self.day:%B}"
 
     @property
     def count(self) -> int:
