@@ -159,8 +159,7 @@ async def test_the_week_is_grouped_by_day_and_part_of_day_with_next_available_fi
     # Each day: three morning and three afternoon times shown (9:00-11:00 has 9 starts, 13:00-16:00
     # has 13), the other 16 behind "More times"; no evening, since the therapist has no hours then.
     assert "Tomorrow Tuesday 3 March Morning 9:00 AM 9:15 AM 9:30 AM Afternoon 1:00 PM" in text
-    assert text.count("More times") == 4 and "More times tomorrow 16" in text
-    assert "More times on Wednesday 4 March 16" in text
+    assert text.count("16 more times") == 4
     assert "Evening" not in text and "13:00" not in text
     assert len(re.findall(r'class="button slot', page)) == 4 * 22
     # The policy of the chosen type stands beside the times.
@@ -231,6 +230,6 @@ async def test_the_move_page_uses_the_same_guided_picker(
     text = _text(await page.text())
     assert page.status == 200
     assert "Next available Tomorrow, Tuesday 3 March at 9:00 AM" in text
-    assert "Tomorrow Tuesday 3 March Morning 9:00 AM" in text and "More times" in text
+    assert "Tomorrow Tuesday 3 March Morning 9:00 AM" in text and "more times" in text
     # One therapist, her own: no name under each time.
     assert c.therapist.user.display_name not in text.split("Choose a new time")[1].split("Keep")[0]
