@@ -173,9 +173,10 @@ async def test_the_week_is_grouped_by_day_and_part_of_day_with_next_available_fi
 
     # The free screening (2 hours' notice) still fits today.
     screening = _text(await (await client.get("/book?type=free_screening&modality=virtual")).text())
-    assert "Next available Today, Monday 2 March at 11:00 AM" in screening
-    # Anyone available: each time names whose it is.
-    assert re.search(r"Today Monday 2 March Morning 11:00 AM Therapist \d+ 11:15 AM", screening)
+    assert "Today Monday 2 March Morning 11:00 AM 11:15 AM 11:30 AM Afternoon" in screening
+    assert re.search(
+        r"Next available Today, Monday 2 March at 11:00 AM with Therapist \d+", screening
+    )
 
 
 async def test_the_policy_is_shown_on_the_type_choice_and_the_confirm_page(
