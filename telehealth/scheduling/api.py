@@ -80,8 +80,9 @@ def _changes(body: TypePatch) -> service.TypeChanges:
     tags=TAGS,
 )
 async def list_types(request: web.Request, uow: UnitOfWork, query: TypesQuery) -> TypesOut:
-    """Active types (and inactive ones for admins who ask)."""
-    rows = await service.list_types_in(uow, query.include_inactive)
+    """Active types the caller may book, in display order (inactive ones for admins who ask)."""
+    # The types the caller may book: a patient is never offered one that only staff book.
+    rows = await service.list_types_in(uow, query.include_inactive, bookable_only=True)
     return TypesOut(items=[_type_out(r) for r in rows])
 
 

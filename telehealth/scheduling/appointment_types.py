@@ -15,6 +15,11 @@ Decisions worth knowing:
   availability too, and the buffers of neighbouring appointments add up rather than overlap.
 * ``min_notice``, ``booking_horizon`` and ``cancellation_cutoff`` are measured from "now" to the
   appointment start.
+* ``patient_bookable`` says whether patients may book the type themselves. The re-evaluation and the
+  discharge visit are the therapist's decision (they depend on the plan of care), so patients never
+  see them offered; staff still book them for a patient through the admin calendar.
+* ``display_order`` is the order people read the types in (lowest first): the visits most patients
+  come for first, not the alphabetical order of their keys.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ _MINUTE = timedelta(minutes=1)
 MAX_DURATION = timedelta(hours=4)
 MAX_BUFFER = timedelta(hours=2)
 MAX_HORIZON = timedelta(days=366)
+# A type added without an order sorts after the seeded ones (which use 10 to 50).
+DEFAULT_DISPLAY_ORDER = 100
+MAX_DISPLAY_ORDER = 10_000
 
 
 class Modality(StrEnum):
@@ -58,6 +66,8 @@ class AppointmentType:
     modalities: frozenset[Modality]
     billable_evaluation: bool = False
     description: str = field(default="", compare=False)
+    patient_bookable: bool = True
+    display_order: int = DEFAULT_DISPLAY_ORDER
 
     def __post_init__(self) -> None:
         # Rows from the database carry plain strings; accept them as the enum they name.
@@ -119,6 +129,12 @@ def _type_problems(t: AppointmentType) -> list[str]:
         problems.append("booking_horizon must be longer than min_notice")
     elif t.booking_horizon > MAX_HORIZON:
         problems.append(f"booking_horizon must be at most {MAX_HORIZON.days} days")
+    if (
+        isinstance(t.display_order, bool)
+        or not isinstance(t.display_order, int)
+        or not 0 <= t.display_order <= MAX_DISPLAY_ORDER
+    ):
+        problems.append(f"display_order must be a whole number from 0 to {MAX_DISPLAY_ORDER}")
     if not t.modalities:
         problems.append("at least one modality (virtual, in_clinic) is required")
     elif not all(isinstance(m, Modality) for m in t.modalities):
@@ -143,6 +159,7 @@ FREE_SCREENING = AppointmentType(
     cancellation_cutoff=timedelta(hours=2),
     modalities=frozenset({Modality.VIRTUAL}),
     description="A short video conversation to find out whether physical therapy can help.",
+    display_order=30,
 )
 INITIAL_EVALUATION = AppointmentType(
     key="initial_evaluation",
@@ -156,6 +173,7 @@ INITIAL_EVALUATION = AppointmentType(
     modalities=BOTH,
     billable_evaluation=True,
     description="History, examination, diagnosis and the plan of care.",
+    display_order=10,
 )
 FOLLOW_UP = AppointmentType(
     key="follow_up",
@@ -168,6 +186,7 @@ FOLLOW_UP = AppointmentType(
     cancellation_cutoff=timedelta(hours=24),
     modalities=BOTH,
     description="Treatment and exercise progression within the plan of care.",
+    display_order=20,
 )
 RE_EVALUATION = AppointmentType(
     key="re_evaluation",
@@ -181,6 +200,8 @@ RE_EVALUATION = AppointmentType(
     modalities=BOTH,
     billable_evaluation=True,
     description="Measuring progress against the goals and updating the plan of care.",
+    display_order=40,
+    patient_bookable=False,
 )
 DISCHARGE = AppointmentType(
     key="discharge",
@@ -193,6 +214,8 @@ DISCHARGE = AppointmentType(
     cancellation_cutoff=timedelta(hours=24),
     modalities=BOTH,
     description="Final measurements and the home programme to keep going alone.",
+    display_order=50,
+    patient_bookable=False,
 )
 
 SEEDED_TYPES: tuple[AppointmentType, ...] = (

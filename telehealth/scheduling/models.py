@@ -45,6 +45,10 @@ class AppointmentTypeRow(Base):
     modalities: Mapped[list[str]] = mapped_column(JSON)
     billable_evaluation: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether patients may book it themselves (staff always may); see appointment_types.
+    patient_bookable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The order people read the types in, lowest first.
+    display_order: Mapped[int] = mapped_column(Integer, default=100)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -31,7 +31,7 @@ from telehealth.http.context import caller_of, require_actor
 from telehealth.http.forms import parse_form, read_form
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import reads_12_hour_clock, render
-from telehealth.scheduling import service
+from telehealth.scheduling import booking_guide, service
 from telehealth.scheduling.access import require_staff
 from telehealth.scheduling.availability import service as availability_service
 from telehealth.scheduling.availability.rules import (
@@ -42,6 +42,7 @@ from telehealth.scheduling.availability.rules import (
 )
 from telehealth.scheduling.lifecycle import Action, AppointmentState, Status, is_late_cancellation
 from telehealth.scheduling.localtime import local_day_start, local_to_utc, resolve_zone
+from telehealth.scheduling.models import AppointmentTypeRow
 from telehealth.scheduling.schemas import BookingIn, ExceptionIn
 from telehealth.time_words import clock
 from telehealth.zones import COMMON_ZONES
@@ -158,9 +159,37 @@ def _group_by_day(items: list[Any], key: Any) -> list[tuple[date, list[Any]]]:
 # --- booking -------------------------------------------------------------------------------------
 
 
+def policy_of(kind: AppointmentTypeRow) -> booking_guide.Policy:
+    """A stored type's booking and cancellation policy, in sentences."""
+    return booking_guide.policy_words(
+        timedelta(minutes=kind.min_notice_minutes),
+        timedelta(minutes=kind.cancellation_cutoff_minutes),
+    )
+
+
+def _staff_only_refusal(
+    key: str, offered: list[AppointmentTypeRow], every: list[AppointmentTypeRow]
+) -> str | None:
+    """The refusal for a type the reader may not book (a crafted or an old link), else None."""
+    if not key or any(t.key == key for t in offered):
+        return None
+    kind = next((t for t in every if t.key == key), None)
+    return None if kind is None else booking_guide.booked_by_staff_words(kind.name)
+
+
+def picker_days(
+    slots: list[service.FoundSlot], today: date, one_per_time: bool
+) -> list[booking_guide.Day[service.FoundSlot]]:
+    """A week of free slots as the picker shows them: by day and part of day, each time once when
+    the patient asked for anyone available."""
+    if one_per_time:
+        slots = booking_guide.first_per_start(slots, lambda f: f.slot.start)
+    return booking_guide.group_slots(slots, lambda f: f.slot.local_start, today)
+
+
 @session_in_work
 async def book_page(request: web.Request) -> web.StreamResponse:
-    """Choose a type and modality, then a slot, grouped by day in the patient's zone."""
+    """Choose a type and modality, then a slot, grouped by day and part of day in the patient's zone."""
     services = request.app[SERVICES]
     try:
         week = min(max(int(request.query.get("week", "0")), 0), MAX_WEEKS_AHEAD)
@@ -169,19 +198,22 @@ async def book_page(request: web.Request) -> web.StreamResponse:
     therapist_id = _uuid(request.query.get("therapist_id"))
     type_key = request.query.get("type", "")
     modality = request.query.get("modality", "")
-    days: list[tuple[date, list[service.FoundSlot]]] = []
-    error = None
+    days: list[booking_guide.Day[service.FoundSlot]] = []
+    next_slot = None
+    now = services.clock.now()
     # One unit of work for the page: the session, the types, the therapists and the free slots.
     async with request_work(request, reads_only=True) as uow:
         actor = uow.actor
-        types = await service.list_types_in(uow)
+        zone = resolve_zone(actor.time_zone)
+        every = await service.list_types_in(uow)
+        types = booking_guide.types_for(every, actor.is_patient)
         chosen = next((t for t in types if t.key == type_key), None)
+        refused = _staff_only_refusal(type_key, types, every)
+        error = refused
         if chosen is not None and len(chosen.modalities) == 1:
             modality = chosen.modalities[0]
         therapists = await availability_service.list_therapists_in(uow)
         if chosen is not None and modality in chosen.modalities:
-            zone = resolve_zone(actor.time_zone)
-            now = services.clock.now()
             first_day = now.astimezone(zone).date() + timedelta(days=7 * week)
             start = max(now, local_day_start(first_day, zone))
             end = local_day_start(first_day + timedelta(days=BOOKING_DAYS), zone)
@@ -194,10 +226,12 @@ async def book_page(request: web.Request) -> web.StreamResponse:
                         start=start,
                         end=end,
                         therapist_id=therapist_id,
-                        limit=400,
+                        # The whole week: grouped by part of day, it stays a short page.
+                        limit=service.MAX_SLOT_LIMIT,
                     ),
                 )
-                days = _group_by_day(result.slots, lambda f: f.slot.local_start.date())
+                days = picker_days(result.slots, now.astimezone(zone).date(), therapist_id is None)
+                next_slot = result.slots[0] if result.slots and week == 0 else None
             except DomainError as exc:
                 error = exc.message
     return render(
@@ -205,26 +239,50 @@ async def book_page(request: web.Request) -> web.StreamResponse:
         "scheduling/book.html",
         {
             "types": types,
+            "policies": {t.key: policy_of(t) for t in types},
             "chosen": chosen,
             "modality": modality,
             "days": days,
+            "next_slot": next_slot,
+            "today": now.astimezone(zone).date(),
             "week": week,
             "max_week": MAX_WEEKS_AHEAD,
             "therapists": therapists,
             "therapist_id": therapist_id,
+            "therapist_name": next(
+                (t.display_name for t in therapists if t.id == therapist_id), "Anyone available"
+            ),
             "error": error,
         },
+        status=403 if refused else 200,
     )
 
 
 @session_in_work
 async def confirm_page(request: web.Request) -> web.StreamResponse:
-    """Confirm one slot before booking it."""
+    """Confirm one slot before booking it: the visit, the policy, and a warning when the time is
+    already inside the late-cancellation window."""
+    services = request.app[SERVICES]
     async with request_work(request, reads_only=True) as uow:
         actor = uow.actor
-        types = {t.key: t for t in await service.list_types_in(uow)}
+        every = await service.list_types_in(uow)
         therapists = {t.id: t for t in await availability_service.list_therapists_in(uow)}
-    chosen = types.get(request.query.get("type", ""))
+    offered = booking_guide.types_for(every, actor.is_patient)
+    type_key = request.query.get("type", "")
+    refusal = _staff_only_refusal(type_key, offered, every)
+    if refusal is not None:
+        return render(
+            request,
+            "scheduling/message.html",
+            {
+                "title": "This visit cannot be booked online",
+                "message": refusal,
+                "back": "/book",
+                "back_label": "Choose a visit type",
+            },
+            status=403,
+        )
+    chosen = next((t for t in offered if t.key == type_key), None)
     if chosen is None:
         raise web.HTTPSeeOther("/book")
     try:
@@ -235,6 +293,8 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
     therapist = therapists.get(therapist_id) if therapist_id else None
     if therapist is None or start.tzinfo is None:
         raise web.HTTPSeeOther(f"/book?type={chosen.key}")
+    now, zone = services.clock.now(), resolve_zone(actor.time_zone)
+    local_day = start.astimezone(zone).date()
     return render(
         request,
         "scheduling/confirm.html",
@@ -244,7 +304,13 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
             "start": start,
             "end": start + timedelta(minutes=chosen.duration_minutes),
             "zone": actor.time_zone,
+            "day_text": booking_guide.day_words(local_day, now.astimezone(zone).date()),
+            "date_text": booking_guide.long_date(local_day),
             "therapist": therapist,
+            "policy": policy_of(chosen),
+            "late_warning": booking_guide.late_window_warning(
+                start, now, timedelta(minutes=chosen.cancellation_cutoff_minutes)
+            ),
             # One key per rendered form: a double click or a resubmitted form books once.
             "request_key": secrets.token_urlsafe(16),
             "error": None,
@@ -454,10 +520,11 @@ async def _reschedule(
         week = min(max(int(request.query.get("week", "0")), 0), MAX_WEEKS_AHEAD)
     except ValueError:
         week = 0
-    days: list[tuple[date, list[service.FoundSlot]]] = []
+    days: list[booking_guide.Day[service.FoundSlot]] = []
+    next_slot = None
+    zone = resolve_zone(view.zone)
+    now = services.clock.now()
     if new_start is None and row.status == "booked" and error is None:
-        zone = resolve_zone(view.zone)
-        now = services.clock.now()
         first_day = now.astimezone(zone).date() + timedelta(days=7 * week)
         try:
             result = await service.search_slots(
@@ -470,17 +537,15 @@ async def _reschedule(
                     end=local_day_start(first_day + timedelta(days=BOOKING_DAYS), zone),
                     therapist_id=row.therapist_id,
                     zone=view.zone,
-                    limit=400,
+                    limit=service.MAX_SLOT_LIMIT,
                 ),
             )
             # The visit's own time is taken by itself, so the picker never offers it.
-            days = _group_by_day(
-                [f for f in result.slots if f.slot.start != row.start_at],
-                lambda f: f.slot.local_start.date(),
-            )
+            free = [f for f in result.slots if f.slot.start != row.start_at]
+            days = picker_days(free, now.astimezone(zone).date(), one_per_time=False)
+            next_slot = free[0] if free and week == 0 else None
         except DomainError as exc:
             error = plain_refusal(exc, "move")
-    zone_info = resolve_zone(view.zone)
     hour12 = reads_12_hour_clock(request)
     return render(
         request,
@@ -488,11 +553,12 @@ async def _reschedule(
         {
             "view": view,
             "days": days,
+            "next_slot": next_slot,
             "week": week,
             "max_week": MAX_WEEKS_AHEAD,
             "old_text": spoken_time(view.local_start, hour12),
             "new_start": new_start,
-            "new_text": spoken_time(new_start.astimezone(zone_info), hour12) if new_start else "",
+            "new_text": spoken_time(new_start.astimezone(zone), hour12) if new_start else "",
             "version": version or row.version,
             "error": error,
         },

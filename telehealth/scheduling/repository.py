@@ -86,6 +86,8 @@ def type_of(row: AppointmentTypeRow) -> AppointmentType:
         modalities=frozenset(Modality(m) for m in row.modalities),
         billable_evaluation=row.billable_evaluation,
         description=row.description,
+        patient_bookable=row.patient_bookable,
+        display_order=row.display_order,
     )
 
 
@@ -102,13 +104,16 @@ def write_type(row: AppointmentTypeRow, t: AppointmentType) -> None:
     row.cancellation_cutoff_minutes = t.cancellation_cutoff // timedelta(minutes=1)
     row.modalities = sorted(m.value for m in t.modalities)
     row.billable_evaluation = t.billable_evaluation
+    row.patient_bookable = t.patient_bookable
+    row.display_order = t.display_order
 
 
 async def all_types(session: AsyncSession) -> list[AppointmentTypeRow]:
-    """Every stored type, in a stable order."""
-    return list(
-        (await session.scalars(select(AppointmentTypeRow).order_by(AppointmentTypeRow.name))).all()
+    """Every stored type, in the order people read them (display order, then name)."""
+    statement = select(AppointmentTypeRow).order_by(
+        AppointmentTypeRow.display_order, AppointmentTypeRow.name, AppointmentTypeRow.key
     )
+    return list((await session.scalars(statement)).all())
 
 
 async def bookable_type(

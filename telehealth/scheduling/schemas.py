@@ -20,6 +20,7 @@ from telehealth.http.schemas import (
     WholeNumber,
     ZoneName,
 )
+from telehealth.scheduling.appointment_types import MAX_DISPLAY_ORDER
 from telehealth.scheduling.service import AppointmentView
 
 ModalityName = Literal["virtual", "in_clinic"]
@@ -27,6 +28,7 @@ ModalityName = Literal["virtual", "in_clinic"]
 MAX_MINUTES = 60 * 24 * 366
 # Field first, WholeNumber last: the bounds then stay in the JSON schema of an optional field.
 Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES), WholeNumber]
+DisplayOrder = Annotated[int, Field(ge=0, le=MAX_DISPLAY_ORDER), WholeNumber]
 
 
 # --- appointment types ---------------------------------------------------------------------------
@@ -48,6 +50,8 @@ class TypeOut(ResponseModel):
     modalities: list[ModalityName]
     billable_evaluation: bool
     is_active: bool
+    patient_bookable: bool
+    display_order: int
 
 
 class TypesOut(ResponseModel):
@@ -76,6 +80,8 @@ class TypePatch(RequestModel):
     modalities: list[ModalityName] | None = Field(default=None, max_length=2)
     billable_evaluation: bool | None = None
     is_active: bool | None = None
+    patient_bookable: bool | None = None
+    display_order: DisplayOrder | None = None
 
 
 class TypeIn(TypePatch):

@@ -26,9 +26,9 @@ from telehealth.accounts.models import User
 from telehealth.actors import Actor, Caller
 from telehealth.audit.chain import AuditRecord
 from telehealth.error_codes import ErrorCode
-from telehealth.errors import Conflict, InvalidInput, NotFound
+from telehealth.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from telehealth.idempotency import Answer, Idempotency, run_once
-from telehealth.scheduling import access, lifecycle, repository
+from telehealth.scheduling import access, booking_guide, lifecycle, repository
 from telehealth.scheduling.appointment_types import (
     MAX_HORIZON,
     AppointmentType,
@@ -215,24 +215,45 @@ class TypeChanges:
     modalities: tuple[str, ...] | None = None
     billable_evaluation: bool | None = None
     is_active: bool | None = None
+    patient_bookable: bool | None = None
+    display_order: int | None = None
 
 
 async def list_types(
-    services: Services, caller: Caller, include_inactive: bool = False
+    services: Services,
+    caller: Caller,
+    include_inactive: bool = False,
+    bookable_only: bool = False,
 ) -> list[AppointmentTypeRow]:
-    """The appointment types (inactive ones only for admins)."""
+    """The appointment types in display order (inactive ones only for admins).
+
+    bookable_only keeps the types the caller may book: for patients, the patient-bookable ones.
+    Without it every active type is listed, because a patient's own visit may be of a type only
+    staff book, and its page still needs that type's cancellation policy.
+    """
     async with unit_of_work(services, caller, reads_only=True) as uow:
-        return await list_types_in(uow, include_inactive)
+        return await list_types_in(uow, include_inactive, bookable_only)
 
 
 async def list_types_in(
-    uow: UnitOfWork, include_inactive: bool = False
+    uow: UnitOfWork, include_inactive: bool = False, bookable_only: bool = False
 ) -> list[AppointmentTypeRow]:
     """`list_types` inside the caller's unit of work."""
     rows = await repository.all_types(uow.session)
-    if include_inactive and uow.actor.is_admin:
-        return rows
-    return [r for r in rows if r.is_active]
+    if not (include_inactive and uow.actor.is_admin):
+        rows = [r for r in rows if r.is_active]
+    if bookable_only:
+        rows = booking_guide.types_for(rows, uow.actor.is_patient)
+    return rows
+
+
+def require_may_book(actor: Actor, t: AppointmentType) -> None:
+    """Refuse a patient a type only staff book (403, in words with the next step)."""
+    if not booking_guide.may_book(t, actor.is_patient):
+        raise PermissionDenied(
+            booking_guide.booked_by_staff_words(t.name),
+            details={"field": "type", "patient_bookable": False},
+        )
 
 
 def _changed_type(current: AppointmentType, changes: TypeChanges) -> AppointmentType:
@@ -251,6 +272,10 @@ def _changed_type(current: AppointmentType, changes: TypeChanges) -> Appointment
         fields["description"] = changes.description
     if changes.billable_evaluation is not None:
         fields["billable_evaluation"] = changes.billable_evaluation
+    if changes.patient_bookable is not None:
+        fields["patient_bookable"] = changes.patient_bookable
+    if changes.display_order is not None:
+        fields["display_order"] = changes.display_order
     if changes.modalities is not None:
         try:
             fields["modalities"] = frozenset(Modality(m) for m in changes.modalities)
@@ -668,6 +693,7 @@ async def _book(uow: UnitOfWork, request: BookingRequest) -> Appointment:
     # Before the rules read who is busy: a colliding booking waits here for this one's commit.
     await lock_calendars(uow.session, therapist.id, patient.id)
     type_row, t = await repository.bookable_type(uow.session, request.type_key)
+    require_may_book(uow.actor, t)
     modality = parse_modality(request.modality, t)
     blocked = await _check_rules(uow, t, therapist.id, patient.id, request.start)
     row = _booked_row(

@@ -48,8 +48,12 @@ async def test_patient_books_without_javascript(
     choose = await client.get("/book")
     assert choose.status == 200
     slots = await (await client.get("/book?type=follow_up&modality=virtual")).text()
-    # 09:00 New York shown as 14:00 in the patient's London time.
-    assert ">14:00<" in slots, slots
+    # 09:00 New York shown as 2:00 PM in the patient's London time (no language asked for: the
+    # clinic's en-US clock), and as 14:00 to a browser that asks for British English.
+    assert ">2:00 PM<" in slots, slots
+    british = {"Accept-Language": "en-GB,en;q=0.9"}
+    british_slots = await client.get("/book?type=follow_up&modality=virtual", headers=british)
+    assert ">14:00<" in await british_slots.text()
     confirm_link = re.search(r'href="(/book/confirm\?[^"]+)"', slots)
     assert confirm_link is not None
     confirm = await (await client.get(confirm_link.group(1).replace("&amp;", "&"))).text()
