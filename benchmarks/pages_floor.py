@@ -84,9 +84,8 @@ Row = Sequence[Any]
 #
 # Copied from the SQL our server sends for one view of each page (SQLAlchemy's echo), with `?` for
 # each parameter (numbered $1, $2 ... for PostgreSQL) and {fragments} where the two dialects' texts
-# differ. Two small liberties, neither of which changes a plan: "LIMIT ?" where SQLite's text adds
-# "OFFSET 0", and one INSERT of every audit row of a view where our server may send two (see
-# README, "Pages").
+# differ. One small liberty, which changes no plan: "LIMIT ?" where SQLite's text adds "OFFSET 0".
+# Like ours, it sends every audit row of a view in one INSERT.
 
 _USER = (
     "users.id, users.email, users.display_name, users.role, users.password_hash, users.is_active,"
@@ -128,9 +127,6 @@ TOUCH = (
     " AND auth_sessions.last_seen_at < ?"
 )
 USER_BY_ID = f"SELECT {_USER} FROM users WHERE users.id = ?"
-VISIBLE_PATIENT = (
-    f"SELECT {_USER} FROM users WHERE users.role = ? AND users.id = ? AND users.id = ?"
-)
 CARE_TEAM = (
     f"SELECT {_USER} FROM users JOIN care_assignments ON care_assignments.therapist_id = users.id"
     " WHERE care_assignments.patient_id = ? ORDER BY users.display_name"
@@ -240,7 +236,6 @@ class Statements:
         self.session = self._text(SESSION)
         self.touch = self._text(TOUCH)
         self.user_by_id = self._text(USER_BY_ID)
-        self.visible_patient = self._text(VISIBLE_PATIENT)
         self.care_team = self._text(CARE_TEAM)
         self.upcoming = self._text(UPCOMING)
         self.past = self._text(PAST)
@@ -929,7 +924,8 @@ async def home(request: web.Request) -> web.StreamResponse:
             raise web.HTTPUnauthorized()
         own = person(db, found[0])
         records.append(AuditRow("patient.read", "patient", str(me), me, {"self": True}))
-        if not await reads.all(db.sql.visible_patient, "patient", me, me):
+        # Ours checks access to her own record against the row it just loaded (no statement).
+        if found[0][3] != "patient":
             raise web.HTTPNotFound()
         team = [person(db, r) for r in await reads.all(db.sql.care_team, me)]
         records.append(AuditRow("care_team.read", "patient", str(me), me, {}))
@@ -1147,8 +1143,8 @@ async def note_editor(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise web.HTTPNotFound() from None
     records: list[AuditRow] = []
-    # Not reads-only in our server (visit_for_editor opens a writing unit of work): the same here.
-    async with db.unit(who.origin, records, reads_only=False) as reads:
+    # Reads-only, as in our server: a snapshot, then the audit row's write.
+    async with db.unit(who.origin, records, reads_only=True) as reads:
         found = await reads.all(db.sql.note_visit, appointment_id, who.actor.id)
         if not found:
             raise web.HTTPNotFound()
