@@ -1,9 +1,11 @@
 // The video visit page: pre-call check -> consent (patients, once) -> waiting room -> call.
 import { api, announce, ApiError } from "./api.js";
+import { mountArrivalNotice } from "./arrival-notice.js";
 import { getLocalMedia, otherCamera, playTestSound, screenTrack, watchLevel, browserSupported } from "./media.js";
 import { PeerLink } from "./peer.js";
 import { runNetworkTest } from "./precall.js";
 import { SignalingSession } from "./signaling.js";
+import { mountSplit } from "./split.js";
 
 const root = document.getElementById("visit");
 const $ = (id) => document.getElementById(id);
@@ -407,16 +409,21 @@ function showQuality({ rttMs, lossPercent, level }) {
   }
 }
 
-// Someone new in the waiting room is hard to miss while writing the note: a chime, and a count in
-// the tab's title that shows from any other tab.
+// Someone new in the waiting room is hard to miss while writing the note: a chime, a count in
+// the tab's title that shows from any other tab, and (if the therapist asked for it) a desktop
+// notification while the tab is hidden.
 const pageTitle = document.title;
 const seenWaiting = new Set();
+const notifyArrival = $("notify-arrivals") ? mountArrivalNotice($("notify-arrivals"), $("notify-said")) : () => {};
 
 function signalArrivals(waiting) {
   const arrived = waiting.filter((guest) => !seenWaiting.has(guest.participant));
   for (const guest of arrived) seenWaiting.add(guest.participant);
   document.title = waiting.length ? `(${waiting.length}) waiting · ${pageTitle}` : pageTitle;
-  if (arrived.length) playTestSound().catch(() => {});
+  if (arrived.length) {
+    playTestSound().catch(() => {});
+    notifyArrival(arrived);
+  }
 }
 
 function renderLobby(waiting) {
@@ -706,6 +713,7 @@ if (!browserSupported()) {
   bindControls();
   startPreview().then(admitStraightAway);
   mountNotes();
+  if ($("split")) mountSplit(root, $("split"));
 }
 window.addEventListener("pagehide", () => {
   // A reload or closed tab is not "leaving": the server keeps the place for the resume window.
