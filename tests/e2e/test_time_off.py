@@ -23,11 +23,16 @@ pytestmark = pytest.mark.browser
 NOTE = "Dentist"
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+# The listed time off reads in the browser's clock: a US laptop, a British phone.
+@pytest.mark.parametrize(
+    ("viewport", "locale", "listed_hours"),
+    [(DESKTOP, "en-US", "9:00 AM \u2013 12:00 PM"), (PHONE, "en-GB", "09:00\u201312:00")],
+    ids=["desktop", "phone"],
+)
 async def test_dana_adds_a_morning_off_and_sees_it_listed(
-    live_server: LiveServer, browser: Any, viewport: dict[str, int]
+    live_server: LiveServer, browser: Any, viewport: dict[str, int], locale: str, listed_hours: str
 ) -> None:
-    context = await browser.new_context(viewport=viewport)
+    context = await browser.new_context(viewport=viewport, locale=locale)
     page = await context.new_page()
     await sign_in(page, live_server.url, *DANA)
     hours = page.get_by_role("navigation", name="Main").get_by_role("link", name="My hours")
@@ -77,7 +82,7 @@ async def test_dana_adds_a_morning_off_and_sees_it_listed(
         (await item.inner_text()).split("\n")[0].strip()
         for item in await time_off.get_by_role("listitem").all()
     ]
-    assert listed == [f"{day:%a %d %b %Y} · Time off 09:00\u201312:00 · {NOTE}"], listed
+    assert listed == [f"{day:%a %d %b %Y} · Time off {listed_hours} · {NOTE}"], listed
     remove = time_off.get_by_role("button", name=f"Remove {day.isoformat()}")
     await assert_in_viewport(remove, viewport)
     # The form is empty again for the next entry.

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, select, table
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from telehealth.accounts.models import User
@@ -106,7 +106,11 @@ async def _seed(url: str) -> tuple[dict[str, Any], ...]:
         async with engine.begin() as conn:
             # Only the columns that existed at revision 0007.
             await conn.execute(insert(User), [patient, therapist])
-            await conn.execute(insert(AppointmentTypeRow), [kind])
+            # Written as the table stood then: the model's later columns (and their defaults) did
+            # not exist yet.
+            columns = AppointmentTypeRow.__table__.c
+            then = table("appointment_types", *(column(k, columns[k].type) for k in kind))
+            await conn.execute(insert(then), [kind])
             await conn.execute(insert(Appointment), visits)
             for note in (signed, draft):
                 await conn.execute(insert(VisitNote).values(**note))
