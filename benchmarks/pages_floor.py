@@ -57,6 +57,7 @@ from telehealth.actors import Actor, Role
 from telehealth.config import Settings
 from telehealth.http.locale import uses_12_hour_clock
 from telehealth.resources import web_dir
+from telehealth.scheduling import booking_guide
 from telehealth.scheduling.appointment_types import (
     MAX_BUFFER,
     MAX_DURATION,
@@ -99,6 +100,7 @@ _TYPE = (
     " appointment_types.min_notice_minutes, appointment_types.booking_horizon_minutes,"
     " appointment_types.cancellation_cutoff_minutes, appointment_types.modalities,"
     " appointment_types.billable_evaluation, appointment_types.is_active,"
+    " appointment_types.patient_bookable, appointment_types.display_order,"
     " appointment_types.created_at, appointment_types.updated_at"
 )
 _APPOINTMENT = (
@@ -595,6 +597,8 @@ class VisitType:
     modalities: list[str]
     billable_evaluation: bool
     is_active: bool
+    patient_bookable: bool
+    display_order: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -680,6 +684,8 @@ def visit_type(db: Database, row: Row) -> VisitType:
         modalities=json.loads(modalities) if isinstance(modalities, str) else modalities,
         billable_evaluation=bool(row[11]),
         is_active=bool(row[12]),
+        patient_bookable=bool(row[13]),
+        display_order=row[14],
     )
 
 
@@ -945,7 +951,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 BOOKING_DAYS = 7
 MAX_WEEKS_AHEAD = 12
-SLOT_LIMIT = 400
+SLOT_LIMIT = 1000  # ours: the whole week (scheduling.service.MAX_SLOT_LIMIT)
 LONGEST_BLOCK = MAX_DURATION + 2 * MAX_BUFFER  # our server's repository.LONGEST_BLOCK
 
 
@@ -998,7 +1004,7 @@ async def _free_slots(
     if not rows or rows[0][15] is None:
         raise web.HTTPNotFound()
     t = pure_type(visit_type(db, rows[0]))
-    therapist = person(db, rows[0], at=15)
+    therapist = person(db, rows[0], at=17)
     low, high = start - t.buffer_before, end + t.duration + t.buffer_after
     first, last = low.date() - timedelta(days=1), high.date() + timedelta(days=1)
     tid = therapist.id
@@ -1047,10 +1053,14 @@ async def book(request: web.Request) -> web.StreamResponse:
     chosen_id = request.query.get("therapist_id")
     therapist_id = uuid.UUID(chosen_id) if chosen_id else None
     type_key, modality = request.query.get("type", ""), request.query.get("modality", "")
-    days: list[tuple[date, list[FoundSlot]]] = []
+    days: list[booking_guide.Day[FoundSlot]] = []
+    next_slot = None
+    zone = resolve_zone(who.actor.time_zone)
+    today = datetime.now(UTC).astimezone(zone).date()
     async with db.unit(who.origin, [], reads_only=True) as reads:
         rows = await reads.all(db.sql.all_types)
-        types = [t for t in (visit_type(db, r) for r in rows) if t.is_active]
+        every = [t for t in (visit_type(db, r) for r in rows) if t.is_active]
+        types = booking_guide.types_for(every, who.actor.is_patient)
         chosen = next((t for t in types if t.key == type_key), None)
         if chosen is not None and len(chosen.modalities) == 1:
             modality = chosen.modalities[0]
@@ -1060,16 +1070,28 @@ async def book(request: web.Request) -> web.StreamResponse:
                 raise web.HTTPNotImplemented()  # the any-therapist search is not benchmarked
             window = _search_window(who, week)
             slots = await _free_slots(reads, floor, who, chosen.key, therapist_id, window)
-            days = _group_by_day(slots, lambda f: f.slot.local_start.date())
+            days = booking_guide.group_slots(slots, lambda f: f.slot.local_start, today)
+            next_slot = slots[0] if slots and week == 0 else None
     context = {
         "types": types,
+        "policies": {
+            t.key: booking_guide.policy_words(
+                timedelta(minutes=t.minutes[2]), timedelta(minutes=t.minutes[4])
+            )
+            for t in types
+        },
         "chosen": chosen,
         "modality": modality,
         "days": days,
+        "next_slot": next_slot,
+        "today": today,
         "week": week,
         "max_week": MAX_WEEKS_AHEAD,
         "therapists": therapists,
         "therapist_id": therapist_id,
+        "therapist_name": next(
+            (t.display_name for t in therapists if t.id == therapist_id), "Anyone available"
+        ),
         "error": None,
     }
     return render(request, floor, who, "scheduling/book.html", context)
