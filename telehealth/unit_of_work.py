@@ -203,8 +203,8 @@ async def _reading(services: Services, caller: Caller) -> AsyncIterator[UnitOfWo
 async def plain_session(
     services: Services, *, reading: bool = False
 ) -> AsyncIterator[AsyncSession]:
-    """A session outside any unit of work (nothing audited), for the per-request session lookup;
-    `reading` for one that only reads (it never waits for writers).
+    """A session with no audit records of its own: reading work's snapshot (`reading`: it never
+    waits for writers) and the short write turn that stores its records and bookkeeping after.
 
     A database outage raises DatabaseUnavailable, as it does in a unit of work.
     """
