@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import faulthandler
+import gc
+import inspect
 import os
 import signal
 import sys
@@ -36,6 +38,31 @@ def _dump_tasks() -> None:
     for task in asyncio.all_tasks(loop):
         print(f"watchdog: task {task.get_name()} {task!r}", file=sys.stderr)
         task.print_stack(file=sys.stderr)
+        _print_await_chain(task.get_coro())
+    # An async generator's step (a fixture's teardown) hides its frame from the task's
+    # coroutine chain: find the running ones and follow them too.
+    for obj in gc.get_objects():
+        if inspect.isasyncgen(obj) and obj.ag_running:
+            print(f"watchdog: async generator {obj.__qualname__}", file=sys.stderr)
+            _print_await_chain(obj)
+
+
+def _print_await_chain(awaitable: object) -> None:
+    """A task's stack stops at its own coroutine; follow what each frame awaits (coroutines,
+    async generators, generator-based awaitables) down to the innermost wait."""
+    seen = 0
+    while awaitable is not None and seen < 200:
+        seen += 1
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "ag_frame", None)
+        frame = frame or getattr(awaitable, "gi_frame", None)
+        if frame is not None:
+            code = frame.f_code
+            print(f"  awaits {code.co_filename}:{frame.f_lineno} in {code.co_name}", file=sys.stderr)
+        awaitable = (
+            getattr(awaitable, "cr_await", None)
+            or getattr(awaitable, "ag_await", None)
+            or getattr(awaitable, "gi_yieldfrom", None)
+        )
 
 
 @contextlib.contextmanager

@@ -97,6 +97,7 @@ class AuditSealer:
         )
         self._file = CheckpointFile(settings.audit_checkpoint_file)
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     def wake(self) -> None:
         """Ask for a pass soon (called after a commit that recorded events)."""
@@ -126,19 +127,22 @@ class AuditSealer:
 
     async def _loop(self) -> None:
         interval = self._settings.audit_seal_interval
-        while True:
+        while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval)
                 # Woken by a commit: let the commits of a busy moment gather into one pass.
                 await asyncio.sleep(min(_GATHER_SECONDS, interval))
             self._wake.clear()
+            if self._stopping.is_set():
+                return
             try:
                 await self.seal_pending()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 _log_failure(exc)
-                await asyncio.sleep(_FAILURE_PAUSE_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), _FAILURE_PAUSE_SECONDS)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -147,7 +151,11 @@ class AuditSealer:
         try:
             yield
         finally:
-            task.cancel()
+            # Asked, not cancelled: a pass cancelled inside its transaction could leave the
+            # connection holding SQLite's write lock until it is garbage-collected, and the last
+            # pass below would wait on that lock for the whole statement timeout.
+            self._stopping.set()
+            self._wake.set()
             await close_within("stopping the audit sealer", task)
             started = time.monotonic()
             try:
