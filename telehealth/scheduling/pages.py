@@ -538,9 +538,10 @@ async def _reschedule(
                     therapist_id=row.therapist_id,
                     zone=view.zone,
                     limit=service.MAX_SLOT_LIMIT,
+                    moving=row.id,
                 ),
             )
-            # The visit's own time is taken by itself, so the picker never offers it.
+            # The visit's own time is where it already is, so the picker never offers it.
             free = [f for f in result.slots if f.slot.start != row.start_at]
             days = picker_days(free, now.astimezone(zone).date(), one_per_time=False)
             next_slot = free[0] if free and week == 0 else None

@@ -374,6 +374,8 @@ class SlotQuery:
     therapist_id: uuid.UUID | None = None
     zone: str | None = None
     limit: int = DEFAULT_SLOT_LIMIT
+    # A visit being moved: its own time is free for the move (a later start may overlap it).
+    moving: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -401,7 +403,9 @@ async def search_slots(services: Services, caller: Caller, query: SlotQuery) -> 
     """Free slots of a type: of one therapist, or the earliest across all active therapists.
 
     Reveals only free times, never who is booked, so any signed-in person may search any active
-    therapist; nothing about a patient is read, so nothing is audited.
+    therapist. A patient searching is offered no time that overlaps a visit of their own (with
+    any therapist): booking it would be refused. Only the times of the searcher's own visits
+    are read, and only to leave slots out, so nothing is audited.
     """
     async with unit_of_work(services, caller, reads_only=True) as uow:
         return await search_slots_in(uow, query)
@@ -441,11 +445,28 @@ async def search_slots_in(uow: UnitOfWork, query: SlotQuery) -> SlotResult:
             # The rules of the whole search come with the first window's busy times.
             first, last = _days_around(start - t.buffer_before, end + t.duration + t.buffer_after)
             calendars = await repository.calendars(
-                uow.session, ids, first, last, known=therapists, busy=(low, high)
+                uow.session,
+                ids,
+                first,
+                last,
+                known=therapists,
+                busy=(low, high),
+                exclude=query.moving,
             )
             busy = calendars.busy
         else:
-            busy = await repository.therapist_busy(uow.session, ids, low, high)
+            busy = await repository.therapist_busy(
+                uow.session, ids, low, high, exclude=query.moving
+            )
+        if actor.is_patient:
+            own = [
+                _own_visit_as_busy(visit, t)
+                for visit in await repository.patient_busy(
+                    uow.session, actor.id, low, high, exclude=query.moving
+                )
+            ]
+            if own:
+                busy = {th: [*busy.get(th, ()), *own] for th in ids}
         found += _slots_between(
             uow.now, t, therapists, calendars, busy, cursor, stop, viewer_zone, query.limit + 1
         )
@@ -459,6 +480,19 @@ async def search_slots_in(uow: UnitOfWork, query: SlotQuery) -> SlotResult:
         truncated=len(found) > query.limit,
         appointment_type=t,
     )
+
+
+def _own_visit_as_busy(visit: Interval, t: AppointmentType) -> Interval:
+    """A patient's own visit as a busy span for slots of type `t`.
+
+    The slot search widens each slot by the type's buffers (the therapist's time before and
+    after), but the patient is busy only for the visit itself, and booking refuses only an
+    overlap of the visits. Narrowing the visit by the same buffers makes the search refuse
+    exactly what booking refuses; a visit shorter than the buffers stays whole (a few more
+    times hidden, none offered that booking would refuse).
+    """
+    start, end = visit.start + t.buffer_after, visit.end - t.buffer_before
+    return Interval(start, end) if start < end else visit
 
 
 def _slots_between(
