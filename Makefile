@@ -26,8 +26,12 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports  # the layering contracts in pyproject.toml [tool.importlinter]
 
+# The suite mostly waits (browsers, servers, networks, both databases): several processes share
+# the machine's cores well. Each process has its own databases, servers and ports.
+TEST_WORKERS ?= 4
+
 pytest: $(VENV)/.test-installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
 test: lint pytest
 

@@ -89,7 +89,14 @@ async def server_url(start_server: ServerFactory) -> str:
 
 
 @pytest.fixture
-async def redis_buses() -> AsyncIterator[Callable[..., Awaitable[RedisBus]]]:
+def redis_client_name() -> str:
+    """The connection name this test's buses give Redis: a test that cuts connections cuts only
+    its own, not those of tests running beside it in other processes."""
+    return f"sigtest-{secrets.token_hex(6)}"
+
+
+@pytest.fixture
+async def redis_buses(redis_client_name: str) -> AsyncIterator[Callable[..., Awaitable[RedisBus]]]:
     """RedisBus instances on the test database, each with its own client, one key prefix."""
     if not tcp_reachable(REDIS_HOST, REDIS_PORT):
         service_missing("Redis", f"nothing listens on {REDIS_HOST}:{REDIS_PORT}")
@@ -97,7 +104,7 @@ async def redis_buses() -> AsyncIterator[Callable[..., Awaitable[RedisBus]]]:
     made: list[tuple[Redis, RedisBus]] = []
 
     async def make(**options: Any) -> RedisBus:
-        client = Redis.from_url(REDIS_URL, decode_responses=True)
+        client = Redis.from_url(REDIS_URL, decode_responses=True, client_name=redis_client_name)
         bus = RedisBus(client, prefix=prefix, **options)
         made.append((client, bus))
         return bus

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from signaling.redis_bus import RedisBus
 from tests.integration.signaling.conftest import ServerFactory
@@ -27,6 +28,7 @@ async def test_deliveries_resume_after_the_pub_sub_connection_is_lost(
     http: aiohttp.ClientSession,
     start_server: ServerFactory,
     redis_buses: Callable[[], Awaitable[RedisBus]],
+    redis_client_name: str,
     tickets: TicketBook,
 ) -> None:
     url = await start_server(bus=await redis_buses())
@@ -36,14 +38,19 @@ async def test_deliveries_resume_after_the_pub_sub_connection_is_lost(
 
     admin = Redis.from_url(REDIS_URL, decode_responses=True)
     try:
-        # Every pub/sub connection, and each new one, is cut for a while.
+        # Every pub/sub connection of this test's buses, and each new one, is cut for a while.
         loop = asyncio.get_running_loop()
         until = loop.time() + OUTAGE_SECONDS
+        cut = 0
         while loop.time() < until:
-            await admin.client_kill_filter(_type="pubsub")
+            for connection in await admin.client_list(_type="pubsub"):
+                if connection["name"] == redis_client_name:
+                    with contextlib.suppress(ResponseError):  # it went while listed
+                        cut += await admin.client_kill_filter(_id=connection["id"])
             await asyncio.sleep(0.005)
     finally:
         await admin.aclose()
+    assert cut > 0, "no pub/sub connection of this test's buses was found to cut"
 
     # Frames published while the reader was away are not replayed by pub/sub; the next ones
     # arrive once it is back.
