@@ -13,6 +13,7 @@ from telehealth.accounts import sessions as accounts_sessions
 from telehealth.admin import pages as admin_pages
 from telehealth.audit import api as audit_api
 from telehealth.audit.sealer import AuditSealer
+from telehealth.calendar_changes import CalendarChanges, calendar_changes_for
 from telehealth.catalog import store as catalog_store
 from telehealth.clock import Clock, SystemClock
 from telehealth.config import Settings
@@ -24,7 +25,15 @@ from telehealth.http.api import Api
 from telehealth.http.auth import auth_middleware
 from telehealth.http.context import request_context_middleware
 from telehealth.http.errors import error_middleware
-from telehealth.http.keys import ENGINE, METRICS, OUTAGES, SERVICES, SETTINGS, TEMPLATES
+from telehealth.http.keys import (
+    CALENDAR_CHANGES,
+    ENGINE,
+    METRICS,
+    OUTAGES,
+    SERVICES,
+    SETTINGS,
+    TEMPLATES,
+)
 from telehealth.http.metrics import Metrics, metrics_middleware, metrics_view
 from telehealth.http.security_headers import security_headers_middleware
 from telehealth.http.templates import Templates
@@ -77,7 +86,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[OUTAGES] = OutageLog()
     accounts_sessions.setup(app)  # the session lookup auth_middleware calls
     clock = clock or SystemClock()
-    app.cleanup_ctx.append(_database(clock))
+    changes = app[CALENDAR_CHANGES] = calendar_changes_for(settings)
+    app.cleanup_ctx.append(_calendar_changes)
+    # Before the server waits for its handlers to finish: open agenda streams end at once.
+    app.on_shutdown.append(_end_agenda_streams)
+    app.cleanup_ctx.append(_database(clock, changes))
     app.cleanup_ctx.append(scheduling_background)  # after _database: it needs SERVICES
     setup_visit_signaling(app, settings, clock, app[METRICS].signaling)
     catalog_store.setup(app)
@@ -109,7 +122,18 @@ async def freeze_startup_objects(_app: web.Application) -> None:
     gc.freeze()
 
 
-def _database(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
+async def _calendar_changes(app: web.Application) -> AsyncIterator[None]:
+    async with app[CALENDAR_CHANGES].running():
+        yield
+
+
+async def _end_agenda_streams(app: web.Application) -> None:
+    app[CALENDAR_CHANGES].close()
+
+
+def _database(
+    clock: Clock, changes: CalendarChanges
+) -> Callable[[web.Application], AsyncIterator[None]]:
     async def database(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         engine = create_engine(settings)
@@ -122,6 +146,7 @@ def _database(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
             sessions=sessions,
             passwords=Passwords(settings),
             audit_recorded=sealer.wake,
+            calendars_changed=changes.announce,
         )
         try:
             async with sealer.running():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,10 @@ def _no_sealer() -> None:
     """Where no sealer runs in this process (tools, tests): events wait for the next pass."""
 
 
+def _nobody_listens(_therapist_ids: frozenset[uuid.UUID]) -> None:
+    """Where no agenda can be open (tools, tests of services alone)."""
+
+
 @dataclass(frozen=True)
 class Services:
     """What every service function needs from the running application."""
@@ -54,6 +59,8 @@ class Services:
     passwords: Passwords
     # Called after a commit that recorded audit events: wakes this process's sealer.
     audit_recorded: Callable[[], None] = _no_sealer
+    # Called after a commit that changed therapists' calendars: wakes their open agendas.
+    calendars_changed: Callable[[frozenset[uuid.UUID]], None] = _nobody_listens
 
 
 T = TypeVar("T")
@@ -71,6 +78,8 @@ class UnitOfWork:
     writes_later: bool = False
     # Every bookkeeping statement, run or waiting: work that fails runs them after its rollback.
     bookkept: list[Executable] = field(default_factory=list)
+    # Therapists whose calendars this work changed, announced only once it has committed.
+    changed_calendars: set[uuid.UUID] = field(default_factory=set)
 
     @property
     def actor(self) -> Actor:
@@ -80,6 +89,11 @@ class UnitOfWork:
     def audit(self, record: AuditRecord) -> None:
         """Record an audited action of this call."""
         self.records.append(record)
+
+    def calendar_changed(self, therapist_id: uuid.UUID) -> None:
+        """This work changes a therapist's calendar: their open agendas hear of it after the
+        commit (never before, and not at all if the work fails)."""
+        self.changed_calendars.add(therapist_id)
 
     async def bookkeeping(self, statement: Executable) -> None:
         """A small write about the request itself (a session's last-seen, an ended session's row)
@@ -153,6 +167,8 @@ async def unit_of_work(
     if failed is None:
         if uow.records:
             services.audit_recorded()
+        if uow.changed_calendars:
+            services.calendars_changed(frozenset(uow.changed_calendars))
         return
     # After the session has closed: on SQLite the failure's own audit transaction takes the next
     # turn to write, which this one held until now.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from telehealth.calendar_changes import CalendarChanges
 from telehealth.config import Settings
 from telehealth.db_failures import OutageLog
 
@@ -25,6 +26,8 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 SESSION_RESOLVER: web.AppKey[SessionResolver] = web.AppKey("session_resolver")
 # One log line per database outage, not one traceback per request that met it.
 OUTAGES = web.AppKey("outages", OutageLog)
+# Open agendas listen here for their calendars' changes.
+CALENDAR_CHANGES = web.AppKey("calendar_changes", CalendarChanges)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 CLIENT_IP = web.RequestKey("client_ip", str)

@@ -9,6 +9,7 @@ a time blind; refusals are shown as plain sentences with the next step (``plain_
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import uuid
@@ -29,7 +30,7 @@ from telehealth.http.api import path_uuid
 from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.context import caller_of, require_actor
 from telehealth.http.forms import parse_form, read_form
-from telehealth.http.keys import SERVICES
+from telehealth.http.keys import CALENDAR_CHANGES, SERVICES
 from telehealth.http.templates import reads_12_hour_clock, render
 from telehealth.scheduling import booking_guide, service
 from telehealth.scheduling.access import require_staff
@@ -654,6 +655,46 @@ async def agenda_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+# How long one agenda stream stays open. The browser opens the next at once (EventSource), as a
+# new request authenticated again, so a session ended meanwhile loses the stream within this.
+AGENDA_STREAM_SECONDS = 300.0
+# A comment this often: proxies close streams that stay silent, and a closed tab is noticed.
+AGENDA_HEARTBEAT_SECONDS = 20.0
+
+
+async def agenda_changes(request: web.Request) -> web.StreamResponse:
+    """The agenda's push channel (Server-Sent Events): "changed" whenever the calendar it shows
+    changes, so the page reloads its statuses at once, in a background tab too. It carries no
+    patient data (the page reads that through the API, audited), so it is not audited itself."""
+    actor = require_actor(request)
+    require_staff(actor)
+    therapist_id = _uuid(request.query.get("therapist_id")) if actor.is_admin else actor.id
+    changes = request.app[CALENDAR_CHANGES]
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            # Proxies that buffer responses (nginx) would hold the events back.
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    loop = asyncio.get_running_loop()
+    until = loop.time() + AGENDA_STREAM_SECONDS
+    try:
+        # The browser reconnects 3 s after a stream ends.
+        await response.write(b"retry: 3000\n\n")
+        with changes.listening(therapist_id) as listener:
+            while (left := until - loop.time()) > 0 and not listener.closing:
+                if await listener.changed_within(min(AGENDA_HEARTBEAT_SECONDS, left)):
+                    await response.write(b"event: changed\ndata: {}\n\n")
+                elif not listener.closing:
+                    await response.write(b": still here\n\n")
+    except ConnectionResetError:
+        pass  # the page was closed
+    return response
+
+
 # The fields of the time-off and extra-hours form, given back to it when an entry is refused.
 _EXCEPTION_FIELDS = ("day", "kind", "start", "end", "note")
 
@@ -850,6 +891,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/appointments/{appointment_id}/reschedule", reschedule_submit)
     app.router.add_get("/appointments/{appointment_id}/cancel", cancel_page)
     app.router.add_get("/agenda", agenda_page)
+    app.router.add_get("/agenda/changes", agenda_changes)
     app.router.add_get("/availability", availability_page)
     app.router.add_post("/availability", availability_submit)
     app.router.add_post("/availability/exceptions", exception_submit)

@@ -743,6 +743,7 @@ async def _book(uow: UnitOfWork, request: BookingRequest) -> Appointment:
     uow.session.add(row)
     await _flush_booking(uow.session)
     await _add_to_care_team(uow, patient.id, therapist.id)
+    uow.calendar_changed(therapist.id)
     uow.audit(
         appointment_record(
             "appointment.book",
@@ -937,6 +938,7 @@ async def _act_once(
         row.version += 1
         row.updated_at = uow.now
         await _flush_booking(uow.session)
+        uow.calendar_changed(row.therapist_id)
         uow.audit(appointment_record(audit_action, row, **details))
         return await view_of(uow, services, row)
 
@@ -988,6 +990,7 @@ async def _reschedule_once(
         row.version += 1
         row.updated_at = uow.now
         await _flush_booking(uow.session)
+        uow.calendar_changed(row.therapist_id)
         uow.audit(
             appointment_record(
                 "appointment.reschedule",
@@ -1156,6 +1159,7 @@ async def _book_series_once(
                 details={"conflicts": _conflicts(plan, lost)},
             )
         await _add_to_care_team(uow, patient.id, therapist.id)
+        uow.calendar_changed(therapist.id)
         for row in booked:
             uow.audit(
                 appointment_record(

@@ -39,7 +39,7 @@ async def mark_no_shows(services: Services) -> int:
     async with unit_of_work(services, Caller(actor=None, ip="local")) as uow:
         due = (
             await uow.session.execute(
-                select(Appointment.id, Appointment.patient_id)
+                select(Appointment.id, Appointment.patient_id, Appointment.therapist_id)
                 .where(
                     Appointment.status == Status.BOOKED.value,
                     Appointment.start_at <= uow.now - NO_SHOW_GRACE,
@@ -53,7 +53,7 @@ async def mark_no_shows(services: Services) -> int:
             )
         ).all()
         marked = 0
-        for appointment_id, patient_id in due:
+        for appointment_id, patient_id, therapist_id in due:
             result = await uow.session.execute(
                 update(Appointment)
                 .where(
@@ -71,6 +71,7 @@ async def mark_no_shows(services: Services) -> int:
             )
             if getattr(result, "rowcount", 0) == 1:
                 marked += 1
+                uow.calendar_changed(therapist_id)
                 uow.audit(
                     AuditRecord(
                         "appointment.mark_no_show",
