@@ -9,6 +9,7 @@ from telehealth.catalog import models as catalog_models
 from telehealth.notes import models as notes_models
 from telehealth.orm import Base
 from telehealth.scheduling import models as scheduling_models
+from telehealth.screening import models as screening_models
 from telehealth.visits import models as visits_models
 
 metadata = Base.metadata
@@ -20,5 +21,6 @@ __all__ = [
     "metadata",
     "notes_models",
     "scheduling_models",
+    "screening_models",
     "visits_models",
 ]

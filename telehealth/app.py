@@ -44,6 +44,7 @@ from telehealth.resources import web_dir
 from telehealth.scheduling import api as scheduling_api
 from telehealth.scheduling import pages as scheduling_pages
 from telehealth.scheduling.tasks import scheduling_background
+from telehealth.screening import pages as screening_pages
 from telehealth.shutdown import close_within
 from telehealth.unit_of_work import Services
 from telehealth.visits import api as visits_api
@@ -105,6 +106,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     scheduling_pages.setup_routes(app)
     visits_pages.setup_routes(app)
     notes_pages.setup_routes(app)
+    screening_pages.setup_routes(app)
     app.router.add_static("/static", web_dir() / "static", append_version=False)
     return app
 

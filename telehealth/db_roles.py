@@ -21,6 +21,8 @@ APPEND_ONLY_TABLES = (
     "audit_checkpoints",
     "note_addenda",
     "note_templates",
+    "screening_intakes",
+    "screening_acknowledgements",
 )
 # Read by the service to know the schema's revision, written only by migrations.
 READ_ONLY_TABLES = ("alembic_version",)

@@ -10,6 +10,7 @@ from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
 from telehealth.scheduling import service as scheduling
+from telehealth.screening import service as screening
 
 
 @session_in_work
@@ -22,17 +23,26 @@ async def home(request: web.Request) -> web.StreamResponse:
         actor = uow.actor
         if actor.role is Role.ADMIN:
             people, total = await accounts.list_people_in(uow, None, 200, 0)
+            red_flags = await screening.open_red_flags_in(uow)
         elif actor.role is Role.THERAPIST:
             patients = await accounts.list_patients_in(uow)
+            red_flags = await screening.open_red_flags_in(uow)
         else:
+            intake = await screening.latest_own_intake_in(uow)
             me = await accounts.get_self_in(uow)
             team = await accounts.care_team_in(uow, actor.id)
             visits = await scheduling.upcoming_for_patient_in(uow, services)
             past = await scheduling.past_for_patient_in(uow, services)
     if actor.role is Role.ADMIN:
-        return render(request, "home/admin.html", {"people": people, "total": total})
+        return render(
+            request,
+            "home/admin.html",
+            {"people": people, "total": total, "red_flags": red_flags},
+        )
     if actor.role is Role.THERAPIST:
-        return render(request, "home/therapist.html", {"patients": patients})
+        return render(
+            request, "home/therapist.html", {"patients": patients, "red_flags": red_flags}
+        )
     return render(
         request,
         "home/patient.html",
@@ -41,6 +51,7 @@ async def home(request: web.Request) -> web.StreamResponse:
             "care_team": team,
             "upcoming_visits": visits,
             "past_visits": past,
+            "screening": intake,
             "now": services.clock.now(),
         },
     )
