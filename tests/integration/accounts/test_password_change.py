@@ -5,6 +5,7 @@ registration applies, bad input is a clear 4xx, and the audit trail holds no pas
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -479,3 +480,29 @@ async def test_the_other_sessions_visit_socket_closes(
             )
         )
     assert revoked == [{"user_id": str(patient.id), "reason": "sessions_ended"}]
+
+
+async def test_two_changes_at_once_never_both_win(
+    client: TestClient, people: People, services: Services
+) -> None:
+    patient = await people.make(Role.PATIENT)
+    headers = await login(client, patient)
+    choices = ["first new password here", "second new password here"]
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                CHANGE,
+                json={"current_password": patient.password, "new_password": choice},
+                headers=headers,
+            )
+            for choice in choices
+        )
+    )
+    statuses = [answer.status for answer in answers]
+    # The loser either met the winner's commit before checking (403: no longer the password) or
+    # after (409: the hash it checked against is gone); never two passwords both "set".
+    assert sorted(statuses) in ([204, 403], [204, 409]), statuses
+    winner = choices[statuses.index(204)]
+    loser = choices[1 - statuses.index(204)]
+    assert await _signs_in(client, patient, loser) == 401
+    assert await _signs_in(client, patient, winner) == 200
