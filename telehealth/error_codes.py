@@ -34,6 +34,7 @@ class ErrorCode(StrEnum):
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
     INVALID_CREDENTIALS = "invalid_credentials"
     LOGIN_LOCKED = "login_locked"
+    CURRENT_PASSWORD_WRONG = "current_password_wrong"  # noqa: S105 - an error code, not a secret
     CSRF_FAILED = "csrf_failed"
     PERMISSION_DENIED = "permission_denied"
     # --- people -----------------------------------------------------------------------------
@@ -93,6 +94,9 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_TOKEN: "401: the bearer token is unknown or has expired.",
     ErrorCode.INVALID_CREDENTIALS: "401: the email or password is wrong.",
     ErrorCode.LOGIN_LOCKED: "429: too many failed sign-ins; retry after `Retry-After`.",
+    ErrorCode.CURRENT_PASSWORD_WRONG: (
+        "403: the current password given to change it is wrong; it counts as a failed sign-in."
+    ),
     ErrorCode.CSRF_FAILED: "403: the CSRF token or the Origin of a session-cookie request is wrong.",
     ErrorCode.PERMISSION_DENIED: "403: the caller's role may not do this at all.",
     ErrorCode.EMAIL_TAKEN: "409: an account with that email exists.",

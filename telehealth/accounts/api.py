@@ -7,7 +7,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from telehealth.access_ended import Reason, announce_access_ended
-from telehealth.accounts import service
+from telehealth.accounts import password_change, service
 from telehealth.accounts.models import Role
 from telehealth.accounts.schemas import (
     CareTeamIn,
@@ -16,6 +16,7 @@ from telehealth.accounts.schemas import (
     LoginOut,
     MeOut,
     OwnPatch,
+    PasswordChangeIn,
     PatientsOut,
     PeopleOut,
     PeopleQuery,
@@ -24,6 +25,7 @@ from telehealth.accounts.schemas import (
     PersonPatch,
     RegisterIn,
 )
+from telehealth.error_codes import ErrorCode
 from telehealth.http.api import Api, path_uuid
 from telehealth.http.auth import clear_session_cookie, device_token, set_session_cookie
 from telehealth.http.context import caller_of, current_token_hash
@@ -118,6 +120,32 @@ async def update_me(request: web.Request, body: OwnPatch) -> MeOut:
         request.app[SERVICES], caller_of(request), service.OwnChanges(**body.model_dump())
     )
     return MeOut(user=PersonOut.model_validate(user), csrf_token=current.csrf_token)
+
+
+@api.post(
+    "/me/password",
+    body=PasswordChangeIn,
+    summary="Change my password (ends my other sessions)",
+    tags=("auth",),
+    errors=(ErrorCode.CURRENT_PASSWORD_WRONG, ErrorCode.LOGIN_LOCKED),
+)
+async def change_my_password(request: web.Request, body: PasswordChangeIn) -> None:
+    """The current password proves it is me; a wrong one counts as a failed sign-in (the account
+    locks as sign-in does). This session stays signed in; every other one ends, with its visit
+    connections."""
+    current = request[CURRENT_SESSION]
+    assert current is not None  # guaranteed by auth=True
+    caller = caller_of(request)
+    changed = await password_change.change_password(
+        request.app[SERVICES],
+        caller,
+        current.token_hash,
+        body.current_password,
+        body.new_password,
+    )
+    if changed.other_sessions_ended:
+        # After the commit: the sessions have ended whatever becomes of their sockets.
+        await announce_access_ended(request.app, caller, changed.user_id, Reason.SESSIONS_ENDED)
 
 
 @api.get("/me", response=MeOut, summary="The signed-in person", tags=("auth",))

@@ -6,14 +6,23 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from telehealth.accounts import service
+from telehealth.access_ended import Reason, announce_access_ended
+from telehealth.accounts import password_change, service
 from telehealth.accounts.models import Role
-from telehealth.errors import DomainError, InvalidInput, NotAuthenticated, TooManyRequests
+from telehealth.accounts.schemas import PasswordChangeForm
+from telehealth.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    TooManyRequests,
+)
 from telehealth.http.auth import clear_session_cookie, device_token, set_session_cookie
 from telehealth.http.context import caller_of, current_token_hash, require_actor
-from telehealth.http.forms import read_form
+from telehealth.http.forms import parse_form, read_form
 from telehealth.http.keys import CURRENT_SESSION, SERVICES, SETTINGS
 from telehealth.http.templates import render
+from telehealth.passwords import MIN_PASSWORD_LENGTH
 from telehealth.zones import COMMON_ZONES
 
 
@@ -94,13 +103,20 @@ def _details_page(
     error: str | None = None,
     saved: bool = False,
     status: int = 200,
+    password_changed: bool = False,
 ) -> web.Response:
     zone = values.get("time_zone", "")
     zones = COMMON_ZONES if zone in COMMON_ZONES or not zone else (zone, *COMMON_ZONES)
     return render(
         request,
         "accounts/details.html",
-        {"values": values, "zones": zones, "error": error, "saved": saved},
+        {
+            "values": values,
+            "zones": zones,
+            "error": error,
+            "saved": saved,
+            "password_changed": password_changed,
+        },
         status=status,
     )
 
@@ -114,7 +130,12 @@ async def details_page(request: web.Request) -> web.StreamResponse:
         "phone": user.phone or "",
         "time_zone": user.time_zone,
     }
-    return _details_page(request, values, saved=request.query.get("saved") == "1")
+    return _details_page(
+        request,
+        values,
+        saved=request.query.get("saved") == "1",
+        password_changed=request.query.get("password") == "changed",
+    )
 
 
 async def details_submit(request: web.Request) -> web.StreamResponse:
@@ -133,6 +154,84 @@ async def details_submit(request: web.Request) -> web.StreamResponse:
     except InvalidInput as exc:
         return _details_page(request, values, error=exc.message, status=422)
     raise web.HTTPSeeOther("/me/details?saved=1")
+
+
+def _password_page(
+    request: web.Request, error: str | None = None, field: str | None = None, status: int = 200
+) -> web.Response:
+    # The fields are always empty again: a page never carries a password back to the browser.
+    return render(
+        request,
+        "accounts/password.html",
+        {"error": error, "field": field, "min_length": MIN_PASSWORD_LENGTH},
+        status=status,
+    )
+
+
+async def password_page(request: web.Request) -> web.StreamResponse:
+    """The form to change one's own password."""
+    require_actor(request)
+    return _password_page(request)
+
+
+def _missing_field(form: PasswordChangeForm) -> tuple[str, str] | None:
+    """The first field left empty or mistyped, with what to say about it."""
+    if not form.current_password:
+        return "current_password", "Please type your current password."
+    if not form.new_password:
+        return "new_password", "Please type a new password."
+    if form.new_password_again != form.new_password:
+        return (
+            "new_password_again",
+            "The two new passwords are not the same. Please type them again.",
+        )
+    return None
+
+
+async def password_submit(request: web.Request) -> web.StreamResponse:
+    """Change it; a refusal says which field is wrong, and every field comes back empty.
+
+    Not the request's one unit of work: like sign-in, the check is counted in a transaction of
+    its own before the password is checked, and the slow hashing runs outside any transaction
+    (`accounts.password_change`).
+    """
+    require_actor(request)
+    current = request[CURRENT_SESSION]
+    assert current is not None
+    posted = await read_form(request)  # control characters: refused there, as in every form
+    try:
+        form = parse_form(posted, PasswordChangeForm)
+    except InvalidInput as exc:
+        # Only a field longer than any password can be: say which, without repeating it.
+        field = exc.details[0]["field"] if exc.details else None
+        return _password_page(request, "That password is too long.", field, 422)
+    missing = _missing_field(form)
+    if missing is not None:
+        field, words = missing
+        return _password_page(request, words, field, 422)
+    caller = caller_of(request)
+    try:
+        changed = await password_change.change_password(
+            request.app[SERVICES],
+            caller,
+            current.token_hash,
+            form.current_password,
+            form.new_password,
+        )
+    except TooManyRequests as exc:
+        response = _password_page(request, exc.message, "current_password", 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except password_change.CurrentPasswordWrong as exc:
+        return _password_page(request, exc.message, "current_password", exc.status)
+    except InvalidInput as exc:
+        return _password_page(request, exc.message, "new_password", exc.status)
+    except Conflict as exc:
+        return _password_page(request, exc.message, None, exc.status)
+    if changed.other_sessions_ended:
+        # After the commit: the sessions have ended whatever becomes of their sockets.
+        await announce_access_ended(request.app, caller, changed.user_id, Reason.SESSIONS_ENDED)
+    raise web.HTTPSeeOther("/me/details?password=changed")
 
 
 async def register_page(request: web.Request) -> web.StreamResponse:
@@ -183,5 +282,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/logout", logout_submit)
     app.router.add_get("/me/details", details_page)
     app.router.add_post("/me/details", details_submit)
+    app.router.add_get("/me/password", password_page)
+    app.router.add_post("/me/password", password_submit)
     app.router.add_get("/register", register_page)
     app.router.add_post("/register", register_submit)

@@ -131,18 +131,22 @@ def needs_touch(last_seen_at: datetime, now: datetime, idle: timedelta) -> bool:
     return now - last_seen_at >= touch_interval(idle)
 
 
-def check_password_strength(password: str, email: str) -> None:
-    """Reject passwords that are too short, too long, or the email itself."""
+def password_problem(password: str, email: str) -> str | None:
+    """What the new-password policy finds wrong with a password, in plain words; None when it
+    passes. Registration, account creation and a password change all apply it."""
     from telehealth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.",
-            details={"field": "password"},
-        )
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters for the password."
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput("That password is too long.", details={"field": "password"})
+        return "That password is too long."
     if password.strip().lower() == email.strip().lower():
-        raise InvalidInput(
-            "The password cannot be the email address.", details={"field": "password"}
-        )
+        return "The password cannot be the email address."
+    return None
+
+
+def check_password_strength(password: str, email: str) -> None:
+    """Reject passwords that are too short, too long, or the email itself."""
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise InvalidInput(problem, details={"field": "password"})

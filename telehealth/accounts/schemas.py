@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from telehealth.http.schemas import (
     QueryModel,
@@ -15,6 +15,7 @@ from telehealth.http.schemas import (
     SafeStr,
     ZoneName,
 )
+from telehealth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 RoleName = Literal["patient", "therapist", "admin"]
 
@@ -95,6 +96,29 @@ class OwnPatch(RequestModel):
     display_name: SafeStr | None = Field(default=None, min_length=1, max_length=120)
     time_zone: ZoneName | None = Field(default=None, max_length=64)
     phone: SafeStr | None = Field(default=None, max_length=32)
+
+
+class PasswordChangeIn(RequestModel):
+    """Change my own password: the current one proves it is me, the new one follows the policy
+    of registration (at least 10 characters, not the email address; `accounts.rules`)."""
+
+    # A password is checked as it was typed, as the sign-in form checks it: stripping spaces
+    # here would store, or compare, another password than the person typed.
+    model_config = ConfigDict(**{**RequestModel.model_config, "str_strip_whitespace": False})
+
+    current_password: SafeStr = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: SafeStr = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+
+
+class PasswordChangeForm(RequestModel):
+    """The password page's form (`http.forms.parse_form`): an empty field is left out, and the
+    page, not the model, says in words which one is missing or breaks the policy."""
+
+    model_config = ConfigDict(**{**RequestModel.model_config, "str_strip_whitespace": False})
+
+    current_password: SafeStr = Field(default="", max_length=MAX_PASSWORD_LENGTH)
+    new_password: SafeStr = Field(default="", max_length=MAX_PASSWORD_LENGTH)
+    new_password_again: SafeStr = Field(default="", max_length=MAX_PASSWORD_LENGTH)
 
 
 class PeopleQuery(QueryModel):

@@ -158,6 +158,7 @@ async def _patient(walk: Walk) -> str:
     await walk.check(f"/visits/{visit_id}")  # the pre-call check
     await walk.check(f"/visits/{visit_id}/ended")
     await walk.check("/me/details")
+    await walk.check("/me/password")
     await walk.check(f"/visits/{later.rsplit('/', 1)[-1]}")  # a visit days away: not open yet
     await walk.check("/join/" + "x" * 43, status=410)
     await walk.check("/no-such-page", status=404)
@@ -221,5 +222,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 38, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 39, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)

@@ -207,3 +207,18 @@ def test_password_cannot_be_the_email_in_any_case() -> None:
         rules.check_password_strength("Maria@Example.test", "maria@example.test")
     with pytest.raises(InvalidInput):
         rules.check_password_strength(" maria@example.test ", "maria@example.test")
+
+
+def test_the_policy_says_what_is_wrong_in_words() -> None:
+    # The words a password change shows beside its field; the same rule registration applies.
+    email = "maria@example.test"
+    assert rules.password_problem("p" * MIN_PASSWORD_LENGTH, email) is None
+    assert rules.password_problem("p" * (MIN_PASSWORD_LENGTH - 1), email) == (
+        f"Use at least {MIN_PASSWORD_LENGTH} characters for the password."
+    )
+    assert rules.password_problem("p" * (MAX_PASSWORD_LENGTH + 1), email) == (
+        "That password is too long."
+    )
+    assert rules.password_problem(" MARIA@example.test", email) == (
+        "The password cannot be the email address."
+    )
