@@ -44,6 +44,10 @@ def _no_sealer() -> None:
     """Where no sealer runs in this process (tools, tests): events wait for the next pass."""
 
 
+def _no_dispatcher() -> None:
+    """Where no dispatcher runs in this process (tools): messages wait for an instance's poll."""
+
+
 @dataclass(frozen=True)
 class Services:
     """What every service function needs from the running application."""
@@ -54,6 +58,8 @@ class Services:
     passwords: Passwords
     # Called after a commit that recorded audit events: wakes this process's sealer.
     audit_recorded: Callable[[], None] = _no_sealer
+    # Called after a commit that wrote outbox messages: wakes this process's dispatcher.
+    messages_queued: Callable[[], None] = _no_dispatcher
 
 
 T = TypeVar("T")
@@ -71,6 +77,9 @@ class UnitOfWork:
     writes_later: bool = False
     # Every bookkeeping statement, run or waiting: work that fails runs them after its rollback.
     bookkept: list[Executable] = field(default_factory=list)
+    # Called once this work has committed (not when it fails): wake-ups of background workers
+    # that the work gave something to do.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def actor(self) -> Actor:
@@ -153,6 +162,8 @@ async def unit_of_work(
     if failed is None:
         if uow.records:
             services.audit_recorded()
+        for wake in dict.fromkeys(uow.after_commit):
+            wake()
         return
     # After the session has closed: on SQLite the failure's own audit transaction takes the next
     # turn to write, which this one held until now.

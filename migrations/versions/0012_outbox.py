@@ -66,9 +66,7 @@ def upgrade() -> None:
             ["status", "next_attempt_at"],
             unique=False,
         )
-        batch_op.create_index(
-            "ix_outbox_messages_appointment_id", ["appointment_id"], unique=False
-        )
+        batch_op.create_index("ix_outbox_messages_appointment_id", ["appointment_id"], unique=False)
 
 
 def downgrade() -> None:
