@@ -57,7 +57,9 @@ def _print_await_chain(awaitable: object) -> None:
         frame = frame or getattr(awaitable, "gi_frame", None)
         if frame is not None:
             code = frame.f_code
-            print(f"  awaits {code.co_filename}:{frame.f_lineno} in {code.co_name}", file=sys.stderr)
+            print(
+                f"  awaits {code.co_filename}:{frame.f_lineno} in {code.co_name}", file=sys.stderr
+            )
         awaitable = (
             getattr(awaitable, "cr_await", None)
             or getattr(awaitable, "ag_await", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -31,6 +32,8 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.received: list[tuple[Envelope, EmailMessage]] = []
+        # Set by the server's thread when a message arrives.
+        self.arrived = threading.Event()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content or b""
@@ -38,6 +41,7 @@ class Mailbox:
         parsed = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.received.append((envelope, parsed))
+        self.arrived.set()
         return "250 2.0.0 Ok: queued as TEST1"
 
     @property
