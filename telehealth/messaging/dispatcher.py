@@ -107,6 +107,17 @@ def email_of(message: Claimed, settings: Settings, now: datetime) -> EmailMessag
     return email
 
 
+def refused_for_good(exc: Exception) -> bool:
+    """Whether the server refused the message permanently (a 5xx reply: no such mailbox, the
+    message refused): trying again would be refused again. Anything else (no answer, a 4xx
+    "try later", a dropped connection) is tried again."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(500 <= r.code < 600 for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return 500 <= exc.code < 600
+    return False
+
+
 class Dispatcher:
     """Sends due messages on demand (`dispatch_due`) and in the background (`running`)."""
 
@@ -245,7 +256,9 @@ class Dispatcher:
 
     async def _record_failure(self, message: Claimed, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]
-        final = gives_up(message.attempts, self._settings.mail_max_attempts)
+        final = refused_for_good(exc) or gives_up(
+            message.attempts, self._settings.mail_max_attempts
+        )
         async with unit_of_work(self._services, _SYSTEM) as uow:
             await uow.session.execute(
                 update(OutboxMessage)
@@ -295,7 +308,10 @@ class Dispatcher:
         due = await self.next_due()
         if due is None:
             return interval
-        return min(interval, max((due - self._services.clock.now()).total_seconds(), 0.0))
+        # Never less than the gathering pause: a row another instance is claiming right now
+        # still looks due, and must not spin this loop.
+        until_due = (due - self._services.clock.now()).total_seconds()
+        return min(interval, max(until_due, _GATHER_SECONDS))
 
     async def _loop(self) -> None:
         wait = 0.0
@@ -323,6 +339,10 @@ class Dispatcher:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Send in the background while the context is open."""
+        if self._settings.is_production and self._settings.mail_delivery == "mailbox":
+            log.warning(
+                "MAIL_DELIVERY=mailbox: messages to patients are kept in the outbox, not sent"
+            )
         task = asyncio.create_task(self._loop(), name="message-dispatcher")
         try:
             yield

@@ -35,6 +35,17 @@ class Mailbox:
         # Set by the server's thread when a message arrives.
         self.arrived = threading.Event()
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        # Addresses that name the answer: a mailbox that does not exist, and one full for now.
+        if address.startswith("nobody@"):
+            return "550 5.1.1 No such user here"
+        if address.startswith("full@"):
+            return "452 4.2.2 Mailbox full, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content or b""
         assert isinstance(content, bytes)

@@ -31,19 +31,21 @@ def _stay_asleep() -> None:
     """Nothing is woken by these writes."""
 
 
-async def queue(services: Services, person: Person, count: int) -> list[OutboxMessage]:
+async def queue(
+    services: Services, person: Person, count: int, address: str | None = None, first: int = 0
+) -> list[OutboxMessage]:
     """Messages due LATER, written as a feature writes them."""
     rows = []
     services = replace(services, messages_queued=_stay_asleep)
     async with unit_of_work(services, Caller(actor=None, ip="test")) as uow:
-        for n in range(count):
+        for n in range(first, first + count):
             row = await outbox.queue_in(
                 uow,
                 services,
                 outbox.NewMessage(
                     kind=Kind.BOOKED,
                     person_id=person.id,
-                    address=person.email,
+                    address=address or person.email,
                     subject=f"Message {n}",
                     body_text=f"Text {n}",
                     body_html=f"<p>Text {n}</p>",
@@ -136,3 +138,20 @@ async def test_mailbox_delivery_keeps_messages_without_sending(
     assert mailbox.messages == []
     rows = (await stored(services)).values()
     assert {(r.status, r.provider_reply) for r in rows} == {("sent", MAILBOX_REPLY)}
+
+
+async def test_a_refused_address_fails_at_once_and_a_full_mailbox_is_tried_again(
+    client: TestClient, services: Services, people: People, clock: ManualClock, mailbox: Mailbox
+) -> None:
+    patient = await people.make(Role.PATIENT)
+    await queue(services, patient, 1, address="nobody@example.test")
+    await queue(services, patient, 1, address="full@example.test", first=1)
+    clock.advance(LATER)
+    assert await Dispatcher(services).dispatch_due() == 0
+    assert mailbox.messages == []
+    after = await stored(services)
+    refused, full = after["Message 0"], after["Message 1"]
+    assert (refused.status, refused.attempts) == ("failed", 1)
+    assert refused.last_error and "550" in refused.last_error
+    assert (full.status, full.attempts) == ("pending", 1)
+    assert full.last_error and "452" in full.last_error
