@@ -6,6 +6,7 @@ from telehealth import idempotency
 from telehealth.accounts import models as accounts_models
 from telehealth.audit import models as audit_models
 from telehealth.catalog import models as catalog_models
+from telehealth.messaging import models as messaging_models
 from telehealth.notes import models as notes_models
 from telehealth.orm import Base
 from telehealth.scheduling import models as scheduling_models
@@ -18,6 +19,7 @@ __all__ = [
     "audit_models",
     "catalog_models",
     "idempotency",
+    "messaging_models",
     "metadata",
     "notes_models",
     "scheduling_models",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -37,6 +38,7 @@ from telehealth.http.keys import (
 from telehealth.http.metrics import Metrics, metrics_middleware, metrics_view
 from telehealth.http.security_headers import security_headers_middleware
 from telehealth.http.templates import Templates
+from telehealth.messaging.dispatcher import DISPATCHER, Dispatcher
 from telehealth.notes import api as notes_api
 from telehealth.notes import pages as notes_pages
 from telehealth.passwords import Passwords
@@ -142,7 +144,7 @@ def _database(
         app[ENGINE] = engine
         sessions = create_session_factory(engine, settings.db_pool_timeout)
         sealer = AuditSealer(sessions, settings, clock)
-        app[SERVICES] = Services(
+        services = Services(
             settings=settings,
             clock=clock,
             sessions=sessions,
@@ -150,8 +152,12 @@ def _database(
             audit_recorded=sealer.wake,
             calendars_changed=changes.announce,
         )
+        dispatcher = Dispatcher(services)
+        app[DISPATCHER] = dispatcher
+        app[SERVICES] = replace(services, messages_queued=dispatcher.wake)
         try:
-            async with sealer.running():
+            # The dispatcher stops first: its last records are audited, which the sealer links.
+            async with sealer.running(), dispatcher.running():
                 yield
         finally:
             await close_within("closing the database pool", engine.dispose())

@@ -20,6 +20,8 @@ from telehealth.seals import SealKeyError, SealKeys, derived_keys, parse_seal_ke
 
 PREFIX = "TELEHEALTH_"
 ENVIRONMENTS = ("development", "test", "production")
+MAIL_DELIVERIES = ("smtp", "mailbox")
+SMTP_SECURITIES = ("none", "starttls", "tls")
 # OWASP Password Storage Cheat Sheet minimum for argon2id: m=19 MiB, t=2, p=1.
 OWASP_ARGON2_MEMORY_KIB = 19_456
 OWASP_ARGON2_TIME_COST = 2
@@ -104,6 +106,27 @@ def _zone(raw: str) -> str:
     if not zones.is_zone_name(raw):
         raise ValueError(zones.zone_problem(raw))
     return raw
+
+
+def _grace_seconds(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value <= 3600:
+        raise ValueError(f"expected seconds between 0 and 3600, got {raw!r}")
+    return value
+
+
+def _mail_address(raw: str) -> str:
+    value = raw.strip()
+    local, at, domain = value.rpartition("@")
+    if value and (
+        not at
+        or not local
+        or "." not in domain
+        or len(value) > 254
+        or any(ord(c) < 33 or c in '<>,;"()[]\\' for c in value)
+    ):
+        raise ValueError(f"expected one email address such as clinic@example.org, got {raw!r}")
+    return value
 
 
 def _choice(*choices: str) -> Callable[[str], str]:
@@ -315,6 +338,64 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     SettingSpec("CLINIC_NAME", "Armor Physical Therapy", "name shown on pages"),
     SettingSpec(
+        "MAIL_DELIVERY",
+        "mailbox",
+        "how messages to patients leave: smtp (through SMTP_HOST) or mailbox (kept in the outbox table only, for development)",
+        _choice(*MAIL_DELIVERIES),
+    ),
+    SettingSpec(
+        "MAIL_FROM",
+        "",
+        "the address messages come from, e.g. appointments@clinic.example; needed with MAIL_DELIVERY=smtp",
+        _mail_address,
+    ),
+    SettingSpec(
+        "MAIL_FROM_NAME",
+        "",
+        "the name messages come from (empty = CLINIC_NAME)",
+        _short_text(80),
+    ),
+    SettingSpec("SMTP_HOST", "", "the SMTP server messages are handed to (MAIL_DELIVERY=smtp)"),
+    SettingSpec("SMTP_PORT", "587", "its port", _port),
+    SettingSpec(
+        "SMTP_SECURITY",
+        "starttls",
+        "none, starttls (upgrade a plain connection, usually port 587) or tls (TLS from the start, usually port 465)",
+        _choice(*SMTP_SECURITIES),
+    ),
+    SettingSpec("SMTP_USERNAME", "", "user to log in to the SMTP server as (empty = no login)"),
+    SettingSpec("SMTP_PASSWORD", "", "its password"),
+    SettingSpec(
+        "SMTP_TIMEOUT_SECONDS",
+        "30",
+        "longest wait for the SMTP server at each step of a send",
+        _seconds,
+    ),
+    SettingSpec(
+        "MAIL_GRACE_SECONDS",
+        "120",
+        "how long a message about a booking waits before it is sent: a change within it replaces the message instead of sending two",
+        _grace_seconds,
+    ),
+    SettingSpec(
+        "MAIL_MAX_ATTEMPTS",
+        "8",
+        "sends tried before a message is marked failed (the waits between them double from MAIL_RETRY_SECONDS)",
+        _positive_int,
+    ),
+    SettingSpec(
+        "MAIL_RETRY_SECONDS",
+        "60",
+        "wait before the second try of a message that could not be sent",
+        _seconds,
+    ),
+    SettingSpec(
+        "MAIL_POLL_SECONDS",
+        "15",
+        "how often each instance looks for messages that came due (its own commits wake it at once)",
+        _seconds,
+    ),
+    SettingSpec(
         "CLINIC_PHONE",
         "",
         "the clinic's phone number, shown (with a call link) at the foot of every page and wherever a page says to call the clinic; empty = not shown",
@@ -407,6 +488,19 @@ class Settings:
     )
     allowed_origins: tuple[str, ...] = ()
     clinic_name: str = "Armor Physical Therapy"
+    mail_delivery: str = "mailbox"
+    mail_from: str = ""
+    mail_from_name: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_timeout: float = 30.0
+    mail_grace: timedelta = timedelta(minutes=2)
+    mail_max_attempts: int = 8
+    mail_retry: timedelta = timedelta(seconds=60)
+    mail_poll_interval: float = 15.0
     clinic_phone: str = ""
     clinic_hours: str = ""
     clinic_time_zone: str = "America/New_York"
@@ -427,6 +521,13 @@ class Settings:
     def uses_https(self) -> bool:
         """Whether people reach the service over https (cookies get Secure and __Host-)."""
         return self.public_url.startswith("https://")
+
+    @property
+    def mail_sender(self) -> tuple[str, str]:
+        """The name and address messages come from (the address defaults to one at the public
+        host, which only the mailbox ever sees: smtp delivery requires MAIL_FROM)."""
+        host = urlsplit(self.public_url).hostname or "localhost"
+        return self.mail_from_name or self.clinic_name, self.mail_from or f"no-reply@{host}"
 
     @property
     def is_sqlite(self) -> bool:
@@ -524,6 +625,12 @@ class Settings:
                 f"{PREFIX}SIGNALING_INSTANCE_TTL_SECONDS: must be above "
                 f"{PREFIX}SIGNALING_HEARTBEAT_SECONDS"
             )
+        if raw["MAIL_DELIVERY"] == "smtp" and not (raw["SMTP_HOST"] and raw["MAIL_FROM"]):
+            raise SettingsError(
+                f"{PREFIX}MAIL_DELIVERY=smtp needs {PREFIX}SMTP_HOST and {PREFIX}MAIL_FROM"
+            )
+        if bool(raw["SMTP_USERNAME"]) != bool(raw["SMTP_PASSWORD"]):
+            raise SettingsError(f"{PREFIX}SMTP_USERNAME and {PREFIX}SMTP_PASSWORD go together")
         if bool(raw["TURN_URLS"]) != bool(raw["TURN_SECRET"]):
             raise SettingsError(f"{PREFIX}TURN_URLS and {PREFIX}TURN_SECRET go together")
         return cls(
@@ -569,6 +676,19 @@ class Settings:
             metrics_allow=raw["METRICS_ALLOW"],
             allowed_origins=_csv(raw["ALLOWED_ORIGINS"]),
             clinic_name=raw["CLINIC_NAME"],
+            mail_delivery=raw["MAIL_DELIVERY"],
+            mail_from=raw["MAIL_FROM"],
+            mail_from_name=raw["MAIL_FROM_NAME"],
+            smtp_host=raw["SMTP_HOST"],
+            smtp_port=raw["SMTP_PORT"],
+            smtp_security=raw["SMTP_SECURITY"],
+            smtp_username=raw["SMTP_USERNAME"],
+            smtp_password=raw["SMTP_PASSWORD"],
+            smtp_timeout=raw["SMTP_TIMEOUT_SECONDS"],
+            mail_grace=timedelta(seconds=raw["MAIL_GRACE_SECONDS"]),
+            mail_max_attempts=raw["MAIL_MAX_ATTEMPTS"],
+            mail_retry=timedelta(seconds=raw["MAIL_RETRY_SECONDS"]),
+            mail_poll_interval=raw["MAIL_POLL_SECONDS"],
             clinic_phone=raw["CLINIC_PHONE"],
             clinic_hours=raw["CLINIC_HOURS"],
             clinic_time_zone=raw["CLINIC_TIME_ZONE"],

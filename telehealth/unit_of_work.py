@@ -49,6 +49,10 @@ def _nobody_listens(_therapist_ids: frozenset[uuid.UUID]) -> None:
     """Where no agenda can be open (tools, tests of services alone)."""
 
 
+def _no_dispatcher() -> None:
+    """Where no dispatcher runs in this process (tools): messages wait for an instance's poll."""
+
+
 @dataclass(frozen=True)
 class Services:
     """What every service function needs from the running application."""
@@ -61,6 +65,8 @@ class Services:
     audit_recorded: Callable[[], None] = _no_sealer
     # Called after a commit that changed therapists' calendars: wakes their open agendas.
     calendars_changed: Callable[[frozenset[uuid.UUID]], None] = _nobody_listens
+    # Called after a commit that wrote outbox messages: wakes this process's dispatcher.
+    messages_queued: Callable[[], None] = _no_dispatcher
 
 
 T = TypeVar("T")
@@ -80,6 +86,9 @@ class UnitOfWork:
     bookkept: list[Executable] = field(default_factory=list)
     # Therapists whose calendars this work changed, announced only once it has committed.
     changed_calendars: set[uuid.UUID] = field(default_factory=set)
+    # Called once this work has committed (not when it fails): wake-ups of background workers
+    # that the work gave something to do.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def actor(self) -> Actor:
@@ -169,6 +178,8 @@ async def unit_of_work(
             services.audit_recorded()
         if uow.changed_calendars:
             services.calendars_changed(frozenset(uow.changed_calendars))
+        for wake in dict.fromkeys(uow.after_commit):
+            wake()
         return
     # After the session has closed: on SQLite the failure's own audit transaction takes the next
     # turn to write, which this one held until now.

@@ -48,6 +48,9 @@ ACTION_LABELS: dict[str, str] = {
     "calendar_feed.create": "Created a calendar feed",
     "calendar_feed.revoke": "Revoked a calendar feed",
     "calendar_feed.read": "Calendar feed was read",
+    # Messages to patients
+    "message.queue": "Wrote a message to a patient (to be sent)",
+    "message.send": "Sent a message to a patient",
     # Video visits
     "consent.accept": "Accepted the video visit consent",
     "visit.view": "Opened a video visit",

@@ -28,7 +28,8 @@ from telehealth.audit.chain import AuditRecord
 from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from telehealth.idempotency import Answer, Idempotency, run_once
-from telehealth.scheduling import access, booking_guide, lifecycle, repository
+from telehealth.messaging.rules import Kind as MessageKind
+from telehealth.scheduling import access, booking_guide, lifecycle, notices, repository
 from telehealth.scheduling.appointment_types import (
     MAX_HORIZON,
     AppointmentType,
@@ -682,6 +683,7 @@ async def _book_once(
 ) -> Answer:
     async def book(uow: UnitOfWork) -> Answer:
         row = await _book(uow, request)
+        await notices.announce_in(uow, services, row, MessageKind.BOOKED)
         return Answer(201, present(await view_of(uow, services, row)))
 
     return await run_once(services, caller, idempotency, book)
@@ -940,6 +942,8 @@ async def _act_once(
         await _flush_booking(uow.session)
         uow.calendar_changed(row.therapist_id)
         uow.audit(appointment_record(audit_action, row, **details))
+        if after.cancellation is not None:
+            await notices.announce_in(uow, services, row, MessageKind.CANCELLED)
         return await view_of(uow, services, row)
 
 
@@ -1001,6 +1005,7 @@ async def _reschedule_once(
                 new_end=row.end_at.isoformat(),
             )
         )
+        await notices.announce_in(uow, services, row, MessageKind.CHANGED, old_start)
         return await view_of(uow, services, row)
 
 

@@ -213,3 +213,59 @@ def test_metrics_allow_refuses_what_is_not_a_range(value: str) -> None:
 def test_the_clinic_zone_is_checked_like_every_zone(zone: str) -> None:
     with pytest.raises(SettingsError, match="TELEHEALTH_CLINIC_TIME_ZONE"):
         Settings.from_env({"TELEHEALTH_CLINIC_TIME_ZONE": zone})
+
+
+def test_mail_is_kept_in_the_mailbox_unless_smtp_is_configured() -> None:
+    settings = Settings.from_env({})
+    assert settings.mail_delivery == "mailbox"
+    assert settings.mail_sender == ("Armor Physical Therapy", "no-reply@127.0.0.1")
+    assert settings.mail_grace == timedelta(minutes=2)
+
+
+def test_smtp_delivery_reads_its_server_and_keeps_the_password_out_of_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "TELEHEALTH_MAIL_DELIVERY": "smtp",
+            "TELEHEALTH_SMTP_HOST": "smtp.clinic.example",
+            "TELEHEALTH_SMTP_PORT": "465",
+            "TELEHEALTH_SMTP_SECURITY": "tls",
+            "TELEHEALTH_SMTP_USERNAME": "clinic",
+            "TELEHEALTH_SMTP_PASSWORD": "smtp-password-value",
+            "TELEHEALTH_MAIL_FROM": "appointments@clinic.example",
+            "TELEHEALTH_MAIL_FROM_NAME": "Front desk",
+            "TELEHEALTH_MAIL_GRACE_SECONDS": "0",
+        }
+    )
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_security) == (
+        "smtp.clinic.example",
+        465,
+        "tls",
+    )
+    assert settings.mail_sender == ("Front desk", "appointments@clinic.example")
+    assert settings.mail_grace == timedelta(0)
+    assert "smtp-password-value" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"TELEHEALTH_MAIL_DELIVERY": "smtp"}, "TELEHEALTH_MAIL_DELIVERY"),
+        (
+            {"TELEHEALTH_MAIL_DELIVERY": "smtp", "TELEHEALTH_SMTP_HOST": "smtp.example"},
+            "TELEHEALTH_MAIL_FROM",
+        ),
+        ({"TELEHEALTH_MAIL_DELIVERY": "pigeon"}, "TELEHEALTH_MAIL_DELIVERY"),
+        ({"TELEHEALTH_SMTP_SECURITY": "ssl"}, "TELEHEALTH_SMTP_SECURITY"),
+        ({"TELEHEALTH_MAIL_FROM": "not an address"}, "TELEHEALTH_MAIL_FROM"),
+        ({"TELEHEALTH_MAIL_FROM": "a@b.example\r\nBcc: x@y.example"}, "TELEHEALTH_MAIL_FROM"),
+        ({"TELEHEALTH_MAIL_FROM_NAME": "Clinic\x00"}, "TELEHEALTH_MAIL_FROM_NAME"),
+        ({"TELEHEALTH_SMTP_USERNAME": "clinic"}, "TELEHEALTH_SMTP_USERNAME"),
+        ({"TELEHEALTH_MAIL_GRACE_SECONDS": "-1"}, "TELEHEALTH_MAIL_GRACE_SECONDS"),
+        ({"TELEHEALTH_MAIL_MAX_ATTEMPTS": "0"}, "TELEHEALTH_MAIL_MAX_ATTEMPTS"),
+    ],
+)
+def test_bad_mail_settings_are_refused_naming_the_variable(
+    environ: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env(environ)

@@ -3,7 +3,8 @@
 Events are written in the reader's IANA zone with a VTIMEZONE, so calendar apps show the visit at
 the right wall time across DST. A cancelled visit stays in the feed as ``STATUS:CANCELLED`` (calendar
 apps then remove it) and keeps its UID and a higher SEQUENCE; the single download of a cancelled visit
-is a ``METHOD:CANCEL`` file. A virtual visit carries its join link.
+is a ``METHOD:CANCEL`` file. A virtual visit carries its join link. The file attached to a message
+carries a reminder (VALARM).
 
 Feeds leave the clinic for third-party calendar services, so a feed never names the patient:
 a therapist's feed says "Follow-up visit (virtual)", and the patient's name is one click away in
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -36,6 +37,9 @@ class CalendarEvent:
     updated: datetime
     url: str | None
     location: str
+    # A reminder the calendar app shows this long before the start (a message's attachment);
+    # feeds carry none, so subscribing does not add alarms the person did not ask for.
+    alarm_before: timedelta | None = None
 
 
 def build_calendar(
@@ -68,6 +72,12 @@ def build_calendar(
         vevent.add("location", ev.location)
         if ev.url:
             vevent.add("url", ev.url)
+        if ev.alarm_before is not None:
+            alarm = icalendar.Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", ev.summary)
+            alarm.add("trigger", -ev.alarm_before)
+            vevent.add_component(alarm)
         cal.add_component(vevent)
     cal.add_missing_timezones()
     return bytes(cal.to_ical())
