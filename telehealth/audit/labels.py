@@ -20,6 +20,7 @@ ACTION_LABELS: dict[str, str] = {
     "account.end_sessions": "Ended an account's sessions",
     "account.list": "Listed accounts",
     "account.read": "Viewed an account",
+    "account.password_change": "Changed their own password",
     "patient.list": "Listed patients",
     "patient.read": "Viewed a patient",
     "care_team.read": "Viewed a care team",
@@ -51,6 +52,10 @@ ACTION_LABELS: dict[str, str] = {
     # Messages to patients
     "message.queue": "Wrote a message to a patient (to be sent)",
     "message.send": "Sent a message to a patient",
+    "screening.intake": "Answered the screening questions",
+    "screening.read": "Viewed screening answers",
+    "screening.list": "Listed screening answers that need a clinician",
+    "screening.acknowledge": "Took charge of screening answers",
     # Video visits
     "consent.accept": "Accepted the video visit consent",
     "visit.view": "Opened a video visit",
