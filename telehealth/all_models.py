@@ -6,11 +6,11 @@ from telehealth import idempotency
 from telehealth.accounts import models as accounts_models
 from telehealth.audit import models as audit_models
 from telehealth.catalog import models as catalog_models
-from telehealth.messaging import models as messaging_models
+from telehealth.intake import models as intake_models
 from telehealth.notes import models as notes_models
+from telehealth.notifications import models as notifications_models
 from telehealth.orm import Base
 from telehealth.scheduling import models as scheduling_models
-from telehealth.screening import models as screening_models
 from telehealth.visits import models as visits_models
 
 metadata = Base.metadata
@@ -19,10 +19,10 @@ __all__ = [
     "audit_models",
     "catalog_models",
     "idempotency",
-    "messaging_models",
+    "intake_models",
     "metadata",
     "notes_models",
+    "notifications_models",
     "scheduling_models",
-    "screening_models",
     "visits_models",
 ]

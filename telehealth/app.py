@@ -38,15 +38,15 @@ from telehealth.http.keys import (
 from telehealth.http.metrics import Metrics, metrics_middleware, metrics_view
 from telehealth.http.security_headers import security_headers_middleware
 from telehealth.http.templates import Templates
-from telehealth.messaging.dispatcher import DISPATCHER, Dispatcher
+from telehealth.intake import pages as intake_pages
 from telehealth.notes import api as notes_api
 from telehealth.notes import pages as notes_pages
+from telehealth.notifications.dispatcher import DISPATCHER, Dispatcher
 from telehealth.passwords import Passwords
 from telehealth.resources import web_dir
 from telehealth.scheduling import api as scheduling_api
 from telehealth.scheduling import pages as scheduling_pages
 from telehealth.scheduling.tasks import scheduling_background
-from telehealth.screening import pages as screening_pages
 from telehealth.shutdown import close_within
 from telehealth.unit_of_work import Services
 from telehealth.visits import api as visits_api
@@ -108,7 +108,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     scheduling_pages.setup_routes(app)
     visits_pages.setup_routes(app)
     notes_pages.setup_routes(app)
-    screening_pages.setup_routes(app)
+    intake_pages.setup_routes(app)
     app.router.add_static("/static", web_dir() / "static", append_version=False)
     return app
 

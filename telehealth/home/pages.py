@@ -9,8 +9,8 @@ from telehealth.accounts.models import Role
 from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
+from telehealth.intake import service as intake
 from telehealth.scheduling import service as scheduling
-from telehealth.screening import service as screening
 
 
 @session_in_work
@@ -23,12 +23,12 @@ async def home(request: web.Request) -> web.StreamResponse:
         actor = uow.actor
         if actor.role is Role.ADMIN:
             people, total = await accounts.list_people_in(uow, None, 200, 0)
-            red_flags = await screening.open_red_flags_in(uow)
+            red_flags = await intake.open_red_flags_in(uow)
         elif actor.role is Role.THERAPIST:
             patients = await accounts.list_patients_in(uow)
-            red_flags = await screening.open_red_flags_in(uow)
+            red_flags = await intake.open_red_flags_in(uow)
         else:
-            intake = await screening.latest_own_intake_in(uow)
+            answered = await intake.latest_own_intake_in(uow)
             me = await accounts.get_self_in(uow)
             team = await accounts.care_team_in(uow, actor.id)
             visits = await scheduling.upcoming_for_patient_in(uow, services)
@@ -51,7 +51,7 @@ async def home(request: web.Request) -> web.StreamResponse:
             "care_team": team,
             "upcoming_visits": visits,
             "past_visits": past,
-            "screening": intake,
+            "screening": answered,
             "now": services.clock.now(),
         },
     )

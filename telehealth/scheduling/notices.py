@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from telehealth.accounts.models import User
-from telehealth.messaging import outbox
-from telehealth.messaging.compose import AppointmentNotice, compose_appointment
-from telehealth.messaging.rules import Kind
+from telehealth.notifications import outbox
+from telehealth.notifications.compose import AppointmentNotice, compose_appointment
+from telehealth.notifications.rules import Kind
 from telehealth.scheduling import booking_guide
 from telehealth.scheduling.appointment_types import Modality
 from telehealth.scheduling.feeds.ics import CalendarEvent, build_calendar

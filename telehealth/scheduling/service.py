@@ -28,7 +28,7 @@ from telehealth.audit.chain import AuditRecord
 from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from telehealth.idempotency import Answer, Idempotency, run_once
-from telehealth.messaging.rules import Kind as MessageKind
+from telehealth.notifications.rules import Kind as MessageKind
 from telehealth.scheduling import access, booking_guide, lifecycle, notices, repository
 from telehealth.scheduling.appointment_types import (
     MAX_HORIZON,

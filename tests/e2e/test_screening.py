@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from telehealth.screening.triage import load_table
+from telehealth.intake.triage import load_table
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import jinja2
 
-from telehealth.messaging.rules import Kind
+from telehealth.notifications.rules import Kind
 from telehealth.resources import web_dir
 
 

@@ -32,8 +32,8 @@ from telehealth.actors import Caller
 from telehealth.audit.chain import AuditRecord
 from telehealth.config import Settings
 from telehealth.db_failures import unavailable
-from telehealth.messaging.models import OutboxMessage
-from telehealth.messaging.rules import Status, backoff, gives_up
+from telehealth.notifications.models import OutboxMessage
+from telehealth.notifications.rules import Status, backoff, gives_up
 from telehealth.shutdown import close_within
 from telehealth.unit_of_work import Services, unit_of_work
 

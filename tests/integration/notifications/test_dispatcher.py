@@ -14,13 +14,13 @@ from telehealth.accounts.models import Role
 from telehealth.actors import Caller
 from telehealth.clock import ManualClock
 from telehealth.db import create_engine, create_session_factory
-from telehealth.messaging import outbox
-from telehealth.messaging.dispatcher import MAILBOX_REPLY, Dispatcher
-from telehealth.messaging.models import OutboxMessage
-from telehealth.messaging.rules import Kind
+from telehealth.notifications import outbox
+from telehealth.notifications.dispatcher import MAILBOX_REPLY, Dispatcher
+from telehealth.notifications.models import OutboxMessage
+from telehealth.notifications.rules import Kind
 from telehealth.unit_of_work import Services, unit_of_work
 from tests.conftest import People, Person
-from tests.integration.messaging.conftest import Mailbox
+from tests.integration.notifications.conftest import Mailbox
 
 # Written due a little later and without waking the app's own dispatcher (which polls hourly in
 # these tests): each test moves the clock and drives the dispatchers it compares.

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from telehealth.clock import ManualClock
 from telehealth.config import Settings
-from telehealth.messaging.dispatcher import DISPATCHER
-from telehealth.messaging.models import OutboxMessage
+from telehealth.notifications.dispatcher import DISPATCHER
+from telehealth.notifications.models import OutboxMessage
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.messaging.conftest import free_port, smtp_settings
+from tests.integration.notifications.conftest import free_port, smtp_settings
 from tests.integration.scheduling.support import book, make_clinic, utc
 
 RETRY = timedelta(seconds=60)

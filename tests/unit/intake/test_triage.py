@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from telehealth.screening.triage import (
+from telehealth.intake.triage import (
     Answer,
     IncompleteAnswers,
     Rule,
@@ -151,7 +151,7 @@ def test_every_tier_but_routine_has_rules_and_every_rule_a_source() -> None:
 
 
 def _raw() -> dict[str, Any]:
-    path = resources.files("telehealth.screening").joinpath("data", "triage-v1.json")
+    path = resources.files("telehealth.intake").joinpath("data", "triage-v1.json")
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 

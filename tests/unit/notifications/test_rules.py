@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from telehealth.messaging.rules import (
+from telehealth.notifications.rules import (
     MAX_BACKOFF,
     Kind,
     backoff,

@@ -165,7 +165,7 @@ def triage(answers: Mapping[str, Answer], table: Table | None = None) -> Triage:
 def load_table(name: str = TABLE_FILE) -> Table:
     """The packaged rule table, checked whole."""
     raw = json.loads(
-        resources.files("telehealth.screening").joinpath("data", name).read_text(encoding="utf-8")
+        resources.files("telehealth.intake").joinpath("data", name).read_text(encoding="utf-8")
     )
     return parse_table(raw)
 

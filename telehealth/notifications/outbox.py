@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 
 from telehealth.audit.chain import AuditRecord
-from telehealth.messaging.models import OutboxMessage
-from telehealth.messaging.rules import Channel, Kind, Status, dedupe_key, message_id
+from telehealth.notifications.models import OutboxMessage
+from telehealth.notifications.rules import Channel, Kind, Status, dedupe_key, message_id
 from telehealth.unit_of_work import Services, UnitOfWork
 
 

@@ -15,8 +15,8 @@ from telehealth.accounts.access import get_visible_patient, patients_visible_to
 from telehealth.accounts.models import User
 from telehealth.audit.chain import AuditRecord
 from telehealth.errors import InvalidInput, NotFound, PermissionDenied
-from telehealth.screening.models import ScreeningAcknowledgement, ScreeningIntake
-from telehealth.screening.triage import Answer, IncompleteAnswers, Tier, load_table, triage
+from telehealth.intake.models import ScreeningAcknowledgement, ScreeningIntake
+from telehealth.intake.triage import Answer, IncompleteAnswers, Tier, load_table, triage
 from telehealth.unit_of_work import UnitOfWork
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from telehealth.accounts.models import Role
 from telehealth.audit.models import AuditEvent
-from telehealth.screening.models import ScreeningAcknowledgement, ScreeningIntake
-from telehealth.screening.triage import load_table
+from telehealth.intake.models import ScreeningAcknowledgement, ScreeningIntake
+from telehealth.intake.triage import load_table
 from telehealth.unit_of_work import Services
 from tests.conftest import People, Person
 from tests.integration.helpers import csrf_from_page, execute_sql

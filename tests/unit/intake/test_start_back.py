@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from telehealth.screening.start_back import (
+from telehealth.intake.start_back import (
     COPYRIGHT,
     Bothersomeness,
     RiskGroup,

@@ -12,8 +12,8 @@ from telehealth.http.api import path_uuid
 from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.forms import read_form
 from telehealth.http.templates import render
-from telehealth.screening import service
-from telehealth.screening.triage import Answer, Question, load_table
+from telehealth.intake import service
+from telehealth.intake.triage import Answer, Question, load_table
 
 # Asked first, in this order; every other question is a warning sign, asked after.
 _ABOUT_THE_PAIN = ("age", "new_onset")

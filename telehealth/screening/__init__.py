@@ -1,1 +1,0 @@
-"""The free screening: red-flag triage of a new patient's intake and STarT Back stratification."""
