@@ -56,6 +56,7 @@ from telehealth.accounts.rules import SessionTimes, needs_touch, session_expired
 from telehealth.actors import Actor, Role
 from telehealth.config import Settings
 from telehealth.http.locale import uses_12_hour_clock
+from telehealth.intake.triage import Tier, load_table
 from telehealth.resources import web_dir
 from telehealth.scheduling import booking_guide
 from telehealth.scheduling.appointment_types import (
@@ -142,6 +143,11 @@ PAST = (
     f"SELECT {_APPOINTMENT} FROM appointments WHERE appointments.patient_id = ?"
     " AND appointments.patient_id = ? AND (appointments.status = ?"
     " OR appointments.note_signed_at IS NOT NULL) ORDER BY appointments.start_at DESC LIMIT ?"
+)
+LATEST_INTAKE = (
+    "SELECT screening_intakes.id, screening_intakes.tier, screening_intakes.created_at"
+    " FROM screening_intakes WHERE screening_intakes.patient_id = ?"
+    " ORDER BY screening_intakes.created_at DESC LIMIT 1"
 )
 USERS_IN = f"SELECT {_USER} FROM users WHERE users.id IN ({{marks}})"
 TYPES_IN = f"SELECT {_TYPE} FROM appointment_types WHERE appointment_types.id IN ({{marks}})"
@@ -241,6 +247,7 @@ class Statements:
         self.care_team = self._text(CARE_TEAM)
         self.upcoming = self._text(UPCOMING)
         self.past = self._text(PAST)
+        self.latest_intake = self._text(LATEST_INTAKE)
         self.all_types = self._text(ALL_TYPES)
         self.therapists = self._text(THERAPISTS)
         self.type_and_therapist = self._text(TYPE_AND_THERAPIST)
@@ -937,12 +944,26 @@ async def home(request: web.Request) -> web.StreamResponse:
         records.append(AuditRow("care_team.read", "patient", str(me), me, {}))
         upcoming = await _own_visits(reads, floor, who, records, upcoming=True)
         past = await _own_visits(reads, floor, who, records, upcoming=False)
+        intake = await reads.all(db.sql.latest_intake, me)
+        screening = None
+        if intake:
+            intake_id, tier_key, answered = intake[0]
+            records.append(AuditRow("screening.read", "screening_intake", str(intake_id), me, {}))
+            tier = Tier[tier_key.upper()]
+            screening = {
+                "id": db.uuid(intake_id),
+                "tier": tier,
+                "patient_words": load_table().patient_words[tier],
+                "booking_allowed": tier is Tier.ROUTINE,
+                "created_at": db.instant(answered),
+            }
     context = {
         "me": own,
         "care_team": team,
         "upcoming_visits": upcoming,
         "past_visits": past,
         "now": datetime.now(UTC),
+        "screening": screening,
     }
     return render(request, floor, who, "home/patient.html", context)
 

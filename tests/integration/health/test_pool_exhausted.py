@@ -131,9 +131,12 @@ async def test_an_exhausted_pool_answers_503_and_writes_nothing(
     client.session.cookie_jar.clear()
 
     assert await _every_row(engine) == before
-    # One line for the outage, naming the pool; no traceback, nothing logged as an error.
+    # One line for the outage, naming its cause; no traceback, nothing logged as an error. On
+    # SQLite the writers also take turns: the write that waits for the turn held by the one
+    # waiting for a connection may give up first, and then the line names the busy database.
     outage_lines = [r.getMessage() for r in caplog.records if r.name == "telehealth.db_failures"]
-    assert len(outage_lines) == 1 and "QueuePool limit" in outage_lines[0], outage_lines
+    assert len(outage_lines) == 1, outage_lines
+    assert "QueuePool limit" in outage_lines[0] or "busy right now" in outage_lines[0], outage_lines
     assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
 
     # The connections are back: the very same booking is made.
