@@ -1,4 +1,4 @@
-"""Admin pages: people (create, deactivate, care teams) and the audit trail."""
+"""Admin pages: people (create, deactivate, care teams), the audit trail and the messages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from telehealth.accounts import service as accounts
 from telehealth.accounts.access import require_admin
 from telehealth.accounts.models import Role
 from telehealth.accounts.schemas import CareTeamIn
-from telehealth.admin import audit_trail
+from telehealth.admin import audit_trail, messages
 from telehealth.errors import DomainError
 from telehealth.http.api import path_uuid
 from telehealth.http.context import caller_of, require_actor
@@ -118,3 +118,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/admin/people/{user_id}/care-team", assign_submit)
     app.router.add_get("/admin/audit", audit_trail.audit_page)
     app.router.add_get("/admin/audit.csv", audit_trail.audit_csv)
+    messages.setup_routes(app)

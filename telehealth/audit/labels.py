@@ -52,6 +52,9 @@ ACTION_LABELS: dict[str, str] = {
     # Messages to patients
     "message.queue": "Wrote a message to a patient (to be sent)",
     "message.send": "Sent a message to a patient",
+    "message.list": "Listed messages to patients",
+    "message.read": "Viewed a message to a patient",
+    "message.resend": "Sent a failed message again",
     "screening.intake": "Answered the screening questions",
     "screening.read": "Viewed screening answers",
     "screening.list": "Listed screening answers that need a clinician",

@@ -10,6 +10,7 @@ from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
 from telehealth.intake import service as intake
+from telehealth.notifications import admin as outbox_admin
 from telehealth.scheduling import service as scheduling
 
 
@@ -24,6 +25,7 @@ async def home(request: web.Request) -> web.StreamResponse:
         if actor.role is Role.ADMIN:
             people, total = await accounts.list_people_in(uow, None, 200, 0)
             red_flags = await intake.open_red_flags_in(uow)
+            failed_messages = await outbox_admin.failed_count_in(uow)
         elif actor.role is Role.THERAPIST:
             patients = await accounts.list_patients_in(uow)
             red_flags = await intake.open_red_flags_in(uow)
@@ -37,7 +39,12 @@ async def home(request: web.Request) -> web.StreamResponse:
         return render(
             request,
             "home/admin.html",
-            {"people": people, "total": total, "red_flags": red_flags},
+            {
+                "people": people,
+                "total": total,
+                "red_flags": red_flags,
+                "failed_messages": failed_messages,
+            },
         )
     if actor.role is Role.THERAPIST:
         return render(

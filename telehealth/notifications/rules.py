@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -54,3 +55,58 @@ def backoff(attempts: int, first: timedelta) -> timedelta:
 def gives_up(attempts: int, max_attempts: int) -> bool:
     """Whether a message that failed its `attempts`-th try is failed for good."""
     return attempts >= max_attempts
+
+
+# What the admin's list says of a message, in words.
+KIND_WORDS: dict[str, str] = {
+    Kind.BOOKED.value: "Visit booked",
+    Kind.CHANGED.value: "Visit moved",
+    Kind.CANCELLED.value: "Visit cancelled",
+}
+
+STATUS_WORDS: dict[str, str] = {
+    Status.PENDING.value: "Waiting to be sent",
+    Status.SENDING.value: "Being sent",
+    Status.SENT.value: "Sent",
+    Status.FAILED.value: "Could not be sent",
+    Status.WITHDRAWN.value: "Withdrawn (no longer needed)",
+}
+
+# The admin's status filter: "waiting" is every message still on its way.
+STATUS_FILTERS: dict[str, tuple[Status, ...]] = {
+    "waiting": (Status.PENDING, Status.SENDING),
+    "failed": (Status.FAILED,),
+    "sent": (Status.SENT,),
+    "withdrawn": (Status.WITHDRAWN,),
+}
+
+
+def mask_address(address: str) -> str:
+    """An address as the admin's list shows it: enough to tell whose (the first letter and the
+    domain), not a copy of the mailbox. m•••@example.com"""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address[:1] + "•••"
+    return f"{local[:1]}•••@{domain}"
+
+
+_PERMANENT_CODE = re.compile(r"\b5\d\d\b")
+
+
+def error_words(last_error: str | None) -> str:
+    """What went wrong with the last try, in words; the raw reply is shown beside it. The
+    dispatcher stores `ExceptionName: text`."""
+    if not last_error:
+        return ""
+    name = last_error.split(":", 1)[0]
+    if "Timeout" in name:
+        return "The mail server did not answer in time."
+    if name in ("SMTPConnectError", "ConnectionRefusedError", "OSError", "SMTPServerDisconnected"):
+        return "The mail server could not be reached."
+    if name in ("SMTPRecipientsRefused", "SMTPRecipientRefused"):
+        if _PERMANENT_CODE.search(last_error):
+            return "The receiving mail server refused the address (it may not exist)."
+        return "The receiving mail server asked to try later (the mailbox may be full)."
+    if name.startswith("SMTP"):
+        return "The mail server did not accept the message."
+    return "The message could not be handed to the mail server."
