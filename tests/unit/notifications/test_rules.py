@@ -1,4 +1,4 @@
-"""The outbox's pure rules: keys, Message-IDs, backoff."""
+"""The outbox's pure rules: keys, Message-IDs, backoff, and the words the admin reads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from telehealth.notifications.rules import (
     Kind,
     backoff,
     dedupe_key,
+    error_words,
     gives_up,
+    mask_address,
     message_id,
 )
 
@@ -51,3 +53,29 @@ def test_backoff_doubles_up_to_a_ceiling() -> None:
 def test_a_message_gives_up_at_the_last_attempt() -> None:
     assert not gives_up(2, 3)
     assert gives_up(3, 3)
+
+
+def test_an_address_is_masked_to_its_first_letter_and_domain() -> None:
+    assert mask_address("maria.lopez@example.com") == "m•••@example.com"
+    assert mask_address("a@b.example") == "a•••@b.example"
+    # The last @ separates the domain: a quoted local part may hold one.
+    assert mask_address('"x@y"@example.com') == '"•••@example.com'
+    assert mask_address("no-at-sign") == "n•••"
+
+
+def test_what_went_wrong_is_said_in_words() -> None:
+    assert error_words(None) == ""
+    assert error_words("SMTPConnectError: Error connecting to 127.0.0.1 on port 9") == (
+        "The mail server could not be reached."
+    )
+    assert error_words("SMTPConnectTimeoutError: Timed out connecting") == (
+        "The mail server did not answer in time."
+    )
+    refused = "SMTPRecipientsRefused: [SMTPRecipientRefused(550, 'No such user here', 'x@y')]"
+    assert "refused the address" in error_words(refused)
+    full = "SMTPRecipientsRefused: [SMTPRecipientRefused(452, 'Mailbox full', 'x@y')]"
+    assert "try later" in error_words(full)
+    assert error_words("SMTPDataError: 554 rejected") == (
+        "The mail server did not accept the message."
+    )
+    assert error_words("ValueError: odd") == "The message could not be handed to the mail server."
