@@ -187,6 +187,7 @@ async def _admin(walk: Walk) -> None:
     await walk.check("/admin/calendar")
     await walk.check("/agenda")
     await walk.check("/admin/audit")
+    await walk.check("/admin/messages")
     await walk.check("/admin/reports/techniques")
     await walk.check("/admin/note-templates")
     await walk.check(await walk.link(r"/admin/note-templates/[^/?#]+"))

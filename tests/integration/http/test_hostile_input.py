@@ -165,6 +165,10 @@ QUERY_NAMES = [
     "include_cancelled",
     "include_inactive",
     "booked",
+    "status",
+    "patient",
+    "person",
+    "page",
 ]
 
 
