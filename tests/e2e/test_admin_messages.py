@@ -56,7 +56,7 @@ async def _failed_message(server: LiveServer) -> None:
     from telehealth.notifications.rules import Kind
     from telehealth.passwords import Passwords
     from telehealth.unit_of_work import Services, unit_of_work
-    from tests.integration.notifications.conftest import free_port
+    from tests.services import free_port
 
     settings = Settings.from_env(server.env).with_secret()
     engine = create_engine(settings)

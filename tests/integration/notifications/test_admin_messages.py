@@ -162,8 +162,12 @@ async def test_status_and_patient_filters_and_paging(
     _, by_name = await get(client, patient="omar")
     assert _ROW.findall(by_name) == [str(omars.id)]
     assert "Visit cancelled" in by_name
+    # The person page links to that person's messages.
+    person_page = await (await client.get(f"/admin/people/{omar.id}")).text()
+    assert f'href="/admin/messages?person={omar.id}"' in person_page
     _, by_id = await get(client, person=str(omar.id), status="failed")
     assert _ROW.findall(by_id) == [str(omars.id)]
+    assert "Only the messages to one person, Omar Haddad." in by_id
     _, none_sent = await get(client, status="sent")
     assert _ROW.findall(none_sent) == []
     assert "No messages match." in none_sent
