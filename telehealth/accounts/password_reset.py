@@ -224,25 +224,28 @@ async def reset_password(
             uow.audit(_record(RESET_ACTION, user, "denied", reason="policy"))
             raise InvalidInput(problem, details=[{"field": "new_password", "problem": problem}])
 
+        user_id = user.id
+
     new_hash = await services.passwords.hash(new_password)
 
     # 3. Spend the link and store the password, or find that another submission did.
     async with unit_of_work(services, caller) as uow:
-        user_id = await _spend(uow, token_hash)
-        user = await uow.session.get(User, user_id) if user_id is not None else None
-        if user is None or not user.is_active:
-            if user is not None:
-                uow.audit(_record(RESET_ACTION, user, "denied", reason=LinkState.USED.value))
-            # Raised inside the work: the spent link of a closed account is rolled back, and
-            # the denial is still recorded.
+        spent = await _spend(uow, token_hash)
+        user = await uow.session.get(User, user_id)
+        if user is None:
+            raise LinkDead(LinkState.USED)  # the account itself is gone, and its links with it
+        if not spent or not user.is_active:
+            uow.audit(_record(RESET_ACTION, user, "denied", reason=LinkState.USED.value))
+            # Raised inside the work: a link spent for a closed account is rolled back, and the
+            # denial is still recorded.
             raise LinkDead(LinkState.USED)
         ended = await _store(uow, user, new_hash)
         uow.audit(_record(RESET_ACTION, user, sessions_ended=ended))
         return PasswordReset(user_id=user.id, sessions_ended=ended)
 
 
-async def _spend(uow: UnitOfWork, token_hash: str) -> uuid.UUID | None:
-    """Mark the link used if it still may be; its account's id, or None when it may not."""
+async def _spend(uow: UnitOfWork, token_hash: str) -> bool:
+    """Mark the link used if it still may be; whether this call did."""
     spent = await uow.session.execute(
         update(PasswordResetToken)
         .where(
@@ -251,11 +254,9 @@ async def _spend(uow: UnitOfWork, token_hash: str) -> uuid.UUID | None:
             PasswordResetToken.expires_at > uow.now,
         )
         .values(used_at=uow.now)
-        .returning(PasswordResetToken.user_id)
         .execution_options(synchronize_session=False)
     )
-    user_id: uuid.UUID | None = spent.scalar_one_or_none()
-    return user_id
+    return bool(getattr(spent, "rowcount", 0))
 
 
 async def _store(uow: UnitOfWork, user: User, new_hash: str) -> int:
