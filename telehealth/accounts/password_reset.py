@@ -6,7 +6,9 @@ request under the address's and the client's reset throttles in one short transa
 account's own link adds two small rows). An active account under its limits gets a link: its
 token (only the hash is stored) and the email carrying it are written in the same unit of work,
 so a link exists exactly when its email does, and a newer link withdraws the email of an older
-one that has not left yet.
+one that has not left yet. Those two rows take a few milliseconds more; so that the time of the
+answer does not tell them apart either, every request is answered no sooner than
+`ANSWER_FLOOR` after it began.
 
 Spending a link (`reset_password`) takes three steps, as the password change does, so the slow
 argon2 hashing never holds the database:
@@ -24,6 +26,8 @@ so a new password revokes them all (devices.py).
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +47,9 @@ from telehealth.notifications.rules import Kind
 from telehealth.tokens import hash_token, new_token
 from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
 
+# The least time an asking request takes, well above what writing a link takes on a busy
+# machine (tens of milliseconds), so a known and an unknown address answer after the same time.
+ANSWER_FLOOR = 0.2
 REQUEST_ACTION = "account.password_reset_request"
 RESET_ACTION = "account.password_reset"
 FORGOT_PATH = "/password/forgot"
@@ -99,6 +106,18 @@ async def request_reset(services: Services, caller: Caller, email: str) -> None:
     """Send a reset link to the account with this address, if there is one that may have one
     now; answers the same in every case (the module's docstring)."""
     email = rules.normalize_email(email)  # 422 for text that cannot be an address at all
+    answer_at = time.monotonic() + ANSWER_FLOOR
+    try:
+        await _request_reset(services, caller, email)
+    except Exception:
+        # A failure too (the database refusing): it must not answer sooner for one kind of
+        # address than for another. A cancelled request is not held up.
+        await asyncio.sleep(max(0.0, answer_at - time.monotonic()))
+        raise
+    await asyncio.sleep(max(0.0, answer_at - time.monotonic()))
+
+
+async def _request_reset(services: Services, caller: Caller, email: str) -> None:
     window = rules.RESET_WINDOW
     async with unit_of_work(services, caller) as uow:
         # The client first: a client over its limit does not count against the account.
