@@ -10,17 +10,20 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application
 from sqlalchemy import select, update
 
+from signaling import CloseCode
 from telehealth.accounts import password_reset
 from telehealth.accounts.models import PasswordResetToken, Role, User
 from telehealth.accounts.rules import (
@@ -39,6 +42,8 @@ from telehealth.unit_of_work import Services
 from tests.conftest import People, Person, login
 from tests.integration.helpers import csrf_from_page
 from tests.integration.mail import Mailbox, smtp_settings
+from tests.integration.visits.support import pair, virtual_visit
+from tests.integration.visits.test_revoked_access import _in_the_visit, watch
 
 FORGOT = "/password/forgot"
 SENT_WORDS = "If an account uses that address, we have sent it a link. It works for 15 minutes."
@@ -481,3 +486,39 @@ async def test_bad_input_is_a_clear_4xx(
     assert (await client.get(path)).status == 200
     assert await _signs_in(client, maria, maria.password) == 200
     assert await _outbox(services) != []
+
+
+async def test_the_accounts_visit_socket_closes(
+    client: TestClient,
+    app: Application,
+    people: People,
+    services: Services,
+    clock: ManualClock,
+    mailbox: Mailbox,
+) -> None:
+    patient, therapist = await pair(people)
+    visit = await virtual_visit(services, patient, therapist, clock.now() + timedelta(minutes=5))
+    async with aiohttp.ClientSession() as http:
+        # The patient is in the visit on another device when the password is set again.
+        therapist_ch, patient_ch = await _in_the_visit(
+            http, client, client, visit, patient, therapist
+        )
+        watched = watch(patient_ch)
+        client.session.cookie_jar.clear()
+        await _asked(client, patient.email)
+        await _deliver(app)
+        done = await _reset(client, _link_in(mailbox.messages[-1]))
+        assert done.status == 303, await done.text()
+        await watched.closed_after(time.monotonic())
+        assert patient_ch.close_code == CloseCode.REVOKED
+        await therapist_ch.close()
+    async with services.sessions() as session:
+        revoked = list(
+            await session.scalars(
+                select(AuditEvent.details).where(
+                    AuditEvent.action == "visit.access_revoked",
+                    AuditEvent.resource_id == str(visit),
+                )
+            )
+        )
+    assert revoked == [{"user_id": str(patient.id), "reason": "sessions_ended"}]
