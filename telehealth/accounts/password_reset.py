@@ -65,6 +65,13 @@ class LinkState(StrEnum):
     UNKNOWN = "unknown"
 
 
+_DEAD_WORDS = {
+    LinkState.USED: "This link has already been used. Please ask for a new one.",
+    LinkState.EXPIRED: "This link has run out. Please ask for a new one.",
+    LinkState.UNKNOWN: "We do not know this link. Please ask for a new one.",
+}
+
+
 class LinkDead(DomainError):
     """The link was used, has expired, or never was one: there is nothing to set a password
     with (410 for a link that was, 404 for one that never was)."""
@@ -73,7 +80,7 @@ class LinkDead(DomainError):
     code = ErrorCode.RESET_LINK_DEAD
 
     def __init__(self, state: LinkState) -> None:
-        super().__init__(f"This link cannot be used: {state.value}.")
+        super().__init__(_DEAD_WORDS.get(state, "This link cannot be used."))
         self.state = state
         if state is LinkState.UNKNOWN:
             self.status = 404
