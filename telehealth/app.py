@@ -10,6 +10,7 @@ from aiohttp import web
 
 from telehealth.accounts import api as accounts_api
 from telehealth.accounts import pages as accounts_pages
+from telehealth.accounts import reset_pages as password_reset_pages
 from telehealth.accounts import sessions as accounts_sessions
 from telehealth.admin import pages as admin_pages
 from telehealth.audit import api as audit_api
@@ -103,6 +104,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     build_api().setup(app)
     home_pages.setup_routes(app)
     accounts_pages.setup_routes(app)
+    password_reset_pages.setup_routes(app)
     admin_pages.setup_routes(app)
     scheduling_api.setup_routes(app)
     scheduling_pages.setup_routes(app)

@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     INVALID_CREDENTIALS = "invalid_credentials"
     LOGIN_LOCKED = "login_locked"
     CURRENT_PASSWORD_WRONG = "current_password_wrong"  # noqa: S105 - an error code, not a secret
+    RESET_LINK_DEAD = "reset_link_dead"
     CSRF_FAILED = "csrf_failed"
     PERMISSION_DENIED = "permission_denied"
     # --- people -----------------------------------------------------------------------------
@@ -96,6 +97,10 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.LOGIN_LOCKED: "429: too many failed sign-ins; retry after `Retry-After`.",
     ErrorCode.CURRENT_PASSWORD_WRONG: (
         "403: the current password given to change it is wrong; it counts as a failed sign-in."
+    ),
+    ErrorCode.RESET_LINK_DEAD: (
+        "410: the password reset link was used or has expired (404: it never was one); "
+        "ask for a new one."
     ),
     ErrorCode.CSRF_FAILED: "403: the CSRF token or the Origin of a session-cookie request is wrong.",
     ErrorCode.PERMISSION_DENIED: "403: the caller's role may not do this at all.",

@@ -91,3 +91,21 @@ class LoginDevice(Base):
     expires_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_login_devices_user_id", "user_id"),)
+
+
+class PasswordResetToken(Base):
+    """A single-use link, sent by email, that lets its account's owner set a new password.
+
+    Only the SHA-256 of the token is stored (telehealth.tokens), so the table opens nothing. It
+    lasts `rules.RESET_LINK_LIFETIME`; `used_at` is set by the one request that spends it.
+    """
+
+    __tablename__ = "password_reset_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_password_reset_tokens_user_id", "user_id"),)

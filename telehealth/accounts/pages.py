@@ -46,7 +46,13 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "accounts/login.html",
-        {"email": "", "error": None, "next": _safe_next(request.query.get("next"))},
+        {
+            "email": "",
+            "error": None,
+            "next": _safe_next(request.query.get("next")),
+            # Arrived from a reset link: the new password is stored, every session ended.
+            "password_reset": request.query.get("password") == "reset",
+        },
     )
 
 

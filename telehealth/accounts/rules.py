@@ -37,6 +37,37 @@ def device_throttle_key(device_hash: str) -> str:
     return "device:" + device_hash
 
 
+# --- password reset links --------------------------------------------------------------------
+
+# How long an emailed reset link works: long enough to open the email, short enough that an old
+# email found later in a mailbox opens nothing.
+RESET_LINK_LIFETIME = timedelta(minutes=15)
+# Links asked for one address, and requests from one client address, per window. Further
+# requests get the same answer and send nothing: a mailbox is not flooded, and a stranger cannot
+# tell from the answer whether the limit, or an account, is there.
+RESET_LINKS_PER_ACCOUNT = 3
+RESET_REQUESTS_PER_ADDRESS = 10
+RESET_WINDOW = timedelta(hours=1)
+# A reset token is `tokens.new_token()`: 43 URL-safe characters. Anything else in the URL is not
+# one, and is refused without being looked up.
+_RESET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+def reset_account_throttle_key(email: str) -> str:
+    """Throttle key of the reset links asked for an email, whether or not an account has it."""
+    return "reset-account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def reset_address_throttle_key(ip: str) -> str:
+    """Throttle key of the reset requests from one client address."""
+    return "reset-address:" + ip
+
+
+def reset_token_shape_ok(token: str) -> bool:
+    """Whether a token from a URL could be a reset token at all."""
+    return bool(_RESET_TOKEN.match(token))
+
+
 @dataclass(frozen=True)
 class ThrottleState:
     """Attempts counted in the current window, and a lock if one is in force."""

@@ -121,6 +121,22 @@ class PasswordChangeForm(RequestModel):
     new_password_again: SafeStr = Field(default="", max_length=MAX_PASSWORD_LENGTH)
 
 
+class ForgotPasswordForm(RequestModel):
+    """The form that asks for a password reset link: the address the person signs in with."""
+
+    email: SafeStr = Field(default="", max_length=254)
+
+
+class PasswordResetForm(RequestModel):
+    """The form behind a reset link: the new password, twice. As on the password page, the page
+    says in words which field is missing or breaks the policy."""
+
+    model_config = ConfigDict(**{**RequestModel.model_config, "str_strip_whitespace": False})
+
+    new_password: SafeStr = Field(default="", max_length=MAX_PASSWORD_LENGTH)
+    new_password_again: SafeStr = Field(default="", max_length=MAX_PASSWORD_LENGTH)
+
+
 class PeopleQuery(QueryModel):
     """Filters of the people list."""
 

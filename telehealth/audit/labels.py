@@ -21,6 +21,8 @@ ACTION_LABELS: dict[str, str] = {
     "account.list": "Listed accounts",
     "account.read": "Viewed an account",
     "account.password_change": "Changed their own password",
+    "account.password_reset_request": "Asked for a password reset link",
+    "account.password_reset": "Set a new password with a reset link",
     "patient.list": "Listed patients",
     "patient.read": "Viewed a patient",
     "care_team.read": "Viewed a care team",

@@ -34,6 +34,18 @@ class AppointmentNotice:
 
 
 @dataclass(frozen=True)
+class PasswordResetNotice:
+    """What a message with a link to set a new password says."""
+
+    clinic_name: str
+    clinic_phone: str
+    person_name: str
+    reset_url: str
+    minutes: int
+    forgot_url: str
+
+
+@dataclass(frozen=True)
 class Composed:
     """A message's subject and bodies."""
 
@@ -70,4 +82,14 @@ def compose_appointment(notice: AppointmentNotice) -> Composed:
         subject=subject,
         text=_environment().get_template("appointment.txt").render(context),
         html=_environment().get_template("appointment.html").render(context),
+    )
+
+
+def compose_password_reset(notice: PasswordResetNotice) -> Composed:
+    """The subject and bodies of a message with a link to set a new password."""
+    context = asdict(notice)
+    return Composed(
+        subject=f"{notice.clinic_name}: Set a new password",
+        text=_environment().get_template("password_reset.txt").render(context),
+        html=_environment().get_template("password_reset.html").render(context),
     )

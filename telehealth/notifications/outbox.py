@@ -98,3 +98,19 @@ async def withdraw_pending_in(uow: UnitOfWork, appointment_id: uuid.UUID) -> lis
         )
     ).all()
     return [Kind(kind) for kind in withdrawn]
+
+
+async def withdraw_pending_to_person_in(uow: UnitOfWork, person_id: uuid.UUID, kind: Kind) -> int:
+    """Withdraw one person's messages of a kind that have not started to leave (a newer one
+    replaces them); how many were withdrawn."""
+    withdrawn = await uow.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.person_id == person_id,
+            OutboxMessage.kind == kind.value,
+            OutboxMessage.status == Status.PENDING.value,
+        )
+        .values(status=Status.WITHDRAWN.value, next_attempt_at=uow.now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(withdrawn, "rowcount", 0) or 0)

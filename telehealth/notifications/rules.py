@@ -14,6 +14,8 @@ class Kind(StrEnum):
     BOOKED = "booked"
     CHANGED = "changed"
     CANCELLED = "cancelled"
+    # A link to set a forgotten password again; sent at once, never about an appointment.
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a message kind, not a secret
 
 
 class Channel(StrEnum):

@@ -138,6 +138,9 @@ async def _signed_out(walk: Walk) -> None:
     await walk.focus_ring("input#email")
     await walk.focus_ring("button.button-primary")
     await walk.check("/register")
+    await walk.check("/password/forgot")
+    await walk.check("/password/forgot?sent=1")
+    await walk.check("/password/reset/" + "A" * 43, status=404)
     await walk.check("/no-such-page", status=404)
 
 
@@ -223,5 +226,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 40, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 43, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)

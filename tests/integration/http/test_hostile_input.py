@@ -254,6 +254,8 @@ def _page_form(names: list[str]) -> st.SearchStrategy[dict[str, str]]:
 FORM_NAMES = [
     "email",
     "password",
+    "new_password",
+    "new_password_again",
     "display_name",
     "time_zone",
     "phone",

@@ -15,7 +15,7 @@ from telehealth.notifications.dispatcher import DISPATCHER
 from telehealth.notifications.models import OutboxMessage
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.notifications.conftest import Mailbox
+from tests.integration.mail import Mailbox
 from tests.integration.scheduling.support import book, iso, make_clinic, utc
 
 TUESDAY_10 = utc(2026, 3, 3, 15)  # 10:00 in New York

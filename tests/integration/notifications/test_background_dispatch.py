@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from telehealth.config import Settings
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.notifications.conftest import Mailbox, smtp_settings
+from tests.integration.mail import Mailbox, smtp_settings
 from tests.integration.scheduling.support import book, make_clinic, utc
 
 

@@ -16,7 +16,7 @@ from telehealth.notifications.dispatcher import DISPATCHER
 from telehealth.notifications.models import OutboxMessage
 from telehealth.unit_of_work import Services
 from tests.conftest import People
-from tests.integration.notifications.conftest import free_port, smtp_settings
+from tests.integration.mail import free_port, smtp_settings
 from tests.integration.scheduling.support import book, make_clinic, utc
 
 RETRY = timedelta(seconds=60)

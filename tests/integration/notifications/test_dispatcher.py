@@ -20,7 +20,7 @@ from telehealth.notifications.models import OutboxMessage
 from telehealth.notifications.rules import Kind
 from telehealth.unit_of_work import Services, unit_of_work
 from tests.conftest import People, Person
-from tests.integration.notifications.conftest import Mailbox
+from tests.integration.mail import Mailbox
 
 # Written due a little later and without waking the app's own dispatcher (which polls hourly in
 # these tests): each test moves the clock and drives the dispatchers it compares.

@@ -222,3 +222,35 @@ def test_the_policy_says_what_is_wrong_in_words() -> None:
     assert rules.password_problem(" MARIA@example.test", email) == (
         "The password cannot be the email address."
     )
+
+
+def test_a_reset_token_in_a_url_is_checked_for_shape_before_any_lookup() -> None:
+    from telehealth.tokens import new_token
+
+    assert rules.reset_token_shape_ok(new_token())
+    for token in (
+        "",
+        "short",
+        "A" * 65,
+        "A" * 42 + "\x00",
+        "A" * 42 + "/",
+        "é" * 43,
+        "A" * 42 + "=",
+    ):
+        assert not rules.reset_token_shape_ok(token), token
+
+
+def test_reset_throttle_keys_are_their_own_and_fit_the_table() -> None:
+    email = "maria@example.test"
+    keys = {
+        rules.reset_account_throttle_key(email),
+        rules.reset_address_throttle_key("2001:db8::1"),
+        rules.account_throttle_key(email),
+        rules.address_throttle_key("2001:db8::1"),
+    }
+    assert len(keys) == 4  # a reset request never spends a sign-in attempt
+    assert email not in rules.reset_account_throttle_key(email)
+    longest_ip = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+    assert len(rules.reset_address_throttle_key(longest_ip)) <= 96  # login_throttles.key
+    assert len(rules.reset_account_throttle_key(email)) <= 96
+    assert timedelta(minutes=15) == rules.RESET_LINK_LIFETIME
