@@ -25,7 +25,7 @@ from telehealth.notifications.rules import Kind
 from telehealth.unit_of_work import Services, unit_of_work
 from tests.conftest import People, Person
 from tests.integration.helpers import csrf_from_page, sign_in
-from tests.integration.notifications.conftest import Mailbox, free_port
+from tests.integration.mail import Mailbox, free_port
 
 LATER = timedelta(minutes=5)
 _ROW = re.compile(r'<tr data-message="([0-9a-f-]{36})">')
