@@ -82,6 +82,7 @@ class RedisPresence:
         self.instance_id = secrets.token_hex(8)
         self._watcher: PresenceWatcher | None = None
         self._loops: list[asyncio.Task[None]] = []
+        self._closing = asyncio.Event()
 
     # --- keys ----------------------------------------------------------------------------
     @property
@@ -125,18 +126,23 @@ class RedisPresence:
     async def close(self) -> None:
         """Stop heartbeating and drop the liveness key: survivors take over what is left here
         at their next scan (a socket this instance closed has already scheduled its window)."""
+        self._closing.set()
         loops, self._loops = self._loops, []
         for loop in loops:
             loop.cancel()
-        for loop in loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
+        if loops:
+            # A cancellation that lands inside a Redis call can be absorbed by the client, and
+            # the loop would go on beating for ever: the flag ends it at its next beat, and the
+            # wait is bounded so that a stopping instance always stops.
+            await asyncio.wait(loops, timeout=max(1.0, 4 * self._heartbeat))
         with contextlib.suppress(RedisError, OSError):
             await self._redis.delete(self._alive(self.instance_id))
 
     async def _every_beat(self, step: Callable[[], Awaitable[None]]) -> None:
         while True:
             await asyncio.sleep(self._heartbeat)
+            if self._closing.is_set():
+                return
             try:
                 await step()
             except (RedisError, OSError):

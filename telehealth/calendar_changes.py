@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # Between reconnect attempts of the Redis listener.
 _RETRY_SECONDS = 1.0
+# How long stopping waits for the relay to end.
+_STOP_SECONDS = 5.0
 
 
 class Listener:
@@ -153,8 +155,9 @@ class CalendarChanges:
         finally:
             self.close()
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Bounded: a cancellation absorbed inside the Redis client must not hold up a
+            # stopping instance (the relay ends with the process anyway).
+            await asyncio.wait({task}, timeout=_STOP_SECONDS)
             for publishing in list(self._publishing):
                 publishing.cancel()
             if self._redis is not None:
