@@ -5,6 +5,7 @@ from __future__ import annotations
 from telehealth import idempotency
 from telehealth.accounts import models as accounts_models
 from telehealth.audit import models as audit_models
+from telehealth.care import models as care_models
 from telehealth.catalog import models as catalog_models
 from telehealth.intake import models as intake_models
 from telehealth.notes import models as notes_models
@@ -17,6 +18,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "audit_models",
+    "care_models",
     "catalog_models",
     "idempotency",
     "intake_models",

@@ -16,6 +16,7 @@ from telehealth.admin import pages as admin_pages
 from telehealth.audit import api as audit_api
 from telehealth.audit.sealer import AuditSealer
 from telehealth.calendar_changes import CalendarChanges, calendar_changes_for
+from telehealth.care import pages as care_pages
 from telehealth.catalog import store as catalog_store
 from telehealth.clock import Clock, SystemClock
 from telehealth.config import Settings
@@ -111,6 +112,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     visits_pages.setup_routes(app)
     notes_pages.setup_routes(app)
     intake_pages.setup_routes(app)
+    care_pages.setup_routes(app)
     app.router.add_static("/static", web_dir() / "static", append_version=False)
     return app
 

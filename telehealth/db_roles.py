@@ -23,6 +23,11 @@ APPEND_ONLY_TABLES = (
     "note_templates",
     "screening_intakes",
     "screening_acknowledgements",
+    "care_episodes",
+    "care_plan_versions",
+    "care_certifications",
+    "care_episode_visits",
+    "care_discharges",
 )
 # Read by the service to know the schema's revision, written only by migrations.
 READ_ONLY_TABLES = ("alembic_version",)
