@@ -7,6 +7,7 @@ from telehealth.accounts import models as accounts_models
 from telehealth.audit import models as audit_models
 from telehealth.catalog import models as catalog_models
 from telehealth.intake import models as intake_models
+from telehealth.measures import models as measures_models
 from telehealth.notes import models as notes_models
 from telehealth.notifications import models as notifications_models
 from telehealth.orm import Base
@@ -20,6 +21,7 @@ __all__ = [
     "catalog_models",
     "idempotency",
     "intake_models",
+    "measures_models",
     "metadata",
     "notes_models",
     "notifications_models",

@@ -23,6 +23,7 @@ APPEND_ONLY_TABLES = (
     "note_templates",
     "screening_intakes",
     "screening_acknowledgements",
+    "measure_responses",
 )
 # Read by the service to know the schema's revision, written only by migrations.
 READ_ONLY_TABLES = ("alembic_version",)

@@ -61,6 +61,8 @@ ACTION_LABELS: dict[str, str] = {
     "screening.read": "Viewed screening answers",
     "screening.list": "Listed screening answers that need a clinician",
     "screening.acknowledge": "Took charge of screening answers",
+    "measure.submit": "Answered an outcome measure",
+    "measure.read": "Viewed outcome measure scores",
     # Video visits
     "consent.accept": "Accepted the video visit consent",
     "visit.view": "Opened a video visit",
