@@ -169,8 +169,9 @@ async def patient_page(request: web.Request) -> web.StreamResponse:
     patient_id: uuid.UUID = path_uuid(request, "patient_id")
     instruments = request.app[INSTRUMENTS]
     async with request_work(request, reads_only=True) as uow:
-        if uow.actor.is_patient:
-            raise NotFound("No such patient.")
+        if uow.actor.is_patient and patient_id == uow.actor.id:
+            raise web.HTTPSeeOther("/my/measures")
+        # Anyone else's id answers 404 from the access check, and the refusal is audited.
         measures = await service.patient_measures_in(uow, instruments, patient_id)
         zone = uow.actor.time_zone
     unavailable = [i for i in instruments.by_key.values() if i.offered and not i.available]
