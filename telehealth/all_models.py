@@ -8,6 +8,7 @@ from telehealth.audit import models as audit_models
 from telehealth.care import models as care_models
 from telehealth.catalog import models as catalog_models
 from telehealth.intake import models as intake_models
+from telehealth.measures import models as measures_models
 from telehealth.notes import models as notes_models
 from telehealth.notifications import models as notifications_models
 from telehealth.orm import Base
@@ -22,6 +23,7 @@ __all__ = [
     "catalog_models",
     "idempotency",
     "intake_models",
+    "measures_models",
     "metadata",
     "notes_models",
     "notifications_models",

@@ -41,6 +41,7 @@ from telehealth.http.metrics import Metrics, metrics_middleware, metrics_view
 from telehealth.http.security_headers import security_headers_middleware
 from telehealth.http.templates import Templates
 from telehealth.intake import pages as intake_pages
+from telehealth.measures import pages as measures_pages
 from telehealth.notes import api as notes_api
 from telehealth.notes import pages as notes_pages
 from telehealth.notifications.dispatcher import DISPATCHER, Dispatcher
@@ -113,6 +114,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     notes_pages.setup_routes(app)
     intake_pages.setup_routes(app)
     care_pages.setup_routes(app)
+    measures_pages.setup(app)
     app.router.add_static("/static", web_dir() / "static", append_version=False)
     return app
 

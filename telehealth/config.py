@@ -199,6 +199,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "file the audit sealer appends signed checkpoints of the chain to (one JSON line each); keep it where a database user cannot write (empty = the log)",
     ),
     SettingSpec(
+        "MEASURE_PACK_DIR",
+        "",
+        "folder of the clinic's instrument pack (pack.json: the wording of licensed outcome measures such as ODI and HOOS JR, with the clinic's licence attestation); empty = those measures are unavailable",
+    ),
+    SettingSpec(
         "AUDIT_CHECKPOINT_ROWS",
         "500",
         "the sealer signs a checkpoint after this many new audit rows",
@@ -458,6 +463,7 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     seal_keys_setting: str = field(default="", repr=False)
     audit_checkpoint_file: Path | None = None
+    measure_pack_dir: Path | None = None
     audit_checkpoint_rows: int = 500
     audit_checkpoint_seconds: float = 10.0
     audit_seal_interval: float = 0.5
@@ -649,6 +655,7 @@ class Settings:
             audit_checkpoint_file=Path(raw["AUDIT_CHECKPOINT_FILE"])
             if raw["AUDIT_CHECKPOINT_FILE"]
             else None,
+            measure_pack_dir=Path(raw["MEASURE_PACK_DIR"]) if raw["MEASURE_PACK_DIR"] else None,
             audit_checkpoint_rows=raw["AUDIT_CHECKPOINT_ROWS"],
             audit_checkpoint_seconds=raw["AUDIT_CHECKPOINT_SECONDS"],
             audit_seal_interval=raw["AUDIT_SEAL_INTERVAL_SECONDS"],

@@ -28,6 +28,7 @@ APPEND_ONLY_TABLES = (
     "care_certifications",
     "care_episode_visits",
     "care_discharges",
+    "measure_responses",
 )
 # Read by the service to know the schema's revision, written only by migrations.
 READ_ONLY_TABLES = ("alembic_version",)

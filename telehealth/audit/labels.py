@@ -70,6 +70,8 @@ ACTION_LABELS: dict[str, str] = {
     "care.plan.certify": "Recorded a plan's certification",
     "care.episode.link_visit": "Counted a visit in an episode of care",
     "care.episode.discharge": "Discharged an episode of care",
+    "measure.submit": "Answered an outcome measure",
+    "measure.read": "Viewed outcome measure scores",
     # Video visits
     "consent.accept": "Accepted the video visit consent",
     "visit.view": "Opened a video visit",

@@ -158,6 +158,9 @@ async def _patient(walk: Walk) -> str:
     await walk.check(walk.page.url.removeprefix(walk.server.url))
     await walk.check(await walk.link(r"/book/confirm\?.*"))
     await walk.check("/my/exercises")
+    await walk.check("/my/measures")
+    for measure in ("nprs", "lefs", "psfs"):
+        await walk.check(f"/my/measures/{measure}")
     await walk.check(f"/visits/{visit_id}")  # the pre-call check
     await walk.check(f"/visits/{visit_id}/ended")
     await walk.check("/me/details")
@@ -175,7 +178,9 @@ async def _therapist(walk: Walk, visit_id: str) -> None:
     await walk.check("/availability")
     await walk.check(f"/appointments/{visit_id}")
     await walk.check(f"/visits/{visit_id}/note")
-    await walk.check(await walk.link(rf"/patients/{UUID}/history"))
+    history = await walk.link(rf"/patients/{UUID}/history")
+    await walk.check(history)
+    await walk.check(await walk.link(rf"/patients/{UUID}/measures"))
     await walk.check(f"/visits/{visit_id}")
 
 
@@ -226,5 +231,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 43, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 48, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)

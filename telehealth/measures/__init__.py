@@ -1,0 +1,1 @@
+"""Outcome measures: standard questionnaires scored by versioned rules, kept append-only."""
