@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from telehealth.accounts import service as accounts
 from telehealth.accounts.models import CareAssignment, Role, User
+from telehealth.care.demo import load_demo_care
 from telehealth.config import SettingsError
 from telehealth.scheduling.demo import load_demo_schedule
 from telehealth.unit_of_work import Services
@@ -105,6 +106,7 @@ async def load_demo_data(services: Services) -> list[DemoPerson]:
                 session.add(CareAssignment(patient_id=key[0], therapist_id=key[1], created_at=now))
         await session.commit()
     await load_demo_schedule(services, ids)
+    await load_demo_care(services, ids)
     return list(DEMO_PEOPLE)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -88,6 +88,33 @@ class Goal:
     target_date: date
     measure: str = ""
     status: GoalStatus = GoalStatus.IN_PROGRESS
+
+    def as_data(self) -> dict[str, str]:
+        """The goal as a plan version stores it (JSON)."""
+        return {
+            "id": self.id,
+            "term": self.term.value,
+            "text": self.text,
+            "baseline": self.baseline,
+            "target": self.target,
+            "target_date": self.target_date.isoformat(),
+            "measure": self.measure,
+            "status": self.status.value,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, object]) -> Goal:
+        """A goal as a plan version stored it."""
+        return cls(
+            id=str(data["id"]),
+            term=GoalTerm(str(data["term"])),
+            text=str(data["text"]),
+            baseline=str(data["baseline"]),
+            target=str(data["target"]),
+            target_date=date.fromisoformat(str(data["target_date"])),
+            measure=str(data.get("measure", "")),
+            status=GoalStatus(str(data.get("status", GoalStatus.IN_PROGRESS.value))),
+        )
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from telehealth.care.rules import (
     EpisodeWindow,
     Goal,
     GoalStatus,
-    GoalTerm,
     PlanDraft,
     ProgressClock,
 )
@@ -149,32 +148,6 @@ class EpisodeView:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _goal_from(data: Mapping[str, object]) -> Goal:
-    return Goal(
-        id=str(data["id"]),
-        term=GoalTerm(str(data["term"])),
-        text=str(data["text"]),
-        baseline=str(data["baseline"]),
-        target=str(data["target"]),
-        target_date=date.fromisoformat(str(data["target_date"])),
-        measure=str(data.get("measure", "")),
-        status=GoalStatus(str(data.get("status", GoalStatus.IN_PROGRESS.value))),
-    )
-
-
-def _goal_data(goal: Goal) -> dict[str, str]:
-    return {
-        "id": goal.id,
-        "term": goal.term.value,
-        "text": goal.text,
-        "baseline": goal.baseline,
-        "target": goal.target,
-        "target_date": goal.target_date.isoformat(),
-        "measure": goal.measure,
-        "status": goal.status.value,
-    }
-
-
 def _plan_view(row: CarePlanVersion, writer: str) -> PlanView:
     draft = PlanDraft(
         start_date=row.start_date,
@@ -185,7 +158,7 @@ def _plan_view(row: CarePlanVersion, writer: str) -> PlanView:
         diagnoses=tuple(row.diagnoses),
         interventions=tuple(row.interventions),
         modalities=tuple(row.modalities),
-        goals=tuple(_goal_from(g) for g in row.goals),
+        goals=tuple(Goal.from_data(g) for g in row.goals),
         cert_end=row.cert_end,
     )
     return PlanView(
@@ -577,7 +550,7 @@ async def write_plan_in(
         diagnoses=list(draft.diagnoses),
         interventions=list(draft.interventions),
         modalities=list(draft.modalities),
-        goals=[_goal_data(g) for g in goals],
+        goals=[g.as_data() for g in goals],
         change_reason=" ".join(change_reason.split())[:500],
     )
     try:

@@ -159,6 +159,7 @@ async def _patient(walk: Walk) -> str:
     await walk.check(await walk.link(r"/book/confirm\?.*"))
     await walk.check("/my/exercises")
     await walk.check("/my/measures")
+    await walk.check("/my/plan")
     for measure in ("nprs", "lefs", "psfs"):
         await walk.check(f"/my/measures/{measure}")
     await walk.check(f"/visits/{visit_id}")  # the pre-call check
@@ -181,6 +182,13 @@ async def _therapist(walk: Walk, visit_id: str) -> None:
     history = await walk.link(rf"/patients/{UUID}/history")
     await walk.check(history)
     await walk.check(await walk.link(rf"/patients/{UUID}/measures"))
+    await walk.check("/caseload")
+    episode = await walk.link(rf"/episodes/{UUID}")
+    await walk.check(episode)
+    episodes = await walk.link(rf"/patients/{UUID}/episodes")
+    await walk.check(episode + "/plan")
+    await walk.check(episode + "/discharge")
+    await walk.check(episodes)
     await walk.check(f"/visits/{visit_id}")
 
 
@@ -231,5 +239,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 48, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 54, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)
