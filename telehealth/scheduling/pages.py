@@ -32,7 +32,7 @@ from telehealth.http.context import caller_of, require_actor
 from telehealth.http.forms import parse_form, read_form
 from telehealth.http.keys import CALENDAR_CHANGES, SERVICES
 from telehealth.http.templates import reads_12_hour_clock, render
-from telehealth.scheduling import booking_guide, service
+from telehealth.scheduling import booking_guide, grid_pages, service
 from telehealth.scheduling.access import require_staff
 from telehealth.scheduling.availability import service as availability_service
 from telehealth.scheduling.availability.rules import (
@@ -898,3 +898,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/availability/exceptions/{exception_id}/delete", exception_delete)
     app.router.add_get("/admin/calendar", admin_calendar)
     app.router.add_post("/admin/calendar/book", admin_book_submit)
+    grid_pages.setup_routes(app)
