@@ -200,3 +200,65 @@ async def test_an_unknown_therapist_is_404(
     await page_sign_in(client, admin)
     response = await client.get("/calendar/week?therapist_id=6b1f4f52-4bb3-4c85-9f4e-0e1f5ad0d7a3")
     assert response.status == 404
+
+
+_SELECTED = re.compile(r'<option value="([^"]+)" selected>')
+_VALUE = re.compile(r'<input id="(day|time|reason)" name="\1" type="\w+"[^>]*? value="([^"]*)"')
+
+
+async def test_a_picked_free_time_fills_the_booking_form_and_a_refusal_keeps_it(
+    client: TestClient, services: Services, people: People
+) -> None:
+    clinic = await _setup(client, services, people)
+    await page_sign_in(client, clinic.admin)
+    tid = str(clinic.therapist.user.id)
+    form = await (
+        await client.get(f"/admin/calendar?therapist_id={tid}&day=2026-03-03&time=16:30")
+    ).text()
+    assert tid in _SELECTED.findall(form)
+    assert 'name="day" type="date" value="2026-03-03"' in form
+    assert 'name="time" type="time" step="900" value="16:30"' in form
+    # An initial evaluation (an hour) at 16:30 runs past the end of the day: refused in words,
+    # and every value stays in the form.
+    fields = dict(re.findall(r'name="(csrf_token|request_key)" value="([^"]+)"', form))
+    typed = {
+        "patient_id": str(clinic.other_patient.user.id),
+        "therapist_id": tid,
+        "type": "initial_evaluation",
+        "modality": "in_clinic",
+        "day": "2026-03-03",
+        "time": "16:30",
+        "reason": "Knee pain after a fall",
+    }
+    refused = await client.post("/admin/calendar/book", data={**fields, **typed})
+    assert refused.status == 409 or refused.status == 422
+    page = await refused.text()
+    assert re.search(r'role="alert">[A-Z][^<]*\. Please choose another time\.<', page), page
+    selected = _SELECTED.findall(page)
+    for name in ("patient_id", "therapist_id", "type"):
+        assert typed[name] in selected, name
+    assert 'value="in_clinic" selected' in page
+    assert 'type="date" value="2026-03-03"' in page
+    assert 'type="time" step="900" value="16:30"' in page
+    assert 'value="Knee pain after a fall"' in page
+    # A follow-up at 16:00 fits: booked, and on the grid.
+    fields = dict(re.findall(r'name="(csrf_token|request_key)" value="([^"]+)"', page))
+    booked = await client.post(
+        "/admin/calendar/book",
+        data={**fields, **typed, "type": "follow_up", "time": "16:00"},
+        allow_redirects=False,
+    )
+    assert booked.status == 303
+    grid = await (await client.get("/calendar/day?day=2026-03-03")).text()
+    assert clinic.other_patient.user.display_name in grid
+
+
+async def test_a_crafted_prefill_is_not_echoed(
+    client: TestClient, services: Services, people: People
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    await page_sign_in(client, admin)
+    response = await client.get("/admin/calendar?time=%00&day=%22%3E%3Cb%3E")
+    assert response.status == 200
+    page = await response.text()
+    assert "\x00" not in page and '"><b>' not in page
