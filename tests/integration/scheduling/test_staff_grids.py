@@ -21,7 +21,7 @@ from tests.integration.scheduling.test_pages import page_sign_in
 # The week of T0 (Monday 2 March 2026); New York is UTC-5 until 8 March.
 TUESDAY, WEDNESDAY, THURSDAY, FRIDAY = (date(2026, 3, d) for d in (3, 4, 5, 6))
 _CELL = re.compile(r'<td rowspan="(\d+)" class="grid-cell grid-(\w+)">(.*?)</td>', re.S)
-_BOOK = re.compile(r'aria-label="Book ([^"]+)"')
+_BOOK = re.compile(r'data-book="([^"]+)"')
 
 
 async def _setup(client: TestClient, services: Services, people: People) -> Clinic:
