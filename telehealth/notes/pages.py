@@ -21,8 +21,14 @@ from telehealth.notes import reports, service, templates
 from telehealth.notes.report_rules import bar_chart
 from telehealth.notes.rules import SOAP_SECTIONS
 from telehealth.notes.schemas import DateRangeQuery, NoteTemplateIn
+from telehealth.scheduling import service as scheduling
 
 DEFAULT_REPORT_DAYS = 30
+# The chart's coming visits: those that have not ended, two months ahead (the calendar's longest
+# listing), a visit under way included.
+CHART_UPCOMING = timedelta(days=60)
+CHART_RUNNING_VISIT = timedelta(hours=2)
+_COMING = ("booked", "checked_in", "in_progress")
 
 
 @session_in_work
@@ -61,15 +67,29 @@ async def exercises_page(request: web.Request) -> web.StreamResponse:
 
 
 async def history_page(request: web.Request) -> web.StreamResponse:
-    """A patient's treatment history from signed notes."""
+    """A patient's chart: the coming visits, then the past ones with their signed notes."""
     actor = require_actor(request)
-    history = await reports.treatment_history(
-        request.app[SERVICES],
-        request.app[CATALOG],
-        caller_of(request),
-        path_uuid(request, "patient_id"),
+    services, caller = request.app[SERVICES], caller_of(request)
+    patient_id = path_uuid(request, "patient_id")
+    # The history first: it answers 404 for a patient the reader may not see.
+    history = await reports.treatment_history(services, request.app[CATALOG], caller, patient_id)
+    now = services.clock.now()
+    upcoming = await scheduling.list_appointments(
+        services,
+        caller,
+        scheduling.ListQuery(
+            start=now - CHART_RUNNING_VISIT,
+            end=now + CHART_UPCOMING,
+            patient_id=patient_id,
+            include_cancelled=False,
+        ),
     )
-    return render(request, "notes/history.html", {"history": history, "zone": actor.time_zone})
+    upcoming = [v for v in upcoming if v.row.end_at > now and v.row.status in _COMING]
+    return render(
+        request,
+        "notes/history.html",
+        {"history": history, "zone": actor.time_zone, "upcoming": upcoming},
+    )
 
 
 async def technique_report_page(request: web.Request) -> web.StreamResponse:

@@ -32,7 +32,7 @@ from telehealth.http.context import caller_of, require_actor
 from telehealth.http.forms import parse_form, read_form
 from telehealth.http.keys import CALENDAR_CHANGES, SERVICES
 from telehealth.http.templates import reads_12_hour_clock, render
-from telehealth.scheduling import booking_guide, service
+from telehealth.scheduling import booking_guide, grid_pages, service
 from telehealth.scheduling.access import require_staff
 from telehealth.scheduling.availability import service as availability_service
 from telehealth.scheduling.availability.rules import (
@@ -814,14 +814,24 @@ async def exception_delete(request: web.Request) -> web.StreamResponse:
 
 
 async def admin_calendar(request: web.Request) -> web.StreamResponse:
-    """Every therapist's week, and booking for a patient."""
+    """Every therapist's week, and booking for a patient; a free time picked on a calendar grid
+    arrives as ``therapist_id``, ``day`` and ``time`` and fills the form in."""
     actor = require_actor(request)
     require_admin(actor)
-    return await _admin_calendar(request, actor)
+    picked = {name: _form_str(request.query, name, 64) for name in ("therapist_id", "day", "time")}
+    return await _admin_calendar(request, actor, typed=picked)
+
+
+# The admin booking form's fields, given back to it when a booking is refused.
+_BOOKING_FIELDS = ("patient_id", "therapist_id", "type", "modality", "day", "time", "reason")
 
 
 async def _admin_calendar(
-    request: web.Request, actor: Actor, error: str | None = None, status: int = 200
+    request: web.Request,
+    actor: Actor,
+    error: str | None = None,
+    status: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> web.Response:
     services, caller = request.app[SERVICES], caller_of(request)
     query = dict(request.query)
@@ -844,6 +854,11 @@ async def _admin_calendar(
             "types": await service.list_types(services, caller),
             "request_key": secrets.token_urlsafe(16),
             "error": error,
+            # A control character (a NUL from a crafted link) is no value anyone typed.
+            "typed": {
+                name: value if (value := (typed or {}).get(name, "")).isprintable() else ""
+                for name in _BOOKING_FIELDS
+            },
         },
         status=status,
     )
@@ -876,7 +891,11 @@ async def admin_book_submit(request: web.Request) -> web.StreamResponse:
             else None,
         )
     except (InvalidInput, Conflict, NotFound) as exc:
-        return await _admin_calendar(request, actor, exc.message, exc.status)
+        # Every value stays in the form, to change one thing and book again.
+        typed = {name: _form_str(form, name, 500) for name in _BOOKING_FIELDS}
+        return await _admin_calendar(
+            request, actor, plain_refusal(exc, "book"), exc.status, typed=typed
+        )
     raise web.HTTPSeeOther(f"/appointments/{answer.body['id']}?booked=1")
 
 
@@ -898,3 +917,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/availability/exceptions/{exception_id}/delete", exception_delete)
     app.router.add_get("/admin/calendar", admin_calendar)
     app.router.add_post("/admin/calendar/book", admin_book_submit)
+    grid_pages.setup_routes(app)

@@ -177,6 +177,7 @@ async def _therapist(walk: Walk, visit_id: str) -> None:
     await walk.check("/agenda")
     await walk.check("/agenda?view=week")
     await walk.check("/availability")
+    await walk.check("/calendar/week")
     await walk.check(f"/appointments/{visit_id}")
     await walk.check(f"/visits/{visit_id}/note")
     history = await walk.link(rf"/patients/{UUID}/history")
@@ -201,6 +202,8 @@ async def _admin(walk: Walk) -> None:
     await walk.check("/admin/people/new?role=patient")
     await walk.check("/admin/people/new?role=therapist")
     await walk.check("/admin/calendar")
+    await walk.check("/calendar/day")
+    await walk.check("/calendar/week")
     await walk.check("/agenda")
     await walk.check("/admin/audit")
     await walk.check("/admin/messages")
@@ -239,5 +242,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 54, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 57, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)

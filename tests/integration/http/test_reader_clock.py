@@ -141,8 +141,9 @@ async def test_scheduling_pages_write_the_readers_clock(
         client,
         "/agenda?view=day&day=2026-03-02",
         e.therapist,
-        [f"<strong>8:15{DASH}9:00 PM</strong> Alice Patient"],
-        [f"<strong>20:15{DASH}21:00</strong> Alice Patient"],
+        # The time opens the visit, the name the patient's chart.
+        [f'<strong>8:15{DASH}9:00 PM</strong></a> <a href="/patients/'],
+        [f'<strong>20:15{DASH}21:00</strong></a> <a href="/patients/'],
     )
     await _reads(
         client,
