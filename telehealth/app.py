@@ -41,6 +41,7 @@ from telehealth.http.metrics import Metrics, metrics_middleware, metrics_view
 from telehealth.http.security_headers import security_headers_middleware
 from telehealth.http.templates import Templates
 from telehealth.intake import pages as intake_pages
+from telehealth.interop import api as interop_api
 from telehealth.measures import pages as measures_pages
 from telehealth.notes import api as notes_api
 from telehealth.notes import pages as notes_pages
@@ -64,6 +65,7 @@ def build_api() -> Api:
         accounts_api.api,
         audit_api.api,
         notes_api.api,
+        interop_api.api,
         visits_api.api,
         scheduling_api.api,
     ):

@@ -43,17 +43,6 @@ from telehealth.notes.schemas import (
 from telehealth.notes.visit_rules import VISIT_NOT_HELD, VISIT_NOT_STARTED
 
 api = Api()
-# The Bundle's shape is FHIR's own (validated against fhir.resources in the tests); the document
-# says what every answer has in common.
-FHIR_BUNDLE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "resourceType": {"const": "Bundle"},
-        "type": {"type": "string"},
-        "entry": {"type": "array", "items": {"type": "object"}},
-    },
-    "required": ["resourceType", "type"],
-}
 NOTE = "/appointments/{appointment_id}/note"
 
 
@@ -429,21 +418,3 @@ async def get_technique_report_csv(request: web.Request, query: DateRangeQuery) 
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-@api.get(
-    "/patients/{patient_id}/fhir",
-    raw_response="application/fhir+json",
-    raw_schema=FHIR_BUNDLE_SCHEMA,
-    summary="The patient's record as a FHIR R4 Bundle",
-    tags=("interop",),
-)
-async def get_patient_fhir(request: web.Request) -> web.Response:
-    """Patient, Practitioner, Appointment, Encounter, Condition, Procedure and CarePlan."""
-    bundle = await reports.patient_fhir_bundle(
-        request.app[SERVICES],
-        request.app[CATALOG],
-        caller_of(request),
-        path_uuid(request, "patient_id"),
-    )
-    return web.json_response(bundle, content_type="application/fhir+json")

@@ -221,6 +221,14 @@ def note_resources(note: NoteContent, catalog: Catalog, ctx: NoteContext) -> lis
     return resources if plan is None else [*resources, plan]
 
 
+def split_name(display_name: str) -> tuple[str, list[str]]:
+    """A display name as FHIR's family and given names (the last word is the family name)."""
+    parts = display_name.split()
+    if not parts:
+        return "Unknown", []
+    return parts[-1], parts[:-1]
+
+
 def _human_name(family: str, given: Sequence[str]) -> dict[str, Any]:
     name: dict[str, Any] = {"use": "official", "family": family}
     if given:

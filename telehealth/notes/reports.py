@@ -233,94 +233,80 @@ _ENCOUNTER_STATUS: dict[str, fhir.EncounterStatus] = {
 }
 
 
-def _split_name(display_name: str) -> tuple[str, list[str]]:
-    parts = display_name.split()
-    if not parts:
-        return "Unknown", []
-    return parts[-1], parts[:-1]
-
-
-async def patient_fhir_bundle(
-    services: Services, catalogs: CatalogStore, caller: Caller, patient_id: uuid.UUID
-) -> dict[str, Any]:
-    """The patient's record as a FHIR R4 collection Bundle: Patient, Practitioners, and per signed
-    note in scope its Appointment, Encounter, Conditions, Procedures and home-exercise CarePlan."""
-    async with unit_of_work(services, caller) as uow:
-        patient, catalog, rows = await _signed_record(uow, services, catalogs, patient_id)
-        therapists = {
-            user.id: user
-            for user in await uow.session.scalars(
-                select(User).where(User.id.in_({note.therapist_id for note, _ in rows}))
-            )
-        }
-        family, given = _split_name(patient.display_name)
-        resources: list[dict[str, Any]] = [
-            fhir.patient_resource(
-                str(patient.id),
-                family,
-                given,
-                birth_date=patient.date_of_birth,
-                email=patient.email,
-                phone=patient.phone,
-            )
-        ]
-        for therapist in therapists.values():
-            t_family, t_given = _split_name(therapist.display_name)
-            resources.append(fhir.practitioner_resource(str(therapist.id), t_family, t_given))
-        patient_ref = f"Patient/{patient.id}"
-        for note, appointment in rows:
-            assert note.signed_at is not None  # the query selects signed notes only
-            practitioner_ref = f"Practitioner/{note.therapist_id}"
-            encounter_id = fhir.derived_id(str(note.id), "encounter")
-            start = appointment.started_at or appointment.start_at
-            end = appointment.completed_at or appointment.end_at
-            resources.append(
-                fhir.appointment_resource(
-                    str(appointment.id),
-                    _APPOINTMENT_STATUS.get(appointment.status, "booked"),
-                    appointment.start_at,
-                    appointment.end_at,
-                    patient_ref,
-                    practitioner_ref,
-                )
-            )
-            resources.append(
-                fhir.encounter_resource(
-                    encounter_id,
-                    _ENCOUNTER_STATUS.get(appointment.status, "finished"),
-                    patient_ref,
-                    practitioner_ref,
-                    start,
-                    end,
-                    appointment_ref=f"Appointment/{appointment.id}",
-                    modality=appointment.modality,
-                )
-            )
-            context = fhir.NoteContext(
-                note_id=str(note.id),
-                patient_ref=patient_ref,
-                practitioner_ref=practitioner_ref,
-                encounter_ref=f"Encounter/{encounter_id}",
-                performed_start=start,
-                performed_end=end,
-                recorded_at=note.signed_at,
-            )
-            resources.extend(
-                fhir.note_resources(NoteContent.model_validate(note.content), catalog, context)
-            )
-        uow.audit(
-            AuditRecord(
-                "note.fhir.export",
-                "patient",
-                resource_id=str(patient.id),
-                patient_id=patient.id,
-                details={"notes": len(rows), "resources": len(resources)},
+async def patient_fhir_resources_in(
+    uow: UnitOfWork, services: Services, catalogs: CatalogStore, patient_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """The patient's record as FHIR R4 resources: Patient, Practitioners, and per signed note in
+    scope its Appointment, Encounter, Conditions, Procedures and home-exercise CarePlan."""
+    patient, catalog, rows = await _signed_record(uow, services, catalogs, patient_id)
+    therapists = {
+        user.id: user
+        for user in await uow.session.scalars(
+            select(User).where(User.id.in_({note.therapist_id for note, _ in rows}))
+        )
+    }
+    family, given = fhir.split_name(patient.display_name)
+    resources: list[dict[str, Any]] = [
+        fhir.patient_resource(
+            str(patient.id),
+            family,
+            given,
+            birth_date=patient.date_of_birth,
+            email=patient.email,
+            phone=patient.phone,
+        )
+    ]
+    for therapist in therapists.values():
+        t_family, t_given = fhir.split_name(therapist.display_name)
+        resources.append(fhir.practitioner_resource(str(therapist.id), t_family, t_given))
+    patient_ref = f"Patient/{patient.id}"
+    for note, appointment in rows:
+        assert note.signed_at is not None  # the query selects signed notes only
+        practitioner_ref = f"Practitioner/{note.therapist_id}"
+        encounter_id = fhir.derived_id(str(note.id), "encounter")
+        start = appointment.started_at or appointment.start_at
+        end = appointment.completed_at or appointment.end_at
+        resources.append(
+            fhir.appointment_resource(
+                str(appointment.id),
+                _APPOINTMENT_STATUS.get(appointment.status, "booked"),
+                appointment.start_at,
+                appointment.end_at,
+                patient_ref,
+                practitioner_ref,
             )
         )
-        return fhir.bundle(
-            resources,
-            "collection",
-            bundle_id=str(uuid.uuid4()),
-            timestamp=uow.now,
-            base_url=f"{services.settings.public_url}/fhir",
+        resources.append(
+            fhir.encounter_resource(
+                encounter_id,
+                _ENCOUNTER_STATUS.get(appointment.status, "finished"),
+                patient_ref,
+                practitioner_ref,
+                start,
+                end,
+                appointment_ref=f"Appointment/{appointment.id}",
+                modality=appointment.modality,
+            )
         )
+        context = fhir.NoteContext(
+            note_id=str(note.id),
+            patient_ref=patient_ref,
+            practitioner_ref=practitioner_ref,
+            encounter_ref=f"Encounter/{encounter_id}",
+            performed_start=start,
+            performed_end=end,
+            recorded_at=note.signed_at,
+        )
+        resources.extend(
+            fhir.note_resources(NoteContent.model_validate(note.content), catalog, context)
+        )
+    uow.audit(
+        AuditRecord(
+            "note.fhir.export",
+            "patient",
+            resource_id=str(patient.id),
+            patient_id=patient.id,
+            details={"notes": len(rows), "resources": len(resources)},
+        )
+    )
+    return resources
