@@ -17,6 +17,7 @@ from telehealth.audit import api as audit_api
 from telehealth.audit.sealer import AuditSealer
 from telehealth.calendar_changes import CalendarChanges, calendar_changes_for
 from telehealth.care import pages as care_pages
+from telehealth.care.booking import plan_rules_for
 from telehealth.catalog import store as catalog_store
 from telehealth.clock import Clock, SystemClock
 from telehealth.config import Settings
@@ -159,6 +160,8 @@ def _database(
             passwords=Passwords(settings),
             audit_recorded=sealer.wake,
             calendars_changed=changes.announce,
+            # Scheduling asks the plan of care whether a within-plan visit fits it.
+            plan_rules=plan_rules_for(settings),
         )
         dispatcher = Dispatcher(services)
         app[DISPATCHER] = dispatcher

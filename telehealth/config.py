@@ -435,6 +435,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _bool,
     ),
     SettingSpec(
+        "PLAN_LAPSE_BLOCKS_BOOKING",
+        "true",
+        "refuse a patient's online booking of a within-plan visit type after their plan of care's"
+        " certified period has ended (Medicare's rule; false lets the plan's frequency still apply)",
+        _bool,
+    ),
+    SettingSpec(
         "LOG_LEVEL",
         "INFO",
         "DEBUG, INFO, WARNING or ERROR",
@@ -515,6 +522,7 @@ class Settings:
     stun_urls: tuple[str, ...] = ()
     notes_readable_by_admins: bool = False
     notes_readable_by_care_team: bool = False
+    plan_lapse_blocks_booking: bool = True
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -704,6 +712,7 @@ class Settings:
             stun_urls=_csv(raw["STUN_URLS"]),
             notes_readable_by_admins=raw["NOTES_READABLE_BY_ADMINS"],
             notes_readable_by_care_team=raw["NOTES_READABLE_BY_CARE_TEAM"],
+            plan_lapse_blocks_booking=raw["PLAN_LAPSE_BLOCKS_BOOKING"],
             log_level=raw["LOG_LEVEL"],
             log_format=raw["LOG_FORMAT"],
         )

@@ -56,6 +56,7 @@ class ErrorCode(StrEnum):
     ILLEGAL_TRANSITION = "illegal_transition"
     TOO_LATE = "too_late"
     NOTE_SIGNED = "note_signed"
+    OUTSIDE_PLAN = "outside_plan"
     # --- video visits -----------------------------------------------------------------------
     NOT_VIRTUAL = "not_virtual"
     VISIT_CLOSED = "visit_closed"
@@ -111,6 +112,10 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.BEYOND_HORIZON: "409: the slot is further ahead than booking opens.",
     ErrorCode.SLOT_TAKEN: "409: someone booked an overlapping time first.",
     ErrorCode.OUTSIDE_AVAILABILITY: "409: the therapist does not work at that time.",
+    ErrorCode.OUTSIDE_PLAN: (
+        "409: patients book this type only within an active plan of care; `details.reason` says"
+        " why not this time: `no_plan`, `lapsed` or `frequency` (the week's visits are taken)."
+    ),
     ErrorCode.THERAPIST_BUSY: "409: the therapist has another visit at that time.",
     ErrorCode.PATIENT_BUSY: "409: the patient has another visit at that time.",
     ErrorCode.SERIES_CONFLICTS: "409: some visits of a series collide; `details` lists them.",

@@ -54,6 +54,22 @@ def _no_dispatcher() -> None:
 
 
 @dataclass(frozen=True)
+class PlannedVisit:
+    """A visit a patient is about to book or move into, of a type booked only within a plan of
+    care: the plan-of-care feature decides whether it fits (scheduling cannot import it without
+    an import cycle, so the kernel carries the question and the app wires the answer)."""
+
+    patient_id: uuid.UUID
+    type_name: str
+    start: datetime
+    moving: uuid.UUID | None = None
+
+
+async def _no_plan_rules(_uow: UnitOfWork, _visit: PlannedVisit) -> None:
+    """Where no plan-of-care feature is wired (tools, services alone): nothing to check."""
+
+
+@dataclass(frozen=True)
 class Services:
     """What every service function needs from the running application."""
 
@@ -67,6 +83,9 @@ class Services:
     calendars_changed: Callable[[frozenset[uuid.UUID]], None] = _nobody_listens
     # Called after a commit that wrote outbox messages: wakes this process's dispatcher.
     messages_queued: Callable[[], None] = _no_dispatcher
+    # Asked inside the booking's unit of work; raises a DomainError when the visit does not fit
+    # the patient's plan of care.
+    plan_rules: Callable[[UnitOfWork, PlannedVisit], Awaitable[None]] = _no_plan_rules
 
 
 T = TypeVar("T")

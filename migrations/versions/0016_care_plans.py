@@ -1,4 +1,5 @@
-"""episodes of care: plan versions with goals, certification steps, visit links, discharges
+"""episodes of care: plan versions with goals, certification steps, visit links, discharges;
+appointment types booked only within a plan
 
 Revision ID: 0016
 Revises: 0014
@@ -25,6 +26,11 @@ def _user_fk(table: str, column: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    # Types a patient books only inside an active plan of care; none until an admin says so.
+    op.add_column(
+        "appointment_types",
+        sa.Column("within_plan", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
     op.create_table(
         "care_episodes",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -179,3 +185,4 @@ def downgrade() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{event}")
     for table in reversed(_APPEND_ONLY):
         op.drop_table(table)
+    op.drop_column("appointment_types", "within_plan")

@@ -396,3 +396,41 @@ def duration_words(draft_weeks: int | None, draft_visits: int | None) -> str:
         return f"for {draft_weeks} week{'s' if draft_weeks != 1 else ''}"
     visits = draft_visits or 0
     return f"for {visits} visit{'s' if visits != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class PlanWindow:
+    """A plan in force for booking: its dates and how many visits a week it provides for."""
+
+    start_date: date
+    cert_end: date
+    visits_per_week: int
+
+
+def booking_refusal(
+    day: date, plans: Sequence[PlanWindow], week_visits: int, lapse_blocks: bool
+) -> str | None:
+    """Why a patient may not book a within-plan visit on `day` (its local date), or None.
+
+    `plans` are the patient's active episodes' plans in force; `week_visits` counts the patient's
+    other visits in the same Monday-to-Sunday week. A plan covers a day from its start to its
+    certified end; after that it has lapsed (a refusal only when `lapse_blocks`, the Medicare
+    default, since a visit after the period is not covered until the plan is recertified).
+    """
+    started = [p for p in plans if p.start_date <= day]
+    if not started:
+        return "no_plan"
+    covering = [p for p in started if day <= p.cert_end]
+    if not covering:
+        if lapse_blocks:
+            return "lapsed"
+        covering = started
+    if week_visits >= max(p.visits_per_week for p in covering):
+        return "frequency"
+    return None
+
+
+def week_of(day: date) -> tuple[date, date]:
+    """The Monday and the Sunday of the week holding `day`."""
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=6)

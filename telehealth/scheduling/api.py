@@ -332,6 +332,7 @@ def idempotency_of(request: web.Request, payload: dict[str, Any]) -> idempotency
     status=201,
     summary="Book a visit (send an Idempotency-Key to retry safely)",
     tags=TAGS,
+    errors=(ErrorCode.OUTSIDE_PLAN,),
 )
 async def book(request: web.Request, body: BookingIn) -> web.StreamResponse:
     """Patients for themselves, therapists for their patients, admins for anyone."""
@@ -447,6 +448,7 @@ async def cancel(request: web.Request, body: CancelIn) -> AppointmentOut:
         ErrorCode.TOO_LATE,
         ErrorCode.THERAPIST_BUSY,
         ErrorCode.PATIENT_BUSY,
+        ErrorCode.OUTSIDE_PLAN,
     ),
 )
 async def reschedule(request: web.Request, body: RescheduleIn) -> AppointmentOut:

@@ -68,6 +68,9 @@ class AppointmentType:
     description: str = field(default="", compare=False)
     patient_bookable: bool = True
     display_order: int = DEFAULT_DISPLAY_ORDER
+    # Patients book it only inside an active plan of care, within the plan's weekly frequency
+    # (the plan-of-care feature's guard decides; scheduling only asks).
+    within_plan: bool = False
 
     def __post_init__(self) -> None:
         # Rows from the database carry plain strings; accept them as the enum they name.

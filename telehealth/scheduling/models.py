@@ -47,6 +47,8 @@ class AppointmentTypeRow(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Whether patients may book it themselves (staff always may); see appointment_types.
     patient_bookable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Patients book it only inside an active plan of care (see appointment_types).
+    within_plan: Mapped[bool] = mapped_column(Boolean, default=False)
     # The order people read the types in, lowest first.
     display_order: Mapped[int] = mapped_column(Integer, default=100)
     created_at: Mapped[datetime]

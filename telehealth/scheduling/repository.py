@@ -88,6 +88,7 @@ def type_of(row: AppointmentTypeRow) -> AppointmentType:
         description=row.description,
         patient_bookable=row.patient_bookable,
         display_order=row.display_order,
+        within_plan=row.within_plan,
     )
 
 
@@ -106,6 +107,7 @@ def write_type(row: AppointmentTypeRow, t: AppointmentType) -> None:
     row.billable_evaluation = t.billable_evaluation
     row.patient_bookable = t.patient_bookable
     row.display_order = t.display_order
+    row.within_plan = t.within_plan
 
 
 async def all_types(session: AsyncSession) -> list[AppointmentTypeRow]:

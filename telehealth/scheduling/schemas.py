@@ -52,6 +52,7 @@ class TypeOut(ResponseModel):
     is_active: bool
     patient_bookable: bool
     display_order: int
+    within_plan: bool
 
 
 class TypesOut(ResponseModel):
@@ -82,6 +83,7 @@ class TypePatch(RequestModel):
     is_active: bool | None = None
     patient_bookable: bool | None = None
     display_order: DisplayOrder | None = None
+    within_plan: bool | None = None
 
 
 class TypeIn(TypePatch):

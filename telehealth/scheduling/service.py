@@ -56,7 +56,7 @@ from telehealth.scheduling.validation import (
     validate_range,
     validate_search_range,
 )
-from telehealth.unit_of_work import Services, UnitOfWork, retrying, unit_of_work
+from telehealth.unit_of_work import PlannedVisit, Services, UnitOfWork, retrying, unit_of_work
 
 # A booking UI shows a few weeks at a time; a page of slots beyond this is never read by a person.
 DEFAULT_SLOT_LIMIT = 200
@@ -218,6 +218,7 @@ class TypeChanges:
     is_active: bool | None = None
     patient_bookable: bool | None = None
     display_order: int | None = None
+    within_plan: bool | None = None
 
 
 async def list_types(
@@ -277,6 +278,8 @@ def _changed_type(current: AppointmentType, changes: TypeChanges) -> Appointment
         fields["patient_bookable"] = changes.patient_bookable
     if changes.display_order is not None:
         fields["display_order"] = changes.display_order
+    if changes.within_plan is not None:
+        fields["within_plan"] = changes.within_plan
     if changes.modalities is not None:
         try:
             fields["modalities"] = frozenset(Modality(m) for m in changes.modalities)
@@ -682,7 +685,7 @@ async def _book_once(
     idempotency: Idempotency | None = None,
 ) -> Answer:
     async def book(uow: UnitOfWork) -> Answer:
-        row = await _book(uow, request)
+        row = await _book(uow, services, request)
         await notices.announce_in(uow, services, row, MessageKind.BOOKED)
         return Answer(201, present(await view_of(uow, services, row)))
 
@@ -722,7 +725,7 @@ def _booked_row(
     )
 
 
-async def _book(uow: UnitOfWork, request: BookingRequest) -> Appointment:
+async def _book(uow: UnitOfWork, services: Services, request: BookingRequest) -> Appointment:
     patient, therapist = await access.resolve_booking_parties(
         uow.session, uow.actor, request.patient_id, request.therapist_id
     )
@@ -730,6 +733,8 @@ async def _book(uow: UnitOfWork, request: BookingRequest) -> Appointment:
     await lock_calendars(uow.session, therapist.id, patient.id)
     type_row, t = await repository.bookable_type(uow.session, request.type_key)
     require_may_book(uow.actor, t)
+    if uow.actor.is_patient and t.within_plan:
+        await services.plan_rules(uow, PlannedVisit(patient.id, t.name, request.start))
     modality = parse_modality(request.modality, t)
     blocked = await _check_rules(uow, t, therapist.id, patient.id, request.start)
     row = _booked_row(
@@ -982,6 +987,10 @@ async def _reschedule_once(
             raise Conflict(
                 "It is too close to the visit to move it online; please call the clinic.",
                 code=ErrorCode.TOO_LATE,
+            )
+        if uow.actor.is_patient and t.within_plan:
+            await services.plan_rules(
+                uow, PlannedVisit(row.patient_id, t.name, new_start, moving=row.id)
             )
         blocked = await _check_rules(
             uow, t, row.therapist_id, row.patient_id, new_start, exclude=row.id

@@ -255,3 +255,39 @@ def test_words() -> None:
     assert rules.duration_words(6, None) == "for 6 weeks"
     assert rules.duration_words(None, 1) == "for 1 visit"
     assert GoalStatus.PARTLY_MET.words == "partly met"
+
+
+# --- booking within the plan ---------------------------------------------------------------------
+
+PLAN = rules.PlanWindow(start_date=START, cert_end=date(2026, 4, 12), visits_per_week=2)
+
+
+@pytest.mark.parametrize(
+    ("day", "week_visits", "lapse_blocks", "refusal"),
+    [
+        (date(2026, 3, 4), 0, True, None),
+        (date(2026, 3, 4), 1, True, None),
+        (date(2026, 3, 4), 2, True, "frequency"),
+        (date(2026, 3, 1), 0, True, "no_plan"),  # the day before the plan starts
+        (date(2026, 4, 12), 0, True, None),  # the certified period's last day
+        (date(2026, 4, 13), 0, True, "lapsed"),
+        (date(2026, 4, 13), 0, False, None),
+        (date(2026, 4, 13), 2, False, "frequency"),
+    ],
+)
+def test_booking_within_the_plan(
+    day: date, week_visits: int, lapse_blocks: bool, refusal: str | None
+) -> None:
+    assert rules.booking_refusal(day, [PLAN], week_visits, lapse_blocks) == refusal
+
+
+def test_no_plan_at_all_and_the_roomier_of_two_plans() -> None:
+    assert rules.booking_refusal(date(2026, 3, 4), [], 0, True) == "no_plan"
+    neck = rules.PlanWindow(date(2026, 3, 2), date(2026, 3, 29), 3)
+    assert rules.booking_refusal(date(2026, 3, 4), [PLAN, neck], 2, True) is None
+    assert rules.booking_refusal(date(2026, 3, 4), [PLAN, neck], 3, True) == "frequency"
+
+
+def test_weeks_run_monday_to_sunday() -> None:
+    assert rules.week_of(date(2026, 3, 8)) == (date(2026, 3, 2), date(2026, 3, 8))
+    assert rules.week_of(date(2026, 3, 2)) == (date(2026, 3, 2), date(2026, 3, 8))
