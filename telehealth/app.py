@@ -17,8 +17,9 @@ from telehealth.audit import api as audit_api
 from telehealth.audit.sealer import AuditSealer
 from telehealth.calendar_changes import CalendarChanges, calendar_changes_for
 from telehealth.care import pages as care_pages
-from telehealth.care.booking import plan_rules_for
+from telehealth.care.booking import note_rules_for, plan_rules_for
 from telehealth.catalog import store as catalog_store
+from telehealth.catalog.store import CATALOG
 from telehealth.clock import Clock, SystemClock
 from telehealth.config import Settings
 from telehealth.db import create_engine, create_session_factory
@@ -162,6 +163,8 @@ def _database(
             calendars_changed=changes.announce,
             # Scheduling asks the plan of care whether a within-plan visit fits it.
             plan_rules=plan_rules_for(settings),
+            # Notes ask it whether a daily note may be signed before a progress report.
+            note_rules=note_rules_for(settings, lambda: app[CATALOG]),
         )
         dispatcher = Dispatcher(services)
         app[DISPATCHER] = dispatcher

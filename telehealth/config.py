@@ -435,6 +435,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         _bool,
     ),
     SettingSpec(
+        "PROGRESS_REPORT_BLOCKS_DAILY_NOTES",
+        "false",
+        "refuse to sign a billable daily note that would be an episode's 10th treatment day"
+        " without a progress report (Medicare's hard stop; the caseload warns either way)",
+        _bool,
+    ),
+    SettingSpec(
         "PLAN_LAPSE_BLOCKS_BOOKING",
         "true",
         "refuse a patient's online booking of a within-plan visit type after their plan of care's"
@@ -523,6 +530,7 @@ class Settings:
     notes_readable_by_admins: bool = False
     notes_readable_by_care_team: bool = False
     plan_lapse_blocks_booking: bool = True
+    progress_report_blocks_daily_notes: bool = False
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -713,6 +721,7 @@ class Settings:
             notes_readable_by_admins=raw["NOTES_READABLE_BY_ADMINS"],
             notes_readable_by_care_team=raw["NOTES_READABLE_BY_CARE_TEAM"],
             plan_lapse_blocks_booking=raw["PLAN_LAPSE_BLOCKS_BOOKING"],
+            progress_report_blocks_daily_notes=raw["PROGRESS_REPORT_BLOCKS_DAILY_NOTES"],
             log_level=raw["LOG_LEVEL"],
             log_format=raw["LOG_FORMAT"],
         )

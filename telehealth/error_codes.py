@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     TOO_LATE = "too_late"
     NOTE_SIGNED = "note_signed"
     OUTSIDE_PLAN = "outside_plan"
+    PROGRESS_REPORT_DUE = "progress_report_due"
     # --- video visits -----------------------------------------------------------------------
     NOT_VIRTUAL = "not_virtual"
     VISIT_CLOSED = "visit_closed"
@@ -112,6 +113,10 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.BEYOND_HORIZON: "409: the slot is further ahead than booking opens.",
     ErrorCode.SLOT_TAKEN: "409: someone booked an overlapping time first.",
     ErrorCode.OUTSIDE_AVAILABILITY: "409: the therapist does not work at that time.",
+    ErrorCode.PROGRESS_REPORT_DUE: (
+        "409: this daily note would be the 10th treatment day of its episode without a progress"
+        " report; sign it as a progress note (PROGRESS_REPORT_BLOCKS_DAILY_NOTES)."
+    ),
     ErrorCode.OUTSIDE_PLAN: (
         "409: patients book this type only within an active plan of care; `details.reason` says"
         " why not this time: `no_plan`, `lapsed` or `frequency` (the week's visits are taken)."

@@ -70,6 +70,19 @@ async def _no_plan_rules(_uow: UnitOfWork, _visit: PlannedVisit) -> None:
 
 
 @dataclass(frozen=True)
+class SigningNote:
+    """A billable daily note about to be signed: the plan of care may require a progress report
+    first (the notes feature asks; the plan-of-care feature, which imports notes, answers)."""
+
+    patient_id: uuid.UUID
+    appointment_id: uuid.UUID
+
+
+async def _no_note_rules(_uow: UnitOfWork, _note: SigningNote) -> None:
+    """Where no plan-of-care feature is wired: nothing to check."""
+
+
+@dataclass(frozen=True)
 class Services:
     """What every service function needs from the running application."""
 
@@ -86,6 +99,8 @@ class Services:
     # Asked inside the booking's unit of work; raises a DomainError when the visit does not fit
     # the patient's plan of care.
     plan_rules: Callable[[UnitOfWork, PlannedVisit], Awaitable[None]] = _no_plan_rules
+    # Asked before a billable daily note is signed; raises when a progress report is due first.
+    note_rules: Callable[[UnitOfWork, SigningNote], Awaitable[None]] = _no_note_rules
 
 
 T = TypeVar("T")

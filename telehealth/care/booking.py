@@ -1,4 +1,4 @@
-"""The plan of care's word on booking: a patient books a within-plan visit type only inside an
+"""The plan of care's word on booking and on signing: a patient books a within-plan visit type only inside an
 active plan, within its weekly frequency, and (by setting) not after its certification lapsed.
 Scheduling asks through `Services.plan_rules`; the app wires `plan_rules_for` there."""
 
@@ -14,11 +14,13 @@ from telehealth.accounts.models import User
 from telehealth.care import rules
 from telehealth.care.models import CareDischarge, CareEpisode, CarePlanVersion
 from telehealth.care.rules import PlanWindow
+from telehealth.care.service import progress_report_due_in
+from telehealth.catalog.store import CatalogStore
 from telehealth.config import Settings
 from telehealth.error_codes import ErrorCode
 from telehealth.errors import Conflict
 from telehealth.scheduling.models import ACTIVE_STATUSES, Appointment
-from telehealth.unit_of_work import PlannedVisit, UnitOfWork
+from telehealth.unit_of_work import PlannedVisit, SigningNote, UnitOfWork
 
 _WORDS = {
     "no_plan": (
@@ -93,5 +95,29 @@ def plan_rules_for(settings: Settings) -> Callable[[UnitOfWork, PlannedVisit], A
             monday=monday,
         )
         raise Conflict(words, code=ErrorCode.OUTSIDE_PLAN, details={"reason": refusal})
+
+    return check
+
+
+def note_rules_for(
+    settings: Settings, catalogs: Callable[[], CatalogStore]
+) -> Callable[[UnitOfWork, SigningNote], Awaitable[None]]:
+    """The check notes run before signing a billable daily note: with the setting on, the 10th
+    treatment day of an episode without a progress report is refused (the caseload warns from
+    the 8th whether or not the setting is on)."""
+
+    async def check(uow: UnitOfWork, note: SigningNote) -> None:
+        if not settings.progress_report_blocks_daily_notes:
+            return
+        catalog = await catalogs().current(uow.session)
+        due = await progress_report_due_in(uow, catalog, note.patient_id, note.appointment_id)
+        if due is not None:
+            raise Conflict(
+                f"This visit would be the 10th treatment day of the episode since its last"
+                f" progress report ({due.words}). Change the note type to a progress note and"
+                " report progress toward each goal, then sign.",
+                code=ErrorCode.PROGRESS_REPORT_DUE,
+                details={"treatment_days": due.treatment_days},
+            )
 
     return check

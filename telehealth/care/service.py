@@ -108,6 +108,8 @@ class EpisodeView:
     last_pain: int | None
     visits: tuple[VisitCount, ...]
     unplaced: tuple[VisitCount, ...]
+    # Held visits of this episode whose notes are not signed yet (being written).
+    unsigned: tuple[uuid.UUID, ...] = ()
     discharged_at: datetime | None = None
     discharge_summary: str = ""
     keep_doing: str = ""
@@ -247,18 +249,20 @@ async def _views(
     upcoming: dict[uuid.UUID, datetime] = {}
     pain: dict[uuid.UUID, int] = {}
     unplaced: dict[uuid.UUID, list[VisitCount]] = defaultdict(list)
+    unsigned: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for appointment, note_type, content in held:
         home = rules.episode_of_visit(
             appointment.start_at,
             links.get(appointment.id),
             windows[appointment.patient_id],
         )
-        if appointment.start_at >= uow.now and note_type is None:
-            if home is not None and home not in upcoming:
-                upcoming[home] = appointment.start_at
-            continue
         if note_type is None:
-            continue  # held but not yet signed: not counted until its note is
+            # Not counted until its note is signed; the next one ahead is the next visit.
+            if home is not None:
+                unsigned[home].append(appointment.id)
+                if appointment.start_at >= uow.now and home not in upcoming:
+                    upcoming[home] = appointment.start_at
+            continue
         note = NoteContent.model_validate(content)
         billable = bill_note(note, catalog, appointment.modality).total_units > 0
         visit = VisitCount(appointment.id, appointment.start_at, note_type, billable)
@@ -312,6 +316,7 @@ async def _views(
                 last_pain=pain.get(e.id),
                 visits=tuple(visits),
                 unplaced=tuple(unplaced.get(e.patient_id, [])),
+                unsigned=tuple(unsigned.get(e.id, [])),
                 discharged_at=closed.discharged_at if closed else None,
                 discharge_summary=closed.summary if closed else "",
                 keep_doing=closed.keep_doing if closed else "",
@@ -672,3 +677,39 @@ async def therapist_patients_in(uow: UnitOfWork) -> list[tuple[uuid.UUID, str]]:
         .order_by(func.lower(User.display_name))
     )
     return [(row.id, row.display_name) for row in rows]
+
+
+async def progress_report_due_in(
+    uow: UnitOfWork, catalog: Catalog, patient_id: uuid.UUID, appointment_id: uuid.UUID
+) -> ProgressClock | None:
+    """The progress clock of the episode a visit being documented counts in, when a daily note
+    signed for it would add the treatment day the report was due by; None when it would not."""
+    episodes = (
+        await uow.session.scalars(
+            select(CareEpisode).where(
+                CareEpisode.patient_id == patient_id,
+                ~select(CareDischarge.id)
+                .where(CareDischarge.episode_id == CareEpisode.id)
+                .exists(),
+            )
+        )
+    ).all()
+    for view in await _views(uow, catalog, episodes):
+        if appointment_id not in view.unsigned or not view.progress.blocks_daily_notes:
+            continue
+        appointment = await uow.session.get(Appointment, appointment_id)
+        assert appointment is not None
+        zone = ZoneInfo(uow.actor.time_zone)
+        day = appointment.start_at.astimezone(zone).date()
+        counted = {
+            v.start_at.astimezone(zone).date()
+            for v in view.visits
+            if v.billable
+            and (
+                view.progress.last_report is None
+                or v.start_at.astimezone(zone).date() > view.progress.last_report
+            )
+        }
+        if day not in counted:
+            return view.progress
+    return None

@@ -112,6 +112,7 @@ async def save_note(request: web.Request, body: NoteSaveIn) -> NoteOut:
         ErrorCode.STALE_VERSION,
         ErrorCode.NOTE_LOCKED,
         ErrorCode.INVALID_INPUT,
+        ErrorCode.PROGRESS_REPORT_DUE,
     ),
 )
 async def sign_note(request: web.Request, body: NoteSignIn) -> NoteOut:

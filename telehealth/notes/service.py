@@ -72,7 +72,7 @@ from telehealth.notes.visit_rules import require_signable_visit
 from telehealth.scheduling.access import require_staff
 from telehealth.scheduling.models import INACTIVE_STATUSES, Appointment, AppointmentTypeRow
 from telehealth.seals import SealKeys
-from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
+from telehealth.unit_of_work import Services, SigningNote, UnitOfWork, unit_of_work
 
 RESOURCE = "visit_note"
 MAX_ADDENDUM_CHARS = 10_000
@@ -550,6 +550,11 @@ async def sign_note(
         catalog = await catalogs.current(uow.session)
         content = validate_note_content(note.content, catalog)
         require_signable(content, catalog)
+        if (
+            content.note_type == "daily"
+            and bill_note(content, catalog, appointment.modality).total_units > 0
+        ):
+            await services.note_rules(uow, SigningNote(note.patient_id, appointment.id))
         stored = content.model_dump(mode="json")
         signature = sign(
             stored, str(uow.actor.id), uow.now, services.settings.seal_keys, sealed_record(note)
