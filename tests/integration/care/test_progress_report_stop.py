@@ -60,14 +60,16 @@ async def test_the_tenth_treatment_day_needs_a_progress_report(
     assert "Change the note type to a progress note" in (await refused.json())["error"]["message"]
 
     # Written as a progress note, it signs, and the next daily note counts from 1 again.
-    saved = await client.put(
+    progress = await client.put(
         note_url(tenth),
         json={"version": saved["version"], "content": signable_note(note_type="progress")},
         headers=headers,
     )
-    assert saved.status == 200, await saved.text()
+    assert progress.status == 200, await progress.text()
     signed = await client.post(
-        note_url(tenth, "/sign"), json={"version": (await saved.json())["version"]}, headers=headers
+        note_url(tenth, "/sign"),
+        json={"version": (await progress.json())["version"]},
+        headers=headers,
     )
     assert signed.status == 200, await signed.text()
     after = await make_visit(services, patient, therapist, start=T0 + timedelta(days=11))
