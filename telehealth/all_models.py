@@ -7,6 +7,7 @@ from telehealth.accounts import models as accounts_models
 from telehealth.audit import models as audit_models
 from telehealth.care import models as care_models
 from telehealth.catalog import models as catalog_models
+from telehealth.home_program import models as home_program_models
 from telehealth.intake import models as intake_models
 from telehealth.measures import models as measures_models
 from telehealth.notes import models as notes_models
@@ -21,6 +22,7 @@ __all__ = [
     "audit_models",
     "care_models",
     "catalog_models",
+    "home_program_models",
     "idempotency",
     "intake_models",
     "measures_models",

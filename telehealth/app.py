@@ -26,6 +26,7 @@ from telehealth.db import create_engine, create_session_factory
 from telehealth.db_failures import OutageLog
 from telehealth.health import views as health
 from telehealth.home import pages as home_pages
+from telehealth.home_program import pages as home_program_pages
 from telehealth.http.api import Api
 from telehealth.http.auth import auth_middleware
 from telehealth.http.context import request_context_middleware
@@ -119,6 +120,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     intake_pages.setup_routes(app)
     care_pages.setup_routes(app)
     measures_pages.setup(app)
+    home_program_pages.setup_routes(app)
     app.router.add_static("/static", web_dir() / "static", append_version=False)
     return app
 

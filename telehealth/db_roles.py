@@ -29,6 +29,8 @@ APPEND_ONLY_TABLES = (
     "care_episode_visits",
     "care_discharges",
     "measure_responses",
+    "home_exercise_done",
+    "home_session_logs",
 )
 # Read by the service to know the schema's revision, written only by migrations.
 READ_ONLY_TABLES = ("alembic_version",)

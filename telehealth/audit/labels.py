@@ -72,6 +72,10 @@ ACTION_LABELS: dict[str, str] = {
     "care.episode.discharge": "Discharged an episode of care",
     "measure.submit": "Answered an outcome measure",
     "measure.read": "Viewed outcome measure scores",
+    "home_program.read": "Viewed today's home exercises",
+    "home_program.done": "Marked a home exercise done",
+    "home_program.log": "Logged a home exercise session",
+    "home_program.staff_read": "Viewed a patient's home exercise logs",
     # Video visits
     "consent.accept": "Accepted the video visit consent",
     "visit.view": "Opened a video visit",

@@ -151,3 +151,17 @@ class ExerciseEntry(_Entry):
     cautions: tuple[Sentence, ...] = Field(min_length=1, max_length=8)
     easier: Sentence | None = None
     dosage: Dosage
+    # The patient's one-line gist beside the picture, what to keep in mind while doing it, and
+    # what people commonly get wrong. Optional for entries admins add; the packaged catalog has
+    # them all (a unit test checks).
+    instructions: Sentence | None = None
+    cues: tuple[Sentence, ...] = Field(default=(), max_length=3)
+    mistakes: tuple[Sentence, ...] = Field(default=(), max_length=2)
+    # A drawing ships as web/static/exercises/<id>.svg. Only the packaged catalog ships drawings,
+    # so an admin's addition cannot claim one (Catalog.with_extras refuses it).
+    illustrated: StrictBool = False
+
+    @property
+    def illustration(self) -> str | None:
+        """The drawing's URL path, if the exercise has one."""
+        return f"/static/exercises/{self.id}.svg" if self.illustrated else None

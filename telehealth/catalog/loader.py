@@ -162,6 +162,14 @@ class Catalog:
                     )
                 codes_taken.add(code.code)
         errors.extend(_cpt_errors(extras.techniques))
+        for index, exercise in enumerate(extras.exercises):
+            if exercise.illustrated:
+                errors.append(
+                    {
+                        "field": f"exercises[{index}].illustrated",
+                        "message": "only the packaged catalog ships drawings",
+                    }
+                )
         if errors:
             raise invalid(errors, "catalog additions")
         return build_catalog(

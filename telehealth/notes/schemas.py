@@ -293,6 +293,10 @@ class HomeExerciseOut(ResponseModel):
     easier: str | None
     dosage: str
     note: str
+    instructions: str | None
+    cues: list[str]
+    mistakes: list[str]
+    illustration: str | None = Field(description="URL path of the exercise's drawing (SVG)")
 
 
 class SummaryOut(ResponseModel):

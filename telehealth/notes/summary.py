@@ -61,6 +61,13 @@ class HomeExercise:
     easier: str | None
     dosage: str
     note: str
+    instructions: str | None = None
+    cues: tuple[str, ...] = ()
+    mistakes: tuple[str, ...] = ()
+    # The drawing's URL path; None for an exercise without one (an admin's addition).
+    illustration: str | None = None
+    # The amounts as set, for pages that count and time them (the home program's Today).
+    prescription: ExercisePrescription | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,11 @@ def build_patient_summary(note: NoteContent, catalog: Catalog) -> PatientSummary
             easier=entry.easier,
             dosage=describe_dosage(item),
             note=_without_codes(item.note, pattern),
+            instructions=entry.instructions,
+            cues=entry.cues,
+            mistakes=entry.mistakes,
+            illustration=entry.illustration,
+            prescription=item,
         )
         for item in note.home_program
     )

@@ -158,6 +158,7 @@ async def _patient(walk: Walk) -> str:
     await walk.check(walk.page.url.removeprefix(walk.server.url))
     await walk.check(await walk.link(r"/book/confirm\?.*"))
     await walk.check("/my/exercises")
+    await walk.check("/my/today")
     await walk.check("/my/measures")
     await walk.check("/my/plan")
     for measure in ("nprs", "lefs", "psfs"):
@@ -182,7 +183,9 @@ async def _therapist(walk: Walk, visit_id: str) -> None:
     await walk.check(f"/visits/{visit_id}/note")
     history = await walk.link(rf"/patients/{UUID}/history")
     await walk.check(history)
+    home_program = await walk.link(rf"/patients/{UUID}/home-program")
     await walk.check(await walk.link(rf"/patients/{UUID}/measures"))
+    await walk.check(home_program)
     await walk.check("/caseload")
     episode = await walk.link(rf"/episodes/{UUID}")
     await walk.check(episode)
@@ -242,5 +245,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 57, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 59, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)
