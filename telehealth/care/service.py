@@ -676,7 +676,9 @@ async def therapist_patients_in(uow: UnitOfWork) -> list[tuple[uuid.UUID, str]]:
         .with_only_columns(User.id, User.display_name)
         .order_by(func.lower(User.display_name))
     )
-    return [(row.id, row.display_name) for row in rows]
+    patients = [(row.id, row.display_name) for row in rows]
+    uow.audit(AuditRecord("patient.list", "patient", details={"count": len(patients)}))
+    return patients
 
 
 async def progress_report_due_in(
