@@ -4,8 +4,9 @@ certification steps, the discharge, and the patient's plan in plain words."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -13,11 +14,15 @@ from telehealth.care import service
 from telehealth.care.rules import (
     MAX_GOALS,
     MODALITIES,
+    SUGGESTED_WEEKDAYS,
     CertificationKind,
     Goal,
     GoalStatus,
     GoalTerm,
     PlanDraft,
+    PlanWindow,
+    series_problems,
+    weeks_left,
 )
 from telehealth.care.service import EpisodeView, PlanView
 from telehealth.catalog.loader import Catalog
@@ -25,8 +30,11 @@ from telehealth.catalog.store import CATALOG
 from telehealth.errors import Conflict, InvalidInput, NotFound
 from telehealth.http.api import path_uuid
 from telehealth.http.auth import request_work, session_in_work
+from telehealth.http.context import caller_of
 from telehealth.http.forms import Form, read_form
+from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
+from telehealth.scheduling import service as scheduling
 
 # Blank goal rows offered beside the plan's goals: enough for a first plan's usual 2-4 goals.
 BLANK_GOAL_ROWS = 3
@@ -99,6 +107,8 @@ async def _episode(
     async with request_work(request, reads_only=True) as uow:
         catalog = await catalogs.current(uow.session)
         episode = await service.get_episode_in(uow, catalog, episode_id)
+        if uow.actor.is_patient:
+            raise web.HTTPSeeOther("/my/plan")  # the patient's own words for the same plan
         return episode, catalog, uow.actor.time_zone, uow.actor.is_therapist
 
 
@@ -464,6 +474,161 @@ async def plan_submit(request: web.Request) -> web.StreamResponse:
     return _plan_form(request, episode, catalog, values, problems, status)
 
 
+# --- the plan's visits as a series ---------------------------------------------------------------
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# How a series occurrence that could not be booked is explained.
+_SERIES_PROBLEMS = {
+    "too_soon": "too soon to book",
+    "beyond_horizon": "too far ahead to book",
+    "outside_availability": "outside your working hours (or the clinic is closed)",
+    "busy": "you or the patient already have a visit then",
+    "therapist_busy": "you already have a visit then",
+    "patient_busy": "the patient already has a visit then",
+}
+
+
+async def _series_context(
+    request: web.Request, episode_id: uuid.UUID
+) -> tuple[EpisodeView, list[tuple[str, str]], date]:
+    """The episode, the visit types, and the therapist's today."""
+    catalogs = request.app[CATALOG]
+    async with request_work(request, reads_only=True) as uow:
+        catalog = await catalogs.current(uow.session)
+        episode = await service.get_episode_in(uow, catalog, episode_id)
+        if not uow.actor.is_therapist or not episode.active or episode.plan is None:
+            raise web.HTTPSeeOther(f"/episodes/{episode_id}")
+        types = await scheduling.list_types_in(uow)
+        today = uow.now.astimezone(ZoneInfo(uow.actor.time_zone)).date()
+    return episode, [(t.key, t.name) for t in types], today
+
+
+def _series_form(
+    request: web.Request,
+    episode: EpisodeView,
+    types: list[tuple[str, str]],
+    values: dict[str, Any],
+    problems: dict[str, str],
+    status: int = 200,
+) -> web.StreamResponse:
+    return render(
+        request,
+        "care/series.html",
+        {
+            "episode": episode,
+            "types": types,
+            "values": values,
+            "problems": problems,
+            "weekday_names": WEEKDAY_NAMES,
+            "modalities": MODALITIES,
+        },
+        status=status,
+    )
+
+
+@session_in_work
+async def series_page(request: web.Request) -> web.StreamResponse:
+    """Book the plan's visits as a weekly series: its days, time and weeks, suggested."""
+    episode_id = path_uuid(request, "episode_id")
+    episode, types, today = await _series_context(request, episode_id)
+    assert episode.plan is not None
+    draft = episode.plan.draft
+    first = max(draft.start_date, today + timedelta(days=1))
+    values = {
+        "first_day": first.isoformat(),
+        "weekdays": [str(d) for d in SUGGESTED_WEEKDAYS[min(draft.frequency_per_week, 7)]],
+        "time": "09:00",
+        "weeks": str(weeks_left(first, episode.plan.cert_end)),
+        "type": "follow_up" if any(k == "follow_up" for k, _ in types) else types[0][0],
+        "modality": draft.modalities[0],
+    }
+    return _series_form(request, episode, types, values, {})
+
+
+@session_in_work
+async def series_submit(request: web.Request) -> web.StreamResponse:
+    """Book the series; what could not be booked is listed with the reason, the rest stands."""
+    episode_id = path_uuid(request, "episode_id")
+    form = await read_form(request)
+    values: dict[str, Any] = {
+        k: str(form.get(k, ""))[:20] for k in ("first_day", "time", "weeks", "type", "modality")
+    }
+    values["weekdays"] = [str(v)[:1] for v in form.getall("weekdays", [])]
+    episode, types, _today = await _series_context(request, episode_id)
+    assert episode.plan is not None
+    problems: dict[str, str] = {}
+    try:
+        first_day = date.fromisoformat(values["first_day"])
+    except ValueError:
+        problems["first_day"] = "Give the first day."
+    try:
+        wall_time = time.fromisoformat(values["time"])
+    except ValueError:
+        problems["time"] = "Give the time of day, such as 09:00."
+    weeks = _number(values["weeks"])
+    if weeks is None:
+        problems["weeks"] = "Give a whole number of weeks."
+    weekdays = frozenset(int(d) for d in values["weekdays"] if d.isdigit() and int(d) < 7)
+    if values["type"] not in {k for k, _ in types}:
+        problems["type"] = "Choose the kind of visit."
+    if values["modality"] not in MODALITIES:
+        problems["modality"] = "Choose how the visits are held."
+    if not problems:
+        window = PlanWindow(
+            episode.plan.draft.start_date,
+            episode.plan.cert_end,
+            episode.plan.draft.frequency_per_week * episode.plan.draft.amount_per_day,
+        )
+        assert weeks is not None
+        problems = series_problems(window, weekdays, first_day, weeks)
+    if problems:
+        return _series_form(request, episode, types, values, problems, 422)
+    assert weeks is not None
+    try:
+        outcome = await scheduling.book_series(
+            request.app[SERVICES],
+            caller_of(request),
+            scheduling.SeriesRequest(
+                type_key=values["type"],
+                modality=values["modality"],
+                weekdays=weekdays,
+                wall_time=wall_time,
+                first_day=first_day,
+                weeks=weeks,
+                patient_id=episode.patient_id,
+                all_or_nothing=False,
+            ),
+        )
+    except Conflict as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        return render(
+            request,
+            "care/series_booked.html",
+            _series_result(episode, [], details.get("conflicts", []), exc.message),
+            status=409,
+        )
+    except InvalidInput as exc:
+        return _series_form(request, episode, types, values, {"form": exc.message}, 422)
+    return render(
+        request,
+        "care/series_booked.html",
+        _series_result(episode, outcome.booked, outcome.conflicts, ""),
+    )
+
+
+def _series_result(
+    episode: EpisodeView, booked: list[Any], conflicts: list[dict[str, Any]], message: str
+) -> dict[str, Any]:
+    missed = [
+        {
+            "date": date.fromisoformat(c["date"]),
+            "why": "; ".join(_SERIES_PROBLEMS.get(p, p.replace("_", " ")) for p in c["problems"]),
+        }
+        for c in conflicts
+    ]
+    return {"episode": episode, "booked": booked, "missed": missed, "message": message}
+
+
 # --- discharge -----------------------------------------------------------------------------------
 
 
@@ -581,6 +746,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/episodes/{episode_id}/plan/{version}", plan_version_page)
     app.router.add_post("/episodes/{episode_id}/certification", certification_submit)
     app.router.add_post("/episodes/{episode_id}/visits", link_visit_submit)
+    app.router.add_get("/episodes/{episode_id}/book", series_page)
+    app.router.add_post("/episodes/{episode_id}/book", series_submit)
     app.router.add_get("/episodes/{episode_id}/discharge", discharge_page)
     app.router.add_post("/episodes/{episode_id}/discharge", discharge_submit)
     app.router.add_get("/my/plan", my_plan_page)

@@ -434,3 +434,49 @@ def week_of(day: date) -> tuple[date, date]:
     """The Monday and the Sunday of the week holding `day`."""
     monday = day - timedelta(days=day.weekday())
     return monday, monday + timedelta(days=6)
+
+
+# Weekdays a series of n visits a week falls on by default: spread through the week.
+SUGGESTED_WEEKDAYS: dict[int, tuple[int, ...]] = {
+    1: (1,),
+    2: (0, 3),
+    3: (0, 2, 4),
+    4: (0, 1, 3, 4),
+    5: (0, 1, 2, 3, 4),
+    6: (0, 1, 2, 3, 4, 5),
+    7: (0, 1, 2, 3, 4, 5, 6),
+}
+
+
+def weeks_left(first_day: date, cert_end: date) -> int:
+    """Whole weeks from the first day that end within the certified period (at least 1)."""
+    return max(1, ((cert_end - first_day).days + 1) // 7)
+
+
+def series_problems(
+    plan: PlanWindow, weekdays: frozenset[int], first_day: date, weeks: int
+) -> dict[str, str]:
+    """What keeps a weekly series from following the plan, by form field; empty when it does:
+    on at most as many weekdays as the plan's frequency, from the plan's start, and ending
+    within its certified period."""
+    problems: dict[str, str] = {}
+    if not weekdays:
+        problems["weekdays"] = "Choose the days of the week."
+    elif len(weekdays) > plan.visits_per_week:
+        problems["weekdays"] = (
+            f"The plan provides for {plan.visits_per_week} a week: choose at most"
+            f" {plan.visits_per_week} days."
+        )
+    if first_day < plan.start_date:
+        problems["first_day"] = f"The plan starts on {plan.start_date:%d %b %Y}."
+    elif first_day > plan.cert_end:
+        problems["first_day"] = f"The certified period ends on {plan.cert_end:%d %b %Y}."
+    elif not 1 <= weeks <= 52:
+        problems["weeks"] = "Give from 1 to 52 weeks."
+    elif first_day + timedelta(days=weeks * 7 - 1) > plan.cert_end:
+        most = weeks_left(first_day, plan.cert_end)
+        problems["weeks"] = (
+            f"That runs past the certified period (to {plan.cert_end:%d %b %Y}): at most"
+            f" {most} week{'s' if most != 1 else ''} from that day."
+        )
+    return problems

@@ -108,6 +108,8 @@ async def test_a_therapist_writes_a_plan_and_the_patient_reads_it(
     assert "Maria Lopez: Right hip pain" in caseload and "0 of 12" in caseload
 
     await page_sign_in(client, patient)
+    own = await client.get(f"/episodes/{episode}", allow_redirects=False)
+    assert own.status == 303 and own.headers["Location"] == "/my/plan"
     mine = await (await client.get("/my/plan")).text()
     assert "Dana Reyes plans to see you twice a week for 6 weeks" in mine
     assert "until about 12 April 2026" in mine and "as video visits" in mine

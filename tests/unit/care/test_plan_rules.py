@@ -291,3 +291,36 @@ def test_no_plan_at_all_and_the_roomier_of_two_plans() -> None:
 def test_weeks_run_monday_to_sunday() -> None:
     assert rules.week_of(date(2026, 3, 8)) == (date(2026, 3, 2), date(2026, 3, 8))
     assert rules.week_of(date(2026, 3, 2)) == (date(2026, 3, 2), date(2026, 3, 8))
+
+
+# --- a series from the plan ----------------------------------------------------------------------
+
+
+def test_a_series_follows_the_plan() -> None:
+    # Twice a week, 2 Mar to 12 Apr: six weeks from 2 Mar end on 12 Apr exactly.
+    assert rules.series_problems(PLAN, frozenset({0, 3}), START, 6) == {}
+    assert rules.weeks_left(START, date(2026, 4, 12)) == 6
+    assert rules.weeks_left(date(2026, 3, 4), date(2026, 4, 12)) == 5
+    assert rules.weeks_left(date(2026, 4, 10), date(2026, 4, 12)) == 1
+
+
+@pytest.mark.parametrize(
+    ("weekdays", "first_day", "weeks", "field"),
+    [
+        (frozenset(), START, 6, "weekdays"),
+        (frozenset({0, 2, 4}), START, 6, "weekdays"),
+        (frozenset({0}), date(2026, 3, 1), 1, "first_day"),
+        (frozenset({0}), date(2026, 4, 13), 1, "first_day"),
+        (frozenset({0}), START, 7, "weeks"),
+        (frozenset({0}), START, 0, "weeks"),
+        (frozenset({0}), date(2026, 3, 4), 6, "weeks"),
+    ],
+)
+def test_a_series_outside_the_plan_is_named(
+    weekdays: frozenset[int], first_day: date, weeks: int, field: str
+) -> None:
+    assert field in rules.series_problems(PLAN, weekdays, first_day, weeks)
+
+
+def test_suggested_days_match_the_frequency() -> None:
+    assert all(len(days) == n for n, days in rules.SUGGESTED_WEEKDAYS.items())
