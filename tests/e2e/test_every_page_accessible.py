@@ -194,6 +194,9 @@ async def _admin(walk: Walk) -> None:
     await walk.check("/admin/reports/techniques")
     await walk.check("/admin/note-templates")
     await walk.check(await walk.link(r"/admin/note-templates/[^/?#]+"))
+    await walk.check("/admin/closures")
+    await walk.check("/admin/visit-types")
+    await walk.check(await walk.link(rf"/admin/visit-types/{UUID}"))
 
 
 async def _signed_visit(walk: Walk, visit_id: str, other: Walk) -> None:
@@ -226,5 +229,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 43, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 46, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)
