@@ -47,6 +47,7 @@ from telehealth.passwords import Passwords
 from telehealth.resources import web_dir
 from telehealth.scheduling import api as scheduling_api
 from telehealth.scheduling import pages as scheduling_pages
+from telehealth.scheduling import series_pages as scheduling_series_pages
 from telehealth.scheduling import settings_pages as scheduling_settings_pages
 from telehealth.scheduling.tasks import scheduling_background
 from telehealth.shutdown import close_within
@@ -110,6 +111,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     scheduling_api.setup_routes(app)
     scheduling_pages.setup_routes(app)
     scheduling_settings_pages.setup_routes(app)
+    scheduling_series_pages.setup_routes(app)
     visits_pages.setup_routes(app)
     notes_pages.setup_routes(app)
     intake_pages.setup_routes(app)

@@ -44,8 +44,7 @@ async def test_maria_sets_an_emergency_contact_that_dana_reads(
     alert = page.get_by_role("alert")
     await alert.wait_for()
     assert (await alert.inner_text()).strip() == (
-        "For an emergency contact, please give who they are to you too,"
-        " or leave all three empty."
+        "For an emergency contact, please give who they are to you too, or leave all three empty."
     )
     contact = page.get_by_role("group", name="Emergency contact")
     relationship = contact.get_by_label("Who they are to you")

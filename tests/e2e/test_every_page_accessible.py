@@ -173,6 +173,7 @@ async def _therapist(walk: Walk, visit_id: str) -> None:
     await walk.check("/agenda")
     await walk.check("/agenda?view=week")
     await walk.check("/availability")
+    await walk.check("/series")
     await walk.check(f"/appointments/{visit_id}")
     await walk.check(f"/visits/{visit_id}/note")
     await walk.check(await walk.link(rf"/patients/{UUID}/history"))
@@ -229,5 +230,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 46, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 47, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)
