@@ -194,7 +194,7 @@ async def test_an_admin_edits_a_visit_type(
         720,
     )
     assert (row.modalities, row.patient_bookable, row.display_order) == (["virtual"], False, 7)
-    assert "<td>50 min</td>" in text and "No, staff book it" in text
+    assert '<td data-label="Length">50 min</td>' in text and "No, staff book it" in text
     assert await audited(services, "appointment_type.update") == ["follow_up"]
     # The API reads what the page wrote: one service behind both.
     api = await client.get("/api/v1/appointment-types")
