@@ -53,6 +53,8 @@ from telehealth.passwords import Passwords
 from telehealth.resources import web_dir
 from telehealth.scheduling import api as scheduling_api
 from telehealth.scheduling import pages as scheduling_pages
+from telehealth.scheduling import series_pages as scheduling_series_pages
+from telehealth.scheduling import settings_pages as scheduling_settings_pages
 from telehealth.scheduling.tasks import scheduling_background
 from telehealth.shutdown import close_within
 from telehealth.unit_of_work import Services
@@ -115,6 +117,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     admin_pages.setup_routes(app)
     scheduling_api.setup_routes(app)
     scheduling_pages.setup_routes(app)
+    scheduling_settings_pages.setup_routes(app)
+    scheduling_series_pages.setup_routes(app)
     visits_pages.setup_routes(app)
     notes_pages.setup_routes(app)
     intake_pages.setup_routes(app)

@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     SELF_DEACTIVATION = "self_deactivation"
     # --- scheduling -------------------------------------------------------------------------
     TYPE_EXISTS = "type_exists"
+    CLOSURE_EXISTS = "closure_exists"
     TOO_SOON = "too_soon"
     BEYOND_HORIZON = "beyond_horizon"
     SLOT_TAKEN = "slot_taken"
@@ -109,6 +110,7 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.EMAIL_TAKEN: "409: an account with that email exists.",
     ErrorCode.SELF_DEACTIVATION: "409: an admin cannot deactivate their own account.",
     ErrorCode.TYPE_EXISTS: "409: an appointment type with that key exists.",
+    ErrorCode.CLOSURE_EXISTS: "409: the clinic is already closed that day.",
     ErrorCode.TOO_SOON: "409: the slot starts before the booking notice allows.",
     ErrorCode.BEYOND_HORIZON: "409: the slot is further ahead than booking opens.",
     ErrorCode.SLOT_TAKEN: "409: someone booked an overlapping time first.",

@@ -28,6 +28,12 @@ class User(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
     date_of_birth: Mapped[date | None] = mapped_column(Date, default=None)
+    # A patient's own preferences (rules.ContactChannel; the emergency contact given whole or not
+    # at all), read by the therapists on the patient's care team.
+    preferred_contact: Mapped[str | None] = mapped_column(String(16), default=None)
+    emergency_name: Mapped[str | None] = mapped_column(String(120), default=None)
+    emergency_phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    emergency_relationship: Mapped[str | None] = mapped_column(String(60), default=None)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deactivated_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from telehealth.access_ended import Reason, announce_access_ended
-from telehealth.accounts import password_change, service
+from telehealth.accounts import password_change, rules, service
 from telehealth.accounts.models import Role
 from telehealth.accounts.schemas import PasswordChangeForm
 from telehealth.errors import (
@@ -110,6 +111,7 @@ def _details_page(
     saved: bool = False,
     status: int = 200,
     password_changed: bool = False,
+    error_field: str | None = None,
 ) -> web.Response:
     zone = values.get("time_zone", "")
     zones = COMMON_ZONES if zone in COMMON_ZONES or not zone else (zone, *COMMON_ZONES)
@@ -122,9 +124,21 @@ def _details_page(
             "error": error,
             "saved": saved,
             "password_changed": password_changed,
+            "error_field": error_field,
+            "is_patient": require_actor(request).is_patient,
+            "channels": [(c.value, words) for c, words in rules.CHANNEL_WORDS.items()],
         },
         status=status,
     )
+
+
+# A patient's preferences on the details form (shown back as typed when refused).
+_PREFERENCE_FIELDS = (
+    "preferred_contact",
+    "emergency_name",
+    "emergency_phone",
+    "emergency_relationship",
+)
 
 
 async def details_page(request: web.Request) -> web.StreamResponse:
@@ -135,6 +149,10 @@ async def details_page(request: web.Request) -> web.StreamResponse:
         "display_name": user.display_name,
         "phone": user.phone or "",
         "time_zone": user.time_zone,
+        "preferred_contact": user.preferred_contact or "",
+        "emergency_name": user.emergency_name or "",
+        "emergency_phone": user.emergency_phone or "",
+        "emergency_relationship": user.emergency_relationship or "",
     }
     return _details_page(
         request,
@@ -146,19 +164,41 @@ async def details_page(request: web.Request) -> web.StreamResponse:
 
 async def details_submit(request: web.Request) -> web.StreamResponse:
     """Save them; a refusal keeps everything typed and says what to fix."""
-    require_actor(request)
+    actor = require_actor(request)
     form = await read_form(request)
     values = {
         "display_name": str(form.get("display_name", ""))[:120],
         "phone": str(form.get("phone", ""))[:32],
         "time_zone": str(form.get("time_zone", ""))[:64],
     }
+    # Kept as typed (up to a length the page can show back) so a refusal loses nothing.
+    typed = {name: str(form.get(name, "")).strip()[:200] for name in _PREFERENCE_FIELDS}
     try:
-        await service.update_self(
-            request.app[SERVICES], caller_of(request), service.OwnChanges(**values)
+        changes = service.OwnChanges(
+            display_name=values["display_name"],
+            time_zone=values["time_zone"],
+            phone=values["phone"],
         )
+        if actor.is_patient:
+            changes = replace(
+                changes,
+                preferred_contact=typed["preferred_contact"],
+                emergency_contact=rules.EmergencyContact(
+                    typed["emergency_name"],
+                    typed["emergency_phone"],
+                    typed["emergency_relationship"],
+                ),
+            )
+        await service.update_self(request.app[SERVICES], caller_of(request), changes)
     except InvalidInput as exc:
-        return _details_page(request, values, error=exc.message, status=422)
+        field = exc.details.get("field") if isinstance(exc.details, dict) else None
+        return _details_page(
+            request,
+            {**values, **typed},
+            error=exc.message,
+            status=422,
+            error_field=field if isinstance(field, str) else None,
+        )
     raise web.HTTPSeeOther("/me/details?saved=1")
 
 

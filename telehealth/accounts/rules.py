@@ -7,6 +7,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from telehealth.errors import InvalidInput
 
@@ -181,3 +182,81 @@ def check_password_strength(password: str, email: str) -> None:
     problem = password_problem(password, email)
     if problem is not None:
         raise InvalidInput(problem, details={"field": "password"})
+
+
+# --- a patient's contact preferences ----------------------------------------------------------
+
+
+class ContactChannel(StrEnum):
+    """How a patient prefers the clinic to reach them."""
+
+    EMAIL = "email"
+    PHONE_CALL = "phone_call"
+    TEXT_MESSAGE = "text_message"
+
+
+CHANNEL_WORDS = {
+    ContactChannel.EMAIL: "Email",
+    ContactChannel.PHONE_CALL: "Phone call",
+    ContactChannel.TEXT_MESSAGE: "Text message",
+}
+
+PHONE_LIMIT = 32  # the column, and the API's limit on the person's own phone
+# What people write in a phone number: digits, spaces, + ( ) - . / and an extension ("x12",
+# "ext. 12"); at least five digits, so a word or a stray mark is not taken for a number.
+_PHONE = re.compile(r"\+?[0-9 ()\-./]+((x|ext\.?) ?[0-9]{1,6})?", re.IGNORECASE)
+_MIN_DIGITS = 5
+
+
+def phone_problem(phone: str) -> str | None:
+    """Why a (stripped, non-empty) phone number cannot be a phone number, or None."""
+    if len(phone) > PHONE_LIMIT:
+        return f"is longer than {PHONE_LIMIT} characters"
+    if not _PHONE.fullmatch(phone) or sum(c.isdigit() for c in phone) < _MIN_DIGITS:
+        return "is not a phone number: use digits, spaces, + ( ) - and an extension like x12"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyContact:
+    """Whom to call if something happens during a visit: all three parts, or none."""
+
+    name: str
+    phone: str
+    relationship: str
+
+    def __post_init__(self) -> None:
+        given = {
+            "emergency_name": self.name,
+            "emergency_phone": self.phone,
+            "emergency_relationship": self.relationship,
+        }
+        missing = [field for field, value in given.items() if not value]
+        if missing and len(missing) < len(given):
+            words = {
+                "emergency_name": "their name",
+                "emergency_phone": "their phone number",
+                "emergency_relationship": "who they are to you",
+            }
+            raise InvalidInput(
+                "For an emergency contact, please give "
+                + " and ".join(words[f] for f in missing)
+                + " too, or leave all three empty.",
+                details={"field": missing[0]},
+            )
+        if len(self.name) > 120 or len(self.relationship) > 60:
+            field = "emergency_name" if len(self.name) > 120 else "emergency_relationship"
+            raise InvalidInput(
+                "The emergency contact's name is at most 120 characters and who they are to"
+                " you at most 60.",
+                details={"field": field},
+            )
+        if self.phone and (problem := phone_problem(self.phone)):
+            raise InvalidInput(
+                f"The emergency contact's phone {problem}.", details={"field": "emergency_phone"}
+            )
+
+    @property
+    def given(self) -> bool:
+        """Whether there is a contact at all."""
+        return bool(self.name)

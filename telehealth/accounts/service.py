@@ -343,6 +343,45 @@ class OwnChanges:
     display_name: str | None = None
     time_zone: str | None = None
     phone: str | None = None
+    # A patient's own preferences: "" clears the channel; an EmergencyContact with nothing in it
+    # clears the contact.
+    preferred_contact: str | None = None
+    emergency_contact: rules.EmergencyContact | None = None
+
+
+def _apply_preferences(user: User, changes: OwnChanges) -> list[str]:
+    """Set a patient's preferred channel and emergency contact; the fields that changed."""
+    if changes.preferred_contact is None and changes.emergency_contact is None:
+        return []
+    if user.role != Role.PATIENT.value:
+        raise InvalidInput(
+            "Only patients keep a preferred contact channel and an emergency contact here.",
+            details={"field": "preferred_contact"},
+        )
+    changed: list[str] = []
+    if changes.preferred_contact is not None:
+        try:
+            channel = (
+                rules.ContactChannel(changes.preferred_contact).value
+                if changes.preferred_contact
+                else None
+            )
+        except ValueError:
+            raise InvalidInput(
+                "Please choose email, a phone call or a text message.",
+                details={"field": "preferred_contact"},
+            ) from None
+        if channel != user.preferred_contact:
+            user.preferred_contact = channel
+            changed.append("preferred_contact")
+    contact = changes.emergency_contact
+    if contact is not None:
+        new = (contact.name or None, contact.phone or None, contact.relationship or None)
+        old = (user.emergency_name, user.emergency_phone, user.emergency_relationship)
+        if new != old:
+            user.emergency_name, user.emergency_phone, user.emergency_relationship = new
+            changed.append("emergency_contact")
+    return changed
 
 
 async def update_self(services: Services, caller: Caller, changes: OwnChanges) -> User:
@@ -352,6 +391,7 @@ async def update_self(services: Services, caller: Caller, changes: OwnChanges) -
         if user is None:
             raise NotAuthenticated("Please sign in.")
         changed = _apply_details(user, changes.display_name, changes.time_zone, changes.phone)
+        changed += _apply_preferences(user, changes)
         if changed:
             user.updated_at = uow.now
         uow.audit(

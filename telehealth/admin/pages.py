@@ -8,6 +8,7 @@ from telehealth.access_ended import Reason, announce_access_ended
 from telehealth.accounts import service as accounts
 from telehealth.accounts.access import require_admin
 from telehealth.accounts.models import Role
+from telehealth.accounts.rules import CHANNEL_WORDS
 from telehealth.accounts.schemas import CareTeamIn
 from telehealth.admin import audit_trail, messages
 from telehealth.errors import DomainError
@@ -32,7 +33,13 @@ async def person_page(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "admin/person.html",
-        {"person": person, "care_team": team, "therapists": therapists, "error": None},
+        {
+            "person": person,
+            "care_team": team,
+            "therapists": therapists,
+            "error": None,
+            "channel_words": {c.value: words for c, words in CHANNEL_WORDS.items()},
+        },
     )
 
 

@@ -40,6 +40,7 @@ ACTION_LABELS: dict[str, str] = {
     "appointment.list": "Listed appointments",
     "appointment.calendar": "Downloaded an appointment calendar file",
     "series.book": "Booked a series of appointments",
+    "series.preview": "Previewed a series of appointments",
     "appointment_type.create": "Created an appointment type",
     "appointment_type.update": "Changed an appointment type",
     "appointment_type.seed": "Added a standard appointment type",

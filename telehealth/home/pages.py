@@ -6,6 +6,7 @@ from aiohttp import web
 
 from telehealth.accounts import service as accounts
 from telehealth.accounts.models import Role
+from telehealth.accounts.rules import CHANNEL_WORDS
 from telehealth.http.auth import request_work, session_in_work
 from telehealth.http.keys import SERVICES
 from telehealth.http.templates import render
@@ -48,7 +49,13 @@ async def home(request: web.Request) -> web.StreamResponse:
         )
     if actor.role is Role.THERAPIST:
         return render(
-            request, "home/therapist.html", {"patients": patients, "red_flags": red_flags}
+            request,
+            "home/therapist.html",
+            {
+                "patients": patients,
+                "red_flags": red_flags,
+                "channel_words": {c.value: words for c, words in CHANNEL_WORDS.items()},
+            },
         )
     return render(
         request,

@@ -32,14 +32,13 @@ from telehealth.http.context import caller_of, require_actor
 from telehealth.http.forms import parse_form, read_form
 from telehealth.http.keys import CALENDAR_CHANGES, SERVICES
 from telehealth.http.templates import reads_12_hour_clock, render
-from telehealth.scheduling import booking_guide, grid_pages, service
+from telehealth.scheduling import booking_guide, grid_pages, hours_form, service
 from telehealth.scheduling.access import require_staff
 from telehealth.scheduling.availability import service as availability_service
 from telehealth.scheduling.availability.rules import (
     WEEKDAY_NAMES,
     DateException,
     ExceptionKind,
-    WeeklyBlock,
 )
 from telehealth.scheduling.lifecycle import Action, AppointmentState, Status, is_late_cancellation
 from telehealth.scheduling.localtime import local_day_start, local_to_utc, resolve_zone
@@ -713,19 +712,20 @@ async def _availability(
     saved: bool = False,
     status: int = 200,
     typed_exception: dict[str, str] | None = None,
+    typed_hours: hours_form.Rows | None = None,
+    typed_zone: str | None = None,
+    error_field: str | None = None,
+    notice: str | None = None,
 ) -> web.Response:
     view = await availability_service.get_availability(
         request.app[SERVICES], caller_of(request), therapist_id
     )
-    rows: list[list[tuple[str, str]]] = [[] for _ in range(7)]
-    for block in view.weekly:
-        rows[block.weekday].append(
-            (block.start_local.strftime("%H:%M"), block.end_local.strftime("%H:%M"))
-        )
-    for spans in rows:
-        while len(spans) < 2:
-            spans.append(("", ""))
-    zones = COMMON_ZONES if view.zone in COMMON_ZONES else (view.zone, *COMMON_ZONES)
+    # A refused or copied form is drawn from what was typed, not from what is stored.
+    rows = typed_hours or hours_form.stored_rows(
+        [(b.weekday, b.start_local, b.end_local) for b in view.weekly]
+    )
+    zone = view.zone if typed_zone is None else typed_zone
+    zones = COMMON_ZONES if zone in COMMON_ZONES else (zone, *COMMON_ZONES)
     return render(
         request,
         "scheduling/availability.html",
@@ -734,7 +734,10 @@ async def _availability(
             "rows": list(enumerate(rows)),
             "weekday_names": WEEKDAY_NAMES,
             "zones": zones,
+            "zone": zone,
             "error": error,
+            "error_field": error_field,
+            "notice": notice,
             "saved": saved,
             "typed_exception": typed_exception or dict.fromkeys(_EXCEPTION_FIELDS, ""),
         },
@@ -742,36 +745,46 @@ async def _availability(
     )
 
 
+COPIED_NOTICE = (
+    "Monday's hours are copied to Tuesday, Wednesday, Thursday and Friday."
+    " They are not saved yet: check them, then press Save hours."
+)
+
+
 async def availability_submit(request: web.Request) -> web.StreamResponse:
-    """Save the weekly pattern (two blocks a day at most on this form)."""
+    """Save the weekly pattern (two blocks a day at most on this form), or copy Monday's hours to
+    the other weekdays and show the form again, unsaved (the no-JavaScript copy)."""
     require_actor(request)
     form = await read_form(request)
     therapist_id = _uuid(_form_str(form, "therapist_id", 64))
     target = therapist_id or require_actor(request).id
-    blocks: list[WeeklyBlock] = []
-    try:
-        for weekday in range(7):
-            for n in range(2):
-                start = _form_str(form, f"d{weekday}_{n}_start", 5)
-                end = _form_str(form, f"d{weekday}_{n}_end", 5)
-                if start or end:
-                    try:
-                        blocks.append(
-                            WeeklyBlock(weekday, time.fromisoformat(start), time.fromisoformat(end))
-                        )
-                    except ValueError:
-                        raise InvalidInput(
-                            f"{WEEKDAY_NAMES[weekday]}: give both a start and an end time."
-                        ) from None
-        await availability_service.set_weekly_hours(
-            request.app[SERVICES],
-            caller_of(request),
+    rows = hours_form.typed_rows(lambda name: _form_str(form, name, 16))
+    zone = _form_str(form, "time_zone", 64)
+    if _form_str(form, "action", 16) == "copy_monday":
+        return await _availability(
+            request,
             target,
-            _form_str(form, "time_zone", 64),
-            blocks,
+            typed_hours=hours_form.copy_monday(rows),
+            typed_zone=zone,
+            notice=COPIED_NOTICE,
+        )
+    try:
+        blocks = hours_form.blocks_of(rows)
+        await availability_service.set_weekly_hours(
+            request.app[SERVICES], caller_of(request), target, zone, blocks
         )
     except InvalidInput as exc:
-        return await _availability(request, target, exc.message, status=422)
+        field = exc.details.get("field") if isinstance(exc.details, dict) else None
+        return await _availability(
+            request,
+            target,
+            exc.message,
+            status=422,
+            typed_hours=rows,
+            typed_zone=zone,
+            # A refusal of the week as a whole (its zone) points at the zone.
+            error_field=field if isinstance(field, str) and field.startswith("d") else "time_zone",
+        )
     return await _availability(request, target, saved=True)
 
 

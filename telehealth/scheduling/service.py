@@ -1071,51 +1071,110 @@ def _conflicts(plan: SeriesPlan, extra: dict[date, str] | None = None) -> list[d
     return sorted(out, key=lambda c: c["date"])
 
 
+@dataclass(frozen=True)
+class _PlannedSeries:
+    """A series request resolved and planned, before anything is written."""
+
+    plan: SeriesPlan
+    rule: SeriesRule
+    type_row: AppointmentTypeRow
+    kind: AppointmentType
+    modality: Modality
+    patient: User
+    therapist: User
+    zone: str
+
+
+async def _plan_series_in(uow: UnitOfWork, request: SeriesRequest, lock: bool) -> _PlannedSeries:
+    """Resolve who and what a series is, and plan its occurrences (the calendars locked first
+    when the plan is to be booked)."""
+    access.require_staff(uow.actor)
+    patient, therapist = await access.resolve_booking_parties(
+        uow.session, uow.actor, request.patient_id, request.therapist_id
+    )
+    if lock:
+        await lock_calendars(uow.session, therapist.id, patient.id)
+    type_row, t = await repository.bookable_type(uow.session, request.type_key)
+    modality = parse_modality(request.modality, t)
+    zone = request.zone or patient.time_zone
+    rule = SeriesRule(
+        weekdays=request.weekdays,
+        wall_time=request.wall_time,
+        zone=zone,
+        first_day=request.first_day,
+        weeks=request.weeks,
+    )
+    low, high = series_window(rule)
+    first, last = _days_around(low, high)
+    calendars = await repository.calendars(
+        uow.session, [therapist.id], first, last, known=[therapist], busy=(low, high)
+    )
+    availability = calendars.rules[therapist.id]
+    closed = calendars.closed
+    busy = calendars.busy.get(therapist.id, [])
+    # The patient's own visits count as busy too (conservatively widened by our buffers).
+    busy = busy + await repository.patient_busy(uow.session, patient.id, low, high)
+    plan = plan_series(
+        rule,
+        appointment_type=t,
+        availability=expand(availability, low, high, closed_dates=closed),
+        busy=busy,
+        # Series are booked by staff, who are not held to the notice rule (see _ignored_rules).
+        now=uow.now - t.min_notice,
+        align_zone=availability.tz,
+        viewer_zone=resolve_zone(zone),
+    )
+    if any(o.start < uow.now for o in plan.bookable):
+        raise InvalidInput(
+            "The series starts in the past; choose a first day from today on.",
+            details={"field": "first_day"},
+        )
+    return _PlannedSeries(plan, rule, type_row, t, modality, patient, therapist, zone)
+
+
+@dataclass(frozen=True)
+class SeriesPreview:
+    """What booking a series would do now: every occurrence, and who it is for."""
+
+    plan: SeriesPlan
+    patient: User
+    therapist: User
+    zone: str
+
+
+async def preview_series(
+    services: Services, caller: Caller, request: SeriesRequest
+) -> SeriesPreview:
+    """The occurrences of a series and which of them would be refused, booking nothing."""
+    async with unit_of_work(services, caller, reads_only=True) as uow:
+        planned = await _plan_series_in(uow, request, lock=False)
+        uow.audit(
+            AuditRecord(
+                "series.preview",
+                "patient",
+                resource_id=str(planned.patient.id),
+                patient_id=planned.patient.id,
+                details={
+                    "occurrences": len(planned.plan.occurrences),
+                    "refused": len(planned.plan.conflicting),
+                },
+            )
+        )
+        return SeriesPreview(planned.plan, planned.patient, planned.therapist, planned.zone)
+
+
 async def _book_series_once(
     services: Services, caller: Caller, request: SeriesRequest
 ) -> SeriesOutcome:
     async with unit_of_work(services, caller) as uow:
-        access.require_staff(uow.actor)
-        patient, therapist = await access.resolve_booking_parties(
-            uow.session, uow.actor, request.patient_id, request.therapist_id
+        planned = await _plan_series_in(uow, request, lock=True)
+        plan, rule, type_row, t = planned.plan, planned.rule, planned.type_row, planned.kind
+        modality, patient, therapist, zone = (
+            planned.modality,
+            planned.patient,
+            planned.therapist,
+            planned.zone,
         )
-        await lock_calendars(uow.session, therapist.id, patient.id)
-        type_row, t = await repository.bookable_type(uow.session, request.type_key)
-        modality = parse_modality(request.modality, t)
-        zone = request.zone or patient.time_zone
-        rule = SeriesRule(
-            weekdays=request.weekdays,
-            wall_time=request.wall_time,
-            zone=zone,
-            first_day=request.first_day,
-            weeks=request.weeks,
-        )
-        low, high = series_window(rule)
-        first, last = _days_around(low, high)
-        calendars = await repository.calendars(
-            uow.session, [therapist.id], first, last, known=[therapist], busy=(low, high)
-        )
-        availability = calendars.rules[therapist.id]
-        closed = calendars.closed
-        busy = calendars.busy.get(therapist.id, [])
-        # The patient's own visits count as busy too (conservatively widened by our buffers).
-        busy = busy + await repository.patient_busy(uow.session, patient.id, low, high)
-        plan = plan_series(
-            rule,
-            appointment_type=t,
-            availability=expand(availability, low, high, closed_dates=closed),
-            busy=busy,
-            # Series are booked by staff, who are not held to the notice rule (see _ignored_rules).
-            now=uow.now - t.min_notice,
-            align_zone=availability.tz,
-            viewer_zone=resolve_zone(zone),
-        )
-        past = [o for o in plan.bookable if o.start < uow.now]
-        if past:
-            raise InvalidInput(
-                "The series starts in the past; choose a first day from today on.",
-                details={"field": "first_day"},
-            )
         if request.all_or_nothing and plan.conflicting:
             raise Conflict(
                 f"{len(plan.conflicting)} of {len(plan.occurrences)} visits cannot be booked"

@@ -179,6 +179,7 @@ async def _therapist(walk: Walk, visit_id: str) -> None:
     await walk.check("/agenda?view=week")
     await walk.check("/availability")
     await walk.check("/calendar/week")
+    await walk.check("/series")
     await walk.check(f"/appointments/{visit_id}")
     await walk.check(f"/visits/{visit_id}/note")
     history = await walk.link(rf"/patients/{UUID}/history")
@@ -213,6 +214,9 @@ async def _admin(walk: Walk) -> None:
     await walk.check("/admin/reports/techniques")
     await walk.check("/admin/note-templates")
     await walk.check(await walk.link(r"/admin/note-templates/[^/?#]+"))
+    await walk.check("/admin/closures")
+    await walk.check("/admin/visit-types")
+    await walk.check(await walk.link(rf"/admin/visit-types/{UUID}"))
 
 
 async def _signed_visit(walk: Walk, visit_id: str, other: Walk) -> None:
@@ -245,5 +249,5 @@ async def test_every_page_is_accessible_at_both_sizes(
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 59, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 63, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)

@@ -13,7 +13,8 @@ from telehealth.accounts.access import require_admin
 from telehealth.accounts.models import User
 from telehealth.actors import Caller
 from telehealth.audit.chain import AuditRecord
-from telehealth.errors import NotFound
+from telehealth.error_codes import ErrorCode
+from telehealth.errors import Conflict, InvalidInput, NotFound
 from telehealth.scheduling import access, repository
 from telehealth.scheduling.availability.rules import (
     DateException,
@@ -27,6 +28,7 @@ from telehealth.scheduling.models import (
     WeeklyHours,
 )
 from telehealth.unit_of_work import Services, UnitOfWork, unit_of_work
+from telehealth.zones import resolve_zone
 
 _DAY = timedelta(days=1)
 
@@ -215,6 +217,32 @@ async def add_closure(services: Services, caller: Caller, day: date, reason: str
             uow.session.add(row)
         else:
             row.reason = reason[:200]
+        uow.audit(AuditRecord("closure.add", "clinic", resource_id=day.isoformat()))
+        return row
+
+
+async def close_day(services: Services, caller: Caller, day: date, reason: str) -> ClinicClosure:
+    """An admin closes a day to come (the closures page): a day already past, or one already
+    closed, is refused in words, where the API's `add_closure` is idempotent."""
+    async with unit_of_work(services, caller) as uow:
+        require_admin(uow.actor)
+        # "Past" is read on the admin's own calendar: the day she sees as today may still be closed.
+        today = uow.now.astimezone(resolve_zone(uow.actor.time_zone)).date()
+        if day < today:
+            raise InvalidInput(
+                f"{day:%A %-d %B %Y} has already passed. Please choose today or a later day.",
+                details={"field": "day"},
+            )
+        existing = await uow.session.get(ClinicClosure, day)
+        if existing is not None:
+            raise Conflict(
+                f"The clinic is already closed on {day:%A %-d %B %Y}"
+                + (f" ({existing.reason})." if existing.reason else "."),
+                code=ErrorCode.CLOSURE_EXISTS,
+                details={"field": "day"},
+            )
+        row = ClinicClosure(day=day, reason=reason[:200])
+        uow.session.add(row)
         uow.audit(AuditRecord("closure.add", "clinic", resource_id=day.isoformat()))
         return row
 

@@ -45,6 +45,8 @@ _PAGE_FORMS: dict[str, dict[str, str]] = {
     "/admin/people/{user_id}/active": {"active": "0"},
     "/admin/people/{user_id}/care-team": {"therapist_id": str(uuid.uuid4())},
     "/admin/calendar/book": {"type": "screening", "modality": "virtual", "day": "2026-03-03"},
+    "/admin/closures": {"day": "2026-12-24", "reason": "Holiday"},
+    "/admin/visit-types/{type_id}": {"name": "Renamed", "duration_minutes": "30"},
 }
 
 

@@ -278,6 +278,14 @@ FORM_NAMES = [
     "active",
     "d0_0_start",
     "d0_0_end",
+    "preferred_contact",
+    "emergency_name",
+    "emergency_phone",
+    "emergency_relationship",
+    "duration_minutes",
+    "modalities",
+    "patient_bookable",
+    "display_order",
 ]
 
 
