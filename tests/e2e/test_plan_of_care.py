@@ -1,6 +1,7 @@
 """Dana writes James's plan of care after his evaluation, on a laptop and on a phone: from her
 caseload she opens an episode, writes the plan, forgets a goal's date and is asked again with
-everything she typed kept, saves it, and finds him on her caseload. James reads the plan in plain
+everything she typed kept, saves it, books the plan's visits as a weekly series, and finds him on
+her caseload. James reads the plan in plain
 words from his home. Dana then discharges the episode with how each goal ended."""
 
 from __future__ import annotations
@@ -82,6 +83,25 @@ async def test_dana_writes_james_plan_and_james_reads_it(
     await page.get_by_text("Not yet sent to the referring practitioner").wait_for()
     await assert_accessible(page, axe_source)
     await screenshot(page, f"plan-of-care-{viewport['width']}")
+
+    # She books the plan's visits as a series: the plan's two days a week are suggested.
+    await page.get_by_role("link", name="Book the plan's visits").click()
+    await page.get_by_role("heading", name="James Chen: Low back pain").wait_for()
+    assert await page.get_by_label("Monday").is_checked()
+    assert await page.get_by_label("Thursday").is_checked()
+    await page.get_by_label("Tuesday").check()  # one day too many for twice a week
+    book = page.get_by_role("button", name="Book the visits")
+    await book.scroll_into_view_if_needed()
+    await assert_in_viewport(book, viewport)
+    await book.click()
+    await page.get_by_text("choose at most 2 days").wait_for()
+    assert await page.get_by_label("Tuesday").is_checked()  # what she chose is kept
+    await page.get_by_label("Tuesday").uncheck()
+    await page.get_by_role("button", name="Book the visits").click()
+    await page.get_by_role("heading", name="visits booked", exact=False).wait_for()
+    await assert_accessible(page, axe_source)
+    await page.get_by_role("link", name="Back to the episode").click()
+    await page.get_by_text("twice a week, for 4 weeks (8 visits)").wait_for()
     await page.get_by_role("link", name="Caseload").first.click()
     await page.get_by_role("link", name="James Chen: Low back pain").wait_for()
 
