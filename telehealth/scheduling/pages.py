@@ -14,7 +14,7 @@ import re
 import secrets
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -374,6 +374,14 @@ async def _detail(
     return _detail_page(request, view, error, status)
 
 
+def _moved_from(text: str, view: service.AppointmentView) -> datetime | None:
+    """Where a moved visit was, from the confirmation link (whole seconds since the epoch); a
+    value that is not one is left out rather than refused: it only words the notice."""
+    if not text.isdigit() or len(text) > 12:
+        return None
+    return datetime.fromtimestamp(int(text), UTC).astimezone(view.local_start.tzinfo)
+
+
 def _detail_page(
     request: web.Request,
     view: service.AppointmentView,
@@ -386,6 +394,12 @@ def _detail_page(
         notice = "Your visit is booked."
     elif request.query.get("moved"):
         notice = f"Your visit is now on {spoken_time(view.local_start, hour12)}."
+        was = _moved_from(request.query.get("from", ""), view)
+        if was is not None:
+            notice = (
+                f"Your visit has moved from {spoken_time(was, hour12)}"
+                f" to {spoken_time(view.local_start, hour12)}."
+            )
     elif request.query.get("cancelled"):
         notice = f"Your visit on {spoken_time(view.local_start, hour12)} is cancelled."
     return render(
@@ -590,14 +604,16 @@ async def reschedule_submit(request: web.Request) -> web.StreamResponse:
         start = _local_instant(_form_str(form, "day"), _form_str(form, "time"), actor.time_zone)
     version = _version(_form_str(form, "version", 16))
     try:
-        await service.reschedule(
+        moved = await service.reschedule(
             request.app[SERVICES], caller_of(request), appointment_id, start, version
         )
     except (InvalidInput, Conflict) as exc:
         return await _reschedule(
             request, appointment_id, start, version, plain_refusal(exc, "move"), exc.status
         )
-    raise web.HTTPSeeOther(f"/appointments/{appointment_id}?moved=1")
+    was = moved.moved_from
+    query = f"&from={int(was.timestamp())}" if was is not None else ""
+    raise web.HTTPSeeOther(f"/appointments/{appointment_id}?moved=1{query}")
 
 
 # --- therapist agenda and hours ------------------------------------------------------------------

@@ -94,6 +94,8 @@ class AppointmentView:
     zone: str
     join_url: str | None
     actions: frozenset[lifecycle.Action] = frozenset()
+    # Set by a move: where the visit was, for the confirmation.
+    moved_from: datetime | None = None
 
     @property
     def local_start(self) -> datetime:
@@ -1015,7 +1017,7 @@ async def _reschedule_once(
             )
         )
         await notices.announce_in(uow, services, row, MessageKind.CHANGED, old_start)
-        return await view_of(uow, services, row)
+        return replace(await view_of(uow, services, row), moved_from=old_start)
 
 
 # --- series --------------------------------------------------------------------------------------

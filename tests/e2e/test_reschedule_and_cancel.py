@@ -61,9 +61,12 @@ async def test_patient_moves_then_cancels_a_visit_without_typing_a_time(
     await screenshot(page, f"reschedule-confirm-{viewport['width']}")
     await move.click()
 
-    await page.wait_for_url(visit_url + "?moved=1")
-    banner = page.get_by_role("status").filter(has_text="Your visit is now on")
-    assert (await banner.inner_text()).strip() == f"Your visit is now on {new_time}."
+    await page.wait_for_url(re.compile(re.escape(visit_url) + r"\?moved=1&from=\d+$"))
+    # The confirmation says where the visit was and where it is now.
+    banner = page.get_by_role("status").filter(has_text="Your visit has moved")
+    assert (await banner.inner_text()).strip() == (
+        f"Your visit has moved from {old_time} to {new_time}."
+    )
     await _no_sideways_scroll(page)
 
     cancel = page.get_by_role("link", name="Cancel this visit")

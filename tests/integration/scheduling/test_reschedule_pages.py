@@ -66,9 +66,14 @@ async def test_patient_moves_a_visit_by_picking_a_slot_and_confirming(
         f"/appointments/{appointment_id}/reschedule", data=fields, allow_redirects=False
     )
     assert moved.status == 303, await moved.text()
-    assert moved.headers["Location"] == f"/appointments/{appointment_id}?moved=1"
+    assert moved.headers["Location"] == (
+        f"/appointments/{appointment_id}?moved=1&from={int(VISIT.timestamp())}"
+    )
     after = await (await client.get(moved.headers["Location"])).text()
-    assert "Your visit is now on Wed 4 Mar at 1:00 PM." in after
+    assert "Your visit has moved from Thu 5 Mar at 10:00 AM to Wed 4 Mar at 1:00 PM." in after
+    # A link whose "from" is not a time still confirms the move, in the shorter words.
+    odd = await (await client.get(f"/appointments/{appointment_id}?moved=1&from=x%00")).text()
+    assert "Your visit is now on Wed 4 Mar at 1:00 PM." in odd
     answer = await client.get(f"/api/v1/appointments/{appointment_id}", headers=c.patient_h)
     assert datetime.fromisoformat((await answer.json())["start"]) == NEW
 
