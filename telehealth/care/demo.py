@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from telehealth.care import rules
-from telehealth.care.models import CareEpisode, CarePlanVersion
+from telehealth.care.models import CareEpisode
 from telehealth.care.rules import Goal, GoalTerm, PlanDraft
+from telehealth.care.service import plan_row
 from telehealth.unit_of_work import Services
 
 PATIENT = "maria.lopez@demo.clinic"
@@ -64,23 +64,5 @@ async def load_demo_care(services: Services, ids: dict[str, uuid.UUID]) -> None:
         )
         session.add(episode)
         await session.flush()
-        session.add(
-            CarePlanVersion(
-                episode_id=episode.id,
-                version=1,
-                written_by=therapist,
-                written_at=now,
-                start_date=draft.start_date,
-                cert_end=rules.certification_end(draft),
-                frequency_per_week=draft.frequency_per_week,
-                duration_weeks=draft.duration_weeks,
-                duration_visits=draft.duration_visits,
-                amount_per_day=draft.amount_per_day,
-                diagnoses=list(draft.diagnoses),
-                interventions=list(draft.interventions),
-                modalities=list(draft.modalities),
-                goals=[g.as_data() for g in draft.goals],
-                change_reason="",
-            )
-        )
+        session.add(plan_row(episode.id, 1, draft, therapist, now))
         await session.commit()

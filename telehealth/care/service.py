@@ -541,22 +541,13 @@ async def write_plan_in(
         problems["change_reason"] = "Say what changed and why (it stays with this version)."
     if problems:
         raise InvalidInput("Please correct the plan.", details={"problems": problems})
-    row = CarePlanVersion(
-        episode_id=episode.id,
-        version=current_version + 1,
-        written_by=uow.actor.id,
-        written_at=uow.now,
-        start_date=draft.start_date,
-        cert_end=draft.cert_end or rules.certification_end(draft),
-        frequency_per_week=draft.frequency_per_week,
-        duration_weeks=draft.duration_weeks,
-        duration_visits=draft.duration_visits,
-        amount_per_day=draft.amount_per_day,
-        diagnoses=list(draft.diagnoses),
-        interventions=list(draft.interventions),
-        modalities=list(draft.modalities),
-        goals=[g.as_data() for g in goals],
-        change_reason=" ".join(change_reason.split())[:500],
+    row = plan_row(
+        episode.id,
+        current_version + 1,
+        draft,
+        uow.actor.id,
+        uow.now,
+        " ".join(change_reason.split())[:500],
     )
     try:
         async with uow.session.begin_nested():
@@ -568,6 +559,34 @@ async def write_plan_in(
         ) from None
     _audit(uow, "care.plan.write", episode, version=row.version)
     return row.version
+
+
+def plan_row(
+    episode_id: uuid.UUID,
+    version: int,
+    draft: PlanDraft,
+    written_by: uuid.UUID,
+    written_at: datetime,
+    change_reason: str = "",
+) -> CarePlanVersion:
+    """A plan version as stored; without a certified end, the longest the rules allow."""
+    return CarePlanVersion(
+        episode_id=episode_id,
+        version=version,
+        written_by=written_by,
+        written_at=written_at,
+        start_date=draft.start_date,
+        cert_end=draft.cert_end or rules.certification_end(draft),
+        frequency_per_week=draft.frequency_per_week,
+        duration_weeks=draft.duration_weeks,
+        duration_visits=draft.duration_visits,
+        amount_per_day=draft.amount_per_day,
+        diagnoses=list(draft.diagnoses),
+        interventions=list(draft.interventions),
+        modalities=list(draft.modalities),
+        goals=[g.as_data() for g in draft.goals],
+        change_reason=change_reason,
+    )
 
 
 async def record_certification_in(
