@@ -112,7 +112,7 @@ async def _names(uow: UnitOfWork, appointment: Appointment) -> dict[uuid.UUID, s
             User.id.in_([appointment.patient_id, appointment.therapist_id])
         )
     )
-    return dict(rows.tuples().all())
+    return {user_id: name for user_id, name in rows.all()}
 
 
 async def _participant_visit(

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from aiohttp import web
 
-from telehealth.errors import DomainError, InvalidInput, NotFound
+from telehealth.errors import DomainError, NotFound
 from telehealth.http.api import path_uuid
 from telehealth.http.auth import set_session_cookie
 from telehealth.http.context import caller_of, current_token_hash, require_actor
-from telehealth.http.forms import parse_form, read_form
+from telehealth.http.forms import Form, parse_form, read_form
 from telehealth.http.keys import SERVICES, SETTINGS, TEMPLATES
 from telehealth.http.schemas import printable
 from telehealth.http.templates import render
@@ -148,9 +148,9 @@ async def guests_page(request: web.Request) -> web.StreamResponse:
     return _guests_page(request, found)
 
 
-def _typed(form: object, name: str) -> str:
-    # What was typed, kept for the form shown again (control characters dropped, length capped).
-    value = form.get(name, "") if hasattr(form, "get") else ""
+def _typed(form: Form, name: str) -> str:
+    # What was typed, kept for the form shown again (length capped).
+    value = form.get(name, "")
     return printable(value[:200]) if isinstance(value, str) else ""
 
 
@@ -160,31 +160,22 @@ async def guests_submit(request: web.Request) -> web.StreamResponse:
     require_actor(request)
     services = request.app[SERVICES]
     appointment_id = path_uuid(request, "appointment_id")
-    error: str | None = None
-    status = 200
-    try:
-        form = await read_form(request)
-    except InvalidInput as exc:
-        # A NUL byte or another control character: the form again, with the rest of what was typed.
-        form = await request.post()
-        error, status = exc.message, exc.status
+    # A control character in a field is refused by read_form (422, as on every form).
+    form = await read_form(request)
     values = {"display_name": _typed(form, "display_name"), "role": _typed(form, "role")}
-    if error is None:
-        try:
-            body = parse_form(form, GuestInviteIn)
-            made = await guests.create_invite(
-                services, caller_of(request), appointment_id, body.role, body.display_name
-            )
-        except NotFound:
-            raise
-        except DomainError as exc:
-            error, status = exc.message, exc.status
-        else:
-            found = await guests.list_invites(services, caller_of(request), appointment_id)
-            url = request.app[SETTINGS].public_url.rstrip("/") + made.path
-            return _guests_page(
-                request, found, made={"invite": made.invite, "url": url}, status=201
-            )
+    try:
+        body = parse_form(form, GuestInviteIn)
+        made = await guests.create_invite(
+            services, caller_of(request), appointment_id, body.role, body.display_name
+        )
+    except NotFound:
+        raise
+    except DomainError as exc:
+        error, status = exc.message, exc.status
+    else:
+        found = await guests.list_invites(services, caller_of(request), appointment_id)
+        url = request.app[SETTINGS].public_url.rstrip("/") + made.path
+        return _guests_page(request, found, made={"invite": made.invite, "url": url}, status=201)
     found = await guests.list_invites(services, caller_of(request), appointment_id)
     return _guests_page(request, found, error=error, values=values, status=status)
 
