@@ -594,8 +594,9 @@ function guestClosed(reason) {
   document.body.classList.remove("in-call", "chat-open");
   $("chat").hidden = true;
   if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  // The alert says it (and is read out); the status line would only repeat it.
+  announce("");
   problem(text);
-  announce(text);
 }
 
 // --- in-call controls ----------------------------------------------------------------------------
