@@ -122,8 +122,10 @@ async def test_maria_invites_her_daughter_dana_admits_her_then_maria_revokes(
     # Maria revokes the invitation: the daughter is taken out, and the others see her go.
     await guests.get_by_role("button", name=f"Revoke {DAUGHTER}").click()
     await guests.wait_for_selector("text=(revoked)")
-    await sofia.get_by_role("alert").filter(has_text="Your invitation was revoked").wait_for(
-        timeout=30_000
+    await (
+        sofia.get_by_role("alert")
+        .filter(has_text="Your invitation was revoked")
+        .wait_for(timeout=30_000)
     )
     await sofia.wait_for_function("() => document.getElementById('step-call').hidden")
     for page in (dana, maria):
