@@ -66,6 +66,9 @@ class ErrorCode(StrEnum):
     NOT_ON_CARE_TEAM = "not_on_care_team"
     CONSENT_REQUIRED = "consent_required"
     CONSENT_OUTDATED = "consent_outdated"
+    TOO_MANY_GUESTS = "too_many_guests"
+    GUEST_LINK_GONE = "guest_link_gone"
+    NOTICE_REQUIRED = "notice_required"
     # --- visit notes ------------------------------------------------------------------------
     VISIT_NOT_STARTED = "visit_not_started"
     VISIT_NOT_HELD = "visit_not_held"
@@ -138,6 +141,11 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.NOT_ON_CARE_TEAM: "409: the therapist is not on the patient's care team.",
     ErrorCode.CONSENT_REQUIRED: "409: the patient has not accepted the telehealth consent.",
     ErrorCode.CONSENT_OUTDATED: "409: the consent text changed since the patient accepted it.",
+    ErrorCode.TOO_MANY_GUESTS: "409: the visit already has its two guests; revoke one first.",
+    ErrorCode.GUEST_LINK_GONE: (
+        "410: the guest link was revoked or its visit is over (404: it never was one)."
+    ),
+    ErrorCode.NOTICE_REQUIRED: "409: the guest has not acknowledged the privacy notice yet.",
     ErrorCode.VISIT_NOT_STARTED: "409: the visit has not started, so it takes no note yet.",
     ErrorCode.VISIT_NOT_HELD: "409: the visit was cancelled or missed; it takes no note.",
     ErrorCode.NOTE_LOCKED: "409: the note is signed and locked; add an addendum instead.",

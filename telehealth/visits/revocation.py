@@ -19,7 +19,7 @@ from signaling import SIGNALING_HUB
 from telehealth.access_ended import ACCESS_ENDED, Reason
 from telehealth.actors import Caller
 from telehealth.http.keys import SERVICES
-from telehealth.visits import service
+from telehealth.visits import guests, rules, service
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,23 @@ async def revoke_visit_access(
     except Exception:
         log.exception("visit access of %s (%s) could not be revoked", user_id, reason.value)
         return 0
+
+
+async def remove_guest(app: web.Application, caller: Caller, revoked: guests.RevokedGuest) -> bool:
+    """Take a guest whose invitation was just revoked out of the visit room (on whichever
+    instance holds their socket), audited as `visit.access_revoked`; never raises (the
+    invitation is already revoked, and a ticket or resume of it is refused)."""
+    try:
+        hub = app[SIGNALING_HUB]
+        closed = await hub.revoke(
+            str(revoked.appointment_id), rules.guest_user_id(revoked.guest_id)
+        )
+        if closed is not None:
+            await guests.record_guest_removed(app[SERVICES], caller, revoked)
+        return closed is not None
+    except Exception:
+        log.exception("guest %s could not be taken out of the visit", revoked.guest_id)
+        return False
 
 
 def setup_revocation(app: web.Application) -> None:

@@ -89,3 +89,45 @@ CURRENT_CONSENT = ConsentText(
         "You can stop the visit at any time, and you can choose an in-clinic visit instead.",
     ),
 )
+
+
+# --- guests --------------------------------------------------------------------------------------
+
+# Therapist, patient and two guests: what a mesh of peer connections carries well on a phone.
+MAX_GUESTS = 2
+GUEST_ROLES = ("caregiver", "interpreter", "other")
+GUEST_ROLE_WORDS = {"caregiver": "caregiver", "interpreter": "interpreter", "other": "guest"}
+# A guest has no account: the signaling server knows them by this prefix and the invitation's id,
+# which can never be a user's id (a bare UUID).
+GUEST_USER_PREFIX = "guest-"
+# A guest's ticket says it is one, so the authorizer looks it up in the right place.
+GUEST_TICKET_PREFIX = "guest."
+
+
+def guest_user_id(guest_id: uuid.UUID) -> str:
+    """The signaling user id of a guest."""
+    return f"{GUEST_USER_PREFIX}{guest_id}"
+
+
+def guest_id_of(user_id: str) -> uuid.UUID | None:
+    """The invitation id inside a guest's signaling user id; None for anyone else."""
+    if not user_id.startswith(GUEST_USER_PREFIX):
+        return None
+    try:
+        return uuid.UUID(user_id.removeprefix(GUEST_USER_PREFIX))
+    except ValueError:
+        return None
+
+
+def guest_label(display_name: str, role: str) -> str:
+    """How the room shows a guest: "Ana (caregiver)"."""
+    return f"{display_name} ({GUEST_ROLE_WORDS.get(role, 'guest')})"
+
+
+def check_may_invite(live_guests: int) -> None:
+    """Refuse a third guest: the room holds the therapist, the patient and two guests."""
+    if live_guests >= MAX_GUESTS:
+        raise Conflict(
+            f"A visit can have {MAX_GUESTS} guests. Revoke one to invite someone else.",
+            code=ErrorCode.TOO_MANY_GUESTS,
+        )

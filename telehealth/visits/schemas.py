@@ -69,3 +69,30 @@ class NetworkTestOut(ResponseModel):
     """The echo peer's answer."""
 
     sdp: str
+
+
+class GuestInviteIn(RequestModel):
+    """Invite a caregiver or interpreter into the visit."""
+
+    display_name: SafeStr = Field(min_length=1, max_length=80, description="Shown in the room")
+    role: Literal["caregiver", "interpreter", "other"]
+
+
+class GuestInviteOut(ResponseModel):
+    """One invitation (its link only in the answer that made it)."""
+
+    id: uuid.UUID
+    display_name: str
+    role: str
+    created_at: datetime
+    expires_at: datetime = Field(description="When the visit's room closes")
+    revoked_at: datetime | None
+    url: str | None = Field(default=None, description="Absolute; shown once, to send the guest")
+
+
+class GuestListOut(ResponseModel):
+    """A visit's invitations."""
+
+    appointment_id: uuid.UUID
+    may_invite: bool
+    guests: list[GuestInviteOut]

@@ -22,7 +22,7 @@ from telehealth.clock import Clock
 from telehealth.config import Settings
 from telehealth.http.keys import SERVICES
 from telehealth.shutdown import close_within
-from telehealth.visits import service
+from telehealth.visits import guests, rules, service
 from telehealth.visits.network_test import network_tests_context
 from telehealth.visits.revocation import setup_revocation
 
@@ -49,12 +49,18 @@ class TicketAuthorizer:
                 room = uuid.UUID(room_id)
             except ValueError:
                 return None
-        admitted = await service.redeem_ticket(self._app[SERVICES], ticket, room)
-        if admitted is None:
+        if ticket.startswith(rules.GUEST_TICKET_PREFIX):
+            # A guest has no account: the signaling server knows them by their invitation.
+            admitted = await guests.redeem_guest_ticket(self._app[SERVICES], ticket, room)
+            user_id = None if admitted is None else rules.guest_user_id(admitted.user_id)
+        else:
+            admitted = await service.redeem_ticket(self._app[SERVICES], ticket, room)
+            user_id = None if admitted is None else str(admitted.user_id)
+        if admitted is None or user_id is None:
             return None
         return Admission(
             room_id=str(admitted.appointment_id),
-            user_id=str(admitted.user_id),
+            user_id=user_id,
             display_name=admitted.display_name,
             role=Role.HOST if admitted.role == "host" else Role.GUEST,
             window_end=admitted.window_end,
@@ -64,7 +70,11 @@ class TicketAuthorizer:
         """Checked on every resume: the person is still active and still on the visit's care
         team, so a revocation the bus lost cannot let them back in."""
         try:
-            room, user = uuid.UUID(room_id), uuid.UUID(user_id)
+            room = uuid.UUID(room_id)
+            guest = rules.guest_id_of(user_id)
+            if guest is not None:
+                return await guests.may_resume_guest(self._app[SERVICES], room, guest)
+            user = uuid.UUID(user_id)
         except ValueError:
             return False
         return await service.may_resume(self._app[SERVICES], room, user)
@@ -79,6 +89,13 @@ class VisitLifecycle:
     async def _record(self, event: str, room_id: str, user_id: str) -> None:
         # A failure here must not break the call in progress: log it and carry on.
         try:
+            guest = rules.guest_id_of(user_id)
+            if guest is not None:
+                # A guest is audited only: the appointment follows the patient and therapist.
+                await guests.record_guest_event(
+                    self._app[SERVICES], event, uuid.UUID(room_id), guest
+                )
+                return
             await service.record_visit_event(
                 self._app[SERVICES], event, uuid.UUID(room_id), uuid.UUID(user_id)
             )
@@ -172,6 +189,8 @@ def setup_visit_signaling(
                 resume_buffer_bytes=settings.signaling_resume_buffer_bytes,
                 rate_per_second=settings.signaling_rate_per_second,
                 rate_burst=settings.signaling_rate_burst,
+                # The therapist, the patient and at most two guests (rules.MAX_GUESTS).
+                max_participants=2 + rules.MAX_GUESTS,
             ),
             stats=stats,
             resume_guard=authorizer,

@@ -170,7 +170,27 @@ async def _patient(walk: Walk) -> str:
     await walk.check(f"/visits/{later.rsplit('/', 1)[-1]}")  # a visit days away: not open yet
     await walk.check("/join/" + "x" * 43, status=410)
     await walk.check("/no-such-page", status=404)
+    await walk.check(f"/visits/{visit_id}/guests")
     return visit_id
+
+
+async def _guest(walk: Walk, patient: Walk, visit_id: str) -> None:
+    """A guest's pages: Maria invites, the guest (no account) opens the link; then revoked."""
+    await patient.page.goto(f"{patient.server.url}/visits/{visit_id}/guests")
+    await patient.page.get_by_label("Their name").fill("Sofia Lopez")
+    await patient.page.get_by_role("button", name="Make a link").click()
+    url = await patient.page.locator("#guest-link-url").input_value()
+    path = "/" + url.split("/", 3)[3]
+    await walk.check(path)  # the privacy notice
+    await walk.page.get_by_label("I understand and will keep the visit private.").check()
+    await walk.page.get_by_role("button", name="Continue").click()
+    await walk.page.wait_for_url(re.compile(r".*/guest/[^/]+/visit$"))
+    await walk.check(path + "/visit")  # the device check, as the patient's
+    await walk.check("/guest/" + "x" * 43, status=404)
+    await patient.page.goto(f"{patient.server.url}/visits/{visit_id}/guests")
+    await patient.page.get_by_role("button", name="Revoke Sofia Lopez").click()
+    await patient.page.wait_for_selector("text=(revoked)")
+    await walk.check(path, status=410)
 
 
 async def _therapist(walk: Walk, visit_id: str) -> None:
@@ -239,15 +259,17 @@ async def test_every_page_is_accessible_at_both_sizes(
     await _signed_out(signed_out)
     patient = await _walk(clinic, browser, axe_source, "patient", MARIA)
     visit_id = await _patient(patient)
+    guest = await _walk(clinic, browser, axe_source, "guest", None)
+    await _guest(guest, patient, visit_id)
     therapist = await _walk(clinic, browser, axe_source, "therapist", DANA)
     await _therapist(therapist, visit_id)
     admin = await _walk(clinic, browser, axe_source, "admin", ADMIN)
     await _admin(admin)
     await _signed_visit(therapist, visit_id, patient)
 
-    walks = [signed_out, patient, therapist, admin]
+    walks = [signed_out, patient, guest, therapist, admin]
     checked = [line for w in walks for line in w.checked]
     findings = [line for w in walks for line in w.findings]
     print("\n".join(checked))
-    assert len(checked) == 2 * 63, checked  # every page above, at both sizes
+    assert len(checked) == 2 * 68, checked  # every page above, at both sizes
     assert not findings, "\n\n".join(findings)

@@ -39,6 +39,8 @@ def _visit_events() -> list[str]:
 TEMPLATES: dict[str, list[str]] = {
     "appointment.{}": [a.value for a in Action],
     "visit.{}": _visit_events(),
+    # A guest's room events (never "end": only a host ends a visit).
+    "visit.guest_{}": [e for e in _visit_events() if e != "end"],
 }
 
 

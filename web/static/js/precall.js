@@ -61,7 +61,7 @@ export function judge({ rttMs, lossPercent, kbps }) {
 }
 
 /** Run the test; resolves to {rttMs, lossPercent, kbps, verdict, advice}. */
-export async function runNetworkTest(stream) {
+export async function runNetworkTest(stream, path = "/network-test") {
   const pc = new RTCPeerConnection({ iceServers: [] });
   try {
     // Unordered and never retransmitted, so a lost ping stays lost and can be counted.
@@ -70,7 +70,7 @@ export async function runNetworkTest(stream) {
     if (video) pc.addTrack(video, stream);
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc, 3000);
-    const answer = await api("/network-test", { method: "POST", body: { sdp: pc.localDescription.sdp } });
+    const answer = await api(path, { method: "POST", body: { sdp: pc.localDescription.sdp } });
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     await opened(channel, 10000);
 

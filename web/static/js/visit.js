@@ -18,6 +18,8 @@ const visit = {
   relayOnly: new URLSearchParams(location.search).get("relay") === "1",
   // Arrived from the agenda's "Admit" button: let the waiting patient in as soon as we are inside.
   admitOnArrival: new URLSearchParams(location.search).get("admit") === "1",
+  // A guest (caregiver, interpreter) has no account: their invitation's token is the credential.
+  guestToken: root.dataset.guestToken || "",
 };
 const state = {
   stream: null,
@@ -32,6 +34,10 @@ const state = {
   signaling: null,
   welcome: null,
   peers: new Map(),
+  // What the room said about each other participant: {name, role}, for tiles and politeness.
+  people: new Map(),
+  // participant -> its tile in the grid of remote videos.
+  tiles: new Map(),
   poorReadings: 0,
   autoAudioOnly: false,
 };
@@ -146,7 +152,10 @@ function bindCheck() {
     button.disabled = true;
     setResult("network-result", null, "Testing your connection…");
     try {
-      const result = await runNetworkTest(state.stream);
+      const result = await runNetworkTest(
+        state.stream,
+        visit.guestToken ? `/guest/${encodeURIComponent(visit.guestToken)}/network-test` : "/network-test",
+      );
       $("network-figures").hidden = false;
       $("net-rtt").textContent = result.rttMs === null ? "–" : `${Math.round(result.rttMs)} ms`;
       $("net-loss").textContent = `${result.lossPercent.toFixed(1)} %`;
@@ -221,7 +230,8 @@ function socketUrl() {
 }
 
 async function getTicket() {
-  const answer = await api(`/visits/${visit.id}/ticket`, { method: "POST" });
+  const path = visit.guestToken ? `/guest/${encodeURIComponent(visit.guestToken)}/ticket` : `/visits/${visit.id}/ticket`;
+  const answer = await api(path, { method: "POST" });
   return answer.ticket;
 }
 
@@ -253,6 +263,28 @@ function participantName(frame) {
   return frame.display_name || visit.otherName;
 }
 
+function remember(p) {
+  if (!p || !p.participant) return;
+  const known = state.people.get(p.participant) || {};
+  state.people.set(p.participant, { name: p.display_name || known.name || visit.otherName, role: p.role || known.role || null });
+}
+
+function nameOf(participant) {
+  const known = state.people.get(participant);
+  return (known && known.name) || visit.otherName;
+}
+
+// Perfect negotiation needs one polite side per pair. Between a host and a guest the server's
+// flag says (guests are polite); between two guests (the patient and a caregiver) the one whose
+// participant id sorts first is impolite, so exactly one side of every pair yields
+// (docs/signaling.md, "More than two participants").
+function politeToward(participant) {
+  const mine = state.welcome.role;
+  const theirs = (state.people.get(participant) || {}).role;
+  if (!theirs || theirs !== mine) return !!state.welcome.polite;
+  return state.welcome.participant > participant;
+}
+
 async function onFrame(frame) {
   switch (frame.type) {
     case "waiting":
@@ -263,6 +295,7 @@ async function onFrame(frame) {
       showStep("step-call");
       announce(visit.role === "host" ? "You are in the visit." : "Your therapist let you in.");
       for (const p of frame.participants || []) {
+        remember(p);
         if (p.participant !== state.welcome.participant && p.presence !== "left") ensurePeer(p.participant);
         if (p.role === "host") setHostPresence(true);
       }
@@ -311,6 +344,7 @@ function setHostPresence(present) {
 function onPresence(frame) {
   const name = participantName(frame);
   if (frame.participant === state.welcome.participant) return;
+  remember(frame);
   if (frame.role === "host") setHostPresence(frame.presence !== "left");
   if (frame.presence === "joined") {
     ensurePeer(frame.participant);
@@ -323,6 +357,7 @@ function onPresence(frame) {
     const link = state.peers.get(frame.participant);
     if (link) link.close();
     state.peers.delete(frame.participant);
+    dropTile(frame.participant);
     remoteState(`${name} left the visit.`);
     announce(`${name} left.`);
   }
@@ -341,7 +376,7 @@ function ensurePeer(participant, fresh = false) {
   const link = new PeerLink({
     signaling: state.signaling,
     remoteId: participant,
-    polite: !!state.welcome.polite,
+    polite: politeToward(participant),
     iceServers: state.welcome.ice_servers || [],
     relayOnly: visit.relayOnly,
   });
@@ -350,7 +385,7 @@ function ensurePeer(participant, fresh = false) {
   if (state.audioOnlyCall) link.replaceVideo(null);
   link.addEventListener("audio-only", (e) => setAudioOnly(e.detail.on, { fromOther: true }));
   link.addEventListener("track", (e) => {
-    const video = $("remote-video");
+    const video = tileFor(participant).querySelector("video");
     if (video.srcObject !== e.detail) video.srcObject = e.detail;
     remoteState("");
   });
@@ -360,8 +395,9 @@ function ensurePeer(participant, fresh = false) {
     const parts = [];
     if (!audio) parts.push("muted");
     if (!video && !state.audioOnlyCall) parts.push("camera off");
-    remoteState(parts.length ? `${visit.otherName}: ${parts.join(", ")}` : "");
-    if (parts.length) announce(`${visit.otherName} ${parts.join(" and ")}.`);
+    const who = nameOf(participant);
+    remoteState(parts.length ? `${who}: ${parts.join(", ")}` : "");
+    if (parts.length) announce(`${who} ${parts.join(" and ")}.`);
   });
   link.addEventListener("state", (e) => {
     if (e.detail.connection === "connected") {
@@ -375,13 +411,68 @@ function ensurePeer(participant, fresh = false) {
   return link;
 }
 
+// --- the grid of remote videos: one tile per other participant ------------------------------------
+
+// The first tile (with #remote-video) is in the page from the start; more are added as people
+// join and taken away as they leave. data-count tells visit.css how to lay them out.
+function tileFor(participant) {
+  const grid = $("remote-grid");
+  let tile = state.tiles.get(participant);
+  if (!tile) {
+    const first = grid.firstElementChild;
+    const taken = new Set(state.tiles.values());
+    if (first && !taken.has(first)) {
+      tile = first;
+    } else {
+      tile = document.createElement("figure");
+      tile.className = "tile";
+      const video = document.createElement("video");
+      video.autoplay = true;
+      video.playsInline = true;
+      const caption = document.createElement("figcaption");
+      caption.className = "tile-name";
+      tile.append(video, caption);
+      grid.append(tile);
+    }
+    state.tiles.set(participant, tile);
+  }
+  tile.dataset.participant = participant;
+  tile.querySelector("video").setAttribute("aria-label", `${nameOf(participant)}'s video`);
+  labelTiles();
+  return tile;
+}
+
+function dropTile(participant) {
+  const tile = state.tiles.get(participant);
+  if (!tile) return;
+  state.tiles.delete(participant);
+  const video = tile.querySelector("video");
+  video.srcObject = null;
+  // The page's own first tile stays (empty) for whoever comes next; added ones go.
+  if (video.id !== "remote-video") tile.remove();
+  else delete tile.dataset.participant;
+  labelTiles();
+}
+
+function labelTiles() {
+  const grid = $("remote-grid");
+  grid.dataset.count = String(Math.max(1, grid.children.length));
+  // With one other person the name is in the page's heading; with more, each tile says whose.
+  const several = state.tiles.size > 1;
+  for (const [participant, tile] of state.tiles) {
+    const caption = tile.querySelector(".tile-name");
+    caption.textContent = nameOf(participant);
+    caption.hidden = !several;
+  }
+}
+
 // A negotiation can stall (a lost answer, a glare the browsers did not settle). The host drives
 // recovery: a link that has not connected in time is replaced by a fresh one, and the patient's
 // side follows when it sees an offer with a new DTLS fingerprint.
 const CONNECT_WITHIN_MS = 12000;
 
 function watchConnection(participant, link) {
-  if (state.welcome.polite) return;
+  if (link.polite) return;
   setTimeout(() => {
     if (state.peers.get(participant) !== link || link.closed) return;
     if (link.pc.connectionState === "connected") return;
@@ -463,6 +554,11 @@ function renderLobby(waiting) {
 function onClosed({ reason }) {
   for (const link of state.peers.values()) link.close();
   state.peers.clear();
+  for (const participant of [...state.tiles.keys()]) dropTile(participant);
+  if (visit.guestToken) {
+    guestClosed(reason);
+    return;
+  }
   const messages = {
     ended: null,
     left: null,
@@ -479,6 +575,28 @@ function onClosed({ reason }) {
   }
   problem(messages[reason] || "The visit connection closed.");
   announce(messages[reason] || "The visit connection closed.");
+}
+
+// A guest has no visit page to go back to: the call closes and the page says why.
+function guestClosed(reason) {
+  const words = {
+    ended: "The visit has ended. Thank you for joining. You can close this page.",
+    left: "You left the visit. You can close this page.",
+    denied: "The therapist could not let you into this visit.",
+    removed: "You were removed from the visit.",
+    revoked: "Your invitation was revoked, so you left the visit. You can close this page.",
+    replaced: "This visit is now open in another tab or device.",
+    unauthorized: "This invitation cannot be used right now.",
+    room_full: "The visit room is full.",
+  };
+  const text = words[reason] || "The visit connection closed.";
+  for (const step of ["step-check", "step-consent", "step-waiting", "step-call"]) $(step).hidden = true;
+  document.body.classList.remove("in-call", "chat-open");
+  $("chat").hidden = true;
+  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  // The alert says it (and is read out); the status line would only repeat it.
+  announce("");
+  problem(text);
 }
 
 // --- in-call controls ----------------------------------------------------------------------------
