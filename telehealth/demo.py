@@ -1,4 +1,5 @@
-"""The demo clinic: one admin, two therapists, three patients, with documented logins.
+"""The demo clinic: one admin, two therapists, three patients, with documented logins; Maria's
+visits, her plan of care and last week's signed note with her home program.
 
 The demo passwords are public (README); demo data is refused when the settings say production.
 """
@@ -14,6 +15,7 @@ from telehealth.accounts import service as accounts
 from telehealth.accounts.models import CareAssignment, Role, User
 from telehealth.care.demo import load_demo_care
 from telehealth.config import SettingsError
+from telehealth.notes.demo import load_demo_note
 from telehealth.scheduling.demo import load_demo_schedule
 from telehealth.unit_of_work import Services
 
@@ -107,6 +109,7 @@ async def load_demo_data(services: Services) -> list[DemoPerson]:
         await session.commit()
     await load_demo_schedule(services, ids)
     await load_demo_care(services, ids)
+    await load_demo_note(services, ids)
     return list(DEMO_PEOPLE)
 
 

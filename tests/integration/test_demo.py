@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from telehealth.accounts.models import CareAssignment, User
+from telehealth.accounts.service import actor_of
+from telehealth.actors import Caller
+from telehealth.catalog.store import CATALOG
 from telehealth.clock import ManualClock
 from telehealth.demo import DEMO_CARE_TEAMS, DEMO_PEOPLE, describe_logins, load_demo_data
+from telehealth.notes import service as notes
+from telehealth.notes.models import VisitNote
 from telehealth.scheduling.models import Appointment
 from telehealth.unit_of_work import Services
 
@@ -22,12 +29,51 @@ async def _counts(services: Services) -> tuple[int, int]:
     return int(users or 0), int(teams or 0)
 
 
+async def _rows(services: Services) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    async with services.sessions() as session:
+        visits = (await session.scalars(select(Appointment.id).order_by(Appointment.id))).all()
+        notes = (await session.scalars(select(VisitNote.id).order_by(VisitNote.id))).all()
+    return list(visits), list(notes)
+
+
 async def test_loading_twice_is_idempotent(client: TestClient, services: Services) -> None:
     first = await load_demo_data(services)
     assert await _counts(services) == (6, 3)
+    rows = await _rows(services)
     second = await load_demo_data(services)
     assert await _counts(services) == (6, 3)
     assert first == second == list(DEMO_PEOPLE)
+    # The same visits and the one signed note: nothing booked or signed again.
+    assert await _rows(services) == rows
+    assert len(rows[1]) == 1
+
+
+async def test_maria_has_a_home_program_from_dana_s_signed_note(
+    client: TestClient, app: web.Application, services: Services
+) -> None:
+    await load_demo_data(services)
+    async with services.sessions() as session:
+        maria = await session.scalar(select(User).where(User.email == "maria.lopez@demo.clinic"))
+        dana = await session.scalar(select(User).where(User.email == "dana.reyes@demo.clinic"))
+        assert maria is not None and dana is not None
+        note = await session.scalar(select(VisitNote).where(VisitNote.patient_id == maria.id))
+        assert note is not None
+        visit = await session.get(Appointment, note.appointment_id)
+    assert visit is not None and visit.status == "completed"
+    assert visit.checked_in_at is not None and visit.completed_at is not None
+    assert (note.status, note.note_type, note.signed_by) == ("signed", "daily", dana.id)
+    assert note.signed_at is not None and visit.end_at <= note.signed_at < services.clock.now()
+    # Signed through the service: its seal holds, as the command line's check says.
+    assert await notes.verify_all(services) == (1, None)
+    program = await notes.current_exercises(
+        services, app[CATALOG], Caller(actor=actor_of(maria), ip="test")
+    )
+    assert [(c.exercise.exercise_id, c.appointment_id) for c in program] == [
+        ("bridge", visit.id),
+        ("clamshell", visit.id),
+        ("piriformis-stretch", visit.id),
+    ]
+    assert all(c.therapist_name == "Dana Reyes, DPT" for c in program)
 
 
 async def test_each_demo_login_works_through_the_api(
@@ -102,6 +148,13 @@ async def test_maria_s_video_visit_is_open_whenever_the_demo_loads(
                 .order_by(Appointment.start_at)
             )
         ).all()
+    # Last week's visit with its signed note (see test_maria_has_a_home_program_...), then the
+    # visits to come.
+    past = [v for v in visits if v.start_at < utc_time]
+    assert [v.status for v in past] == ["completed"], [v.start_at for v in past]
+    week_ago = utc_time - timedelta(days=7)
+    assert week_ago - timedelta(minutes=15) < past[0].start_at <= week_ago
+    visits = [v for v in visits if v.start_at >= utc_time]
     assert visits, "no visit booked for the demo patient"
     first = visits[0]
     assert first.modality == "virtual"

@@ -91,6 +91,9 @@ if (log) {
 for (const timer of document.querySelectorAll(".hold-timer")) {
   const seconds = Number(timer.dataset.seconds);
   const button = timer.querySelector("button");
+  // Only the visible words change: the hidden rest of the name ("for Bridge") stays, so each
+  // timer's button keeps a name of its own for screen readers.
+  const label = button.querySelector(".hold-label");
   const output = timer.querySelector(".timer-output");
   let handle = null;
   timer.hidden = false;
@@ -98,7 +101,7 @@ for (const timer of document.querySelectorAll(".hold-timer")) {
     if (handle !== null) clearInterval(handle);
     let left = seconds;
     output.textContent = `Hold… ${left}`;
-    button.textContent = "Restart the hold";
+    label.textContent = "Restart the hold";
     handle = setInterval(() => {
       left -= 1;
       if (left > 0) {
@@ -108,7 +111,7 @@ for (const timer of document.querySelectorAll(".hold-timer")) {
       clearInterval(handle);
       handle = null;
       output.textContent = "Hold done. Relax.";
-      button.textContent = `Start the ${seconds}-second hold`;
+      label.textContent = `Start the ${seconds}-second hold`;
     }, 1000);
   });
 }
