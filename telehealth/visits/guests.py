@@ -289,7 +289,7 @@ async def _live_guest(uow: UnitOfWork, token: str, *, for_ticket: bool = False) 
     reason = None
     if row.revoked_at is not None:
         reason = "revoked"
-    elif uow.now >= row.expires_at:
+    elif uow.now >= _closes(row, appointment):
         reason = "expired"
     elif appointment is None or appointment.status not in rules.JOINABLE_STATUSES:
         reason = "visit_closed"
@@ -407,6 +407,14 @@ async def issue_guest_ticket(services: Services, caller: Caller, token: str) -> 
         return GuestTicket(Ticket(ticket, expires_at, "guest"), appointment.id)
 
 
+def _closes(row: VisitGuest, appointment: Appointment | None) -> datetime:
+    """When an invitation ends: when the visit's room closes now. A visit moved after the
+    invitation carries it along; `expires_at` is the close as it stood when invited."""
+    if appointment is None:
+        return row.expires_at
+    return rules.window(visit_facts(appointment))[1]
+
+
 async def redeem_guest_ticket(
     services: Services, ticket: str, appointment_id: uuid.UUID | None, ip: str = "signaling"
 ) -> AdmittedTicket | None:
@@ -418,7 +426,6 @@ async def redeem_guest_ticket(
         VisitGuest.ticket_hash == hash_token(ticket),
         VisitGuest.ticket_expires_at > now,
         VisitGuest.revoked_at.is_(None),
-        VisitGuest.expires_at > now,
     ]
     if appointment_id is not None:
         conditions.append(VisitGuest.appointment_id == appointment_id)
@@ -473,11 +480,12 @@ async def may_resume_guest(
     """Whether a guest's session may be resumed: the invitation is this visit's and still live."""
     async with unit_of_work(services, Caller(actor=None, ip="signaling")) as uow:
         row = await uow.session.get(VisitGuest, guest_id)
+        appointment = await uow.session.get(Appointment, appointment_id)
         allowed = (
             row is not None
             and row.appointment_id == appointment_id
             and row.revoked_at is None
-            and uow.now < row.expires_at
+            and uow.now < _closes(row, appointment)
         )
         if not allowed:
             uow.audit(

@@ -417,3 +417,33 @@ async def test_a_guest_waits_is_admitted_and_is_taken_out_when_revoked(
     assert [e.action for e in await _actions(services, "appointment.start")] == [
         "appointment.start"
     ]
+
+
+async def test_an_invitation_follows_its_visit_when_the_visit_moves(
+    client: TestClient, services: Services, people: People, clock: ManualClock
+) -> None:
+    from tests.integration.scheduling.support import set_hours, utc
+
+    patient, therapist = await pair(people)
+    await set_hours(services, therapist.user)  # weekdays in New York; the clock is Mon 09:00
+    visit = await virtual_visit(services, patient, therapist, utc(2026, 3, 2, 16))
+    invite = await _invite(client, patient, visit, "Ana")
+    headers = await login(client, therapist)
+    current = await (await client.get(f"/api/v1/appointments/{visit}", headers=headers)).json()
+    moved = await client.post(
+        f"/api/v1/appointments/{visit}/reschedule",
+        json={"start": "2026-03-04T16:00:00Z", "version": current["version"]},
+        headers=headers,
+    )
+    assert moved.status == 200, await moved.text()
+    client.session.cookie_jar.clear()
+
+    # Past the room's close as it stood when she was invited: the link still stands.
+    clock.advance(timedelta(hours=5))
+    assert (await client.get(_path(invite))).status == 200
+    # In the moved visit's window she gets her ticket; after its close, the link has ended.
+    clock.set(utc(2026, 3, 4, 15, 55))
+    await _acknowledge(client, _path(invite))
+    assert await _guest_ticket(client, _path(invite))
+    clock.set(utc(2026, 3, 4, 17, 20))
+    assert (await client.get(_path(invite))).status == 410
