@@ -27,11 +27,13 @@ lint: $(VENV)/.test-installed
 	$(BIN)/lint-imports  # the layering contracts in pyproject.toml [tool.importlinter]
 
 # The suite mostly waits (browsers, servers, networks, both databases): several processes share
-# the machine's cores well. Each process has its own databases, servers and ports.
+# the machine's cores well. Each process has its own databases, servers and ports. Test times
+# range from milliseconds to a minute and more (the hostile-input sweep, the accessibility walk),
+# so idle processes take work from busy ones (worksteal) rather than wait out a fixed share.
 TEST_WORKERS ?= 4
 
 pytest: $(VENV)/.test-installed
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 test: lint pytest
 
