@@ -218,8 +218,13 @@ def _goal_problems(draft: PlanDraft) -> dict[str, str]:
 class ProgressClock:
     """Treatment days counted since the last progress report, and what that asks for now."""
 
-    treatment_days: int
+    days: frozenset[date]
     last_report: date | None
+
+    @property
+    def treatment_days(self) -> int:
+        """How many treatment days the current period has counted."""
+        return len(self.days)
 
     @property
     def status(self) -> str:
@@ -255,8 +260,8 @@ def progress_clock(treatment_days: Iterable[date], report_days: Iterable[date]) 
     report or re-evaluation. The first period begins with the first treatment day (the
     evaluation's); a report's own day closes its period, so counting starts the day after."""
     last = max(report_days, default=None)
-    days = {d for d in treatment_days if last is None or d > last}
-    return ProgressClock(treatment_days=len(days), last_report=last)
+    days = frozenset(d for d in treatment_days if last is None or d > last)
+    return ProgressClock(days=days, last_report=last)
 
 
 @dataclass(frozen=True)

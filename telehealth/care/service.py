@@ -529,7 +529,7 @@ async def write_plan_in(
             "version, then make your change.",
             code=ErrorCode.STALE_VERSION,
         )
-    previous = _plan_view(current, "").draft.goals if current is not None else ()
+    previous = tuple(Goal.from_data(g) for g in current.goals) if current is not None else ()
     goals = carry_goal_ids(previous, draft.goals, (str(uuid.uuid4()) for _ in range(100)))
     draft = replace(draft, goals=goals)
     problems = rules.plan_problems(
@@ -722,15 +722,6 @@ async def progress_report_due_in(
         assert appointment is not None
         zone = ZoneInfo(uow.actor.time_zone)
         day = appointment.start_at.astimezone(zone).date()
-        counted = {
-            v.start_at.astimezone(zone).date()
-            for v in view.visits
-            if v.billable
-            and (
-                view.progress.last_report is None
-                or v.start_at.astimezone(zone).date() > view.progress.last_report
-            )
-        }
-        if day not in counted:
+        if day not in view.progress.days:
             return view.progress
     return None
